@@ -1,0 +1,78 @@
+// Shared helpers for the fastnn C++ extension: argument checks that raise Python exceptions
+// naming the argument, and the ISA/threading helpers every kernel family uses.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef FASTNN_ISA
+#define FASTNN_ISA "baseline"
+#endif
+
+namespace py = pybind11;
+
+namespace fastnn {
+
+// Raise TypeError unless `a` is a float32 C-contiguous array with `ndim` dimensions.
+inline void check_f32(const py::array& a, const char* name, int ndim) {
+    if (!py::isinstance<py::array_t<float>>(a) || !a.dtype().is(py::dtype::of<float>()))
+        throw py::type_error(std::string(name) + ": expected a float32 array, got dtype " +
+                             std::string(py::str(a.dtype())));
+    if (a.ndim() != ndim)
+        throw py::value_error(std::string(name) + ": expected " + std::to_string(ndim) +
+                              "-D array, got " + std::to_string(a.ndim()) + "-D");
+    if (!(a.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+}
+
+inline void check_writable(const py::array& a, const char* name) {
+    if (!a.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+}
+
+inline void check_dim(const py::array& a, const char* name, int axis, int64_t want) {
+    if (a.shape(axis) != want)
+        throw py::value_error(std::string(name) + ": expected size " + std::to_string(want) +
+                              " in dimension " + std::to_string(axis) + ", got " +
+                              std::to_string(a.shape(axis)));
+}
+
+// Optional float32 array argument (None allowed).
+inline const float* opt_ptr(const py::object& o, const char* name, int64_t len) {
+    if (o.is_none()) return nullptr;
+    py::array a = py::reinterpret_borrow<py::array>(o);
+    check_f32(a, name, 1);
+    check_dim(a, name, 0, len);
+    return static_cast<const float*>(a.data());
+}
+
+inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }
+inline float* fptr_mut(py::array& a) { return static_cast<float*>(a.mutable_data()); }
+
+inline py::array_t<float> empty_f32(std::vector<py::ssize_t> shape) {
+    return py::array_t<float>(shape);
+}
+
+inline int max_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+}  // namespace fastnn
+
+// Each kernel family registers its functions from its own .cpp (bindings.cpp calls these).
+void register_gemm(py::module_& m);
+void register_conv2d(py::module_& m);
+void register_lstm(py::module_& m);
+void register_attention(py::module_& m);
+void register_roof(py::module_& m);
