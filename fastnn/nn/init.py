@@ -1,0 +1,1 @@
+"""fastnn.nn.init (framework helper writes it)."""

@@ -1,0 +1,1 @@
+"""fastnn.nn.utils.rnn: sequence helpers (written by the LSTM family)."""
