@@ -8,7 +8,7 @@ import pytest
 from fastnn import backends
 
 if not backends.available("cuda")[0]:
-    pytest.skip("cuda backend unavailable: " + backends.available("cuda")[1], allow_module_level=True)
+    pytest.skip("cuda unavailable: " + backends.available("cuda")[1], allow_module_level=True)
 
 from numba import cuda  # noqa: E402
 
@@ -84,7 +84,8 @@ def test_same_type_out_and_2d_launch(label, make):
 
 
 def test_device_view_shares_memory():
-    x = cuda.to_device(np.zeros(4, np.float32)) if not _arrays.simulated() else np.zeros(4, np.float32)
+    x = np.zeros(4, np.float32)
+    x = x if _arrays.simulated() else cuda.to_device(x)
     _arrays.launch_1d(_iota, 4, 32, _arrays.device_view(x))
     np.testing.assert_array_equal(_host(x), [0, 1, 2, 3])
     assert _arrays.device_view(None) is None
