@@ -1,4 +1,618 @@
-// attention kernels: not yet written (the attention family falls back to reference; see fastnn.backends.table()).
+// Fused scaled dot-product attention, float32: FlashAttention-2 forward and backward.
+//
+// Forward: OpenMP over (batch x heads x query blocks of BQ rows), dynamic schedule (causal
+// blocks differ in cost). Each task walks key blocks of BK keys with the online softmax: S =
+// Q_blk K_blk^T (register-blocked micro-kernel, 6 rows x 64 columns), one vectorised pass per
+// row (scale, mask, running max, fast exp, running sum, rescale of the output row), then
+// O_blk += P V_blk with the same micro-kernel. Causal: key blocks right of the diagonal are
+// skipped, the diagonal block masks by a per-row column limit. Only BQ x BK scores exist at a
+// time: extra memory is K^T (and V when dv is not a multiple of 16) packed once, O(L d).
+// Backward (FA-2): per (batch x head [x key-block group when there are fewer heads than
+// threads]) task, for each key block j and each query block i: recompute S, P = exp(S - lse),
+// dP = dO V^T, dS = P (dP - D) with D = rowsum(dO o O); dV_j += P^T dO_i, dK_j += dS^T Q_i,
+// dQ_i += dS K_j, all with the one micro-kernel (transposed A operands are read by broadcast).
+//
+// Micro-kernel: C[MR x 16*NV] (+)= A[MR x K] B[K x 16*NV]; A is read one scalar at a time
+// (any strides), B rows are contiguous vectors. Every N dimension is padded to a multiple of 16
+// in our own buffers, so the kernel needs no masked tails. Vector type V16: one zmm (AVX-512),
+// two ymm (AVX2+FMA) or GCC generic vectors (baseline x86-64).
+// exp: Cody-Waite range reduction + degree-6 polynomial, 2^n by exponent arithmetic; inputs
+// below -87.3 (and -inf) give exactly 0; max relative error ~2e-7 (tests/test_attention.py).
+//
+// Versions: 1 (this one) — measured in benchmarks/attention_tuning.py, see docs/benchmarks.md.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
 #include "common.h"
 
-void register_attention(py::module_& m) { (void)m; }
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace fastnn {
+namespace attn {
+
+// ------------------------------------------------------------------------------ vector type
+#if defined(__AVX512F__)
+struct V16 {
+    __m512 v;
+};
+static inline V16 vload(const float* p) { return {_mm512_loadu_ps(p)}; }
+static inline void vstore(float* p, V16 a) { _mm512_storeu_ps(p, a.v); }
+static inline V16 vset1(float x) { return {_mm512_set1_ps(x)}; }
+static inline V16 vfma(V16 a, V16 b, V16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+static inline V16 vadd(V16 a, V16 b) { return {_mm512_add_ps(a.v, b.v)}; }
+static inline V16 vsub(V16 a, V16 b) { return {_mm512_sub_ps(a.v, b.v)}; }
+static inline V16 vmul(V16 a, V16 b) { return {_mm512_mul_ps(a.v, b.v)}; }
+static inline V16 vmax(V16 a, V16 b) { return {_mm512_max_ps(a.v, b.v)}; }
+static inline float vhmax(V16 a) { return _mm512_reduce_max_ps(a.v); }
+static inline float vhsum(V16 a) { return _mm512_reduce_add_ps(a.v); }
+// lanes with index >= n get `fill`
+static inline V16 vtail(V16 a, int n, float fill) {
+    __mmask16 k = (__mmask16)(n >= 16 ? 0xFFFF : ((1u << (n < 0 ? 0 : n)) - 1u));
+    return {_mm512_mask_blend_ps(k, _mm512_set1_ps(fill), a.v)};
+}
+static inline V16 vexp(V16 a) {
+    __m512 x = a.v;
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ);
+    // constant first: a NaN input comes out as NaN
+    x = _mm512_max_ps(_mm512_set1_ps(-87.33654f), x);
+    x = _mm512_min_ps(_mm512_set1_ps(88.72283f), x);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+    __m512 y = _mm512_scalef_ps(p, n);
+    return {_mm512_mask_blend_ps(under, y, _mm512_setzero_ps())};
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+struct V16 {
+    __m256 lo, hi;
+};
+static inline V16 vload(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+static inline void vstore(float* p, V16 a) {
+    _mm256_storeu_ps(p, a.lo);
+    _mm256_storeu_ps(p + 8, a.hi);
+}
+static inline V16 vset1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
+static inline V16 vfma(V16 a, V16 b, V16 c) {
+    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+}
+static inline V16 vadd(V16 a, V16 b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+static inline V16 vsub(V16 a, V16 b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
+static inline V16 vmul(V16 a, V16 b) { return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
+static inline V16 vmax(V16 a, V16 b) { return {_mm256_max_ps(a.lo, b.lo), _mm256_max_ps(a.hi, b.hi)}; }
+static inline float vhmax(V16 a) {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, _mm256_max_ps(a.lo, a.hi));
+    float m = t[0];
+    for (int i = 1; i < 8; ++i) m = std::max(m, t[i]);
+    return m;
+}
+static inline float vhsum(V16 a) {
+    alignas(32) float t[8];
+    _mm256_store_ps(t, _mm256_add_ps(a.lo, a.hi));
+    float s = 0.f;
+    for (int i = 0; i < 8; ++i) s += t[i];
+    return s;
+}
+static inline V16 vtail(V16 a, int n, float fill) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i nn = _mm256_set1_epi32(n);
+    __m256 klo = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, idx));
+    __m256 khi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, _mm256_add_epi32(idx, _mm256_set1_epi32(8))));
+    __m256 f = _mm256_set1_ps(fill);
+    return {_mm256_blendv_ps(f, a.lo, klo), _mm256_blendv_ps(f, a.hi, khi)};
+}
+static inline __m256 exp8(__m256 x) {
+    __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
+    x = _mm256_max_ps(_mm256_set1_ps(-87.33654f), x);
+    x = _mm256_min_ps(_mm256_set1_ps(88.72283f), x);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+    // 2^n for n in [-126, 128]: split in two factors so n = 128 and n = -126 stay finite
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i h = _mm256_srai_epi32(ni, 1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
+    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_andnot_ps(under, y);
+}
+static inline V16 vexp(V16 a) { return {exp8(a.lo), exp8(a.hi)}; }
+#else
+typedef float f16v __attribute__((vector_size(64)));
+typedef int i16v __attribute__((vector_size(64)));
+struct V16 {
+    f16v v;
+};
+static inline V16 vload(const float* p) {
+    V16 r;
+    std::memcpy(&r.v, p, 64);
+    return r;
+}
+static inline void vstore(float* p, V16 a) { std::memcpy(p, &a.v, 64); }
+static inline V16 vset1(float x) { return {f16v{} + x}; }
+static inline V16 vfma(V16 a, V16 b, V16 c) { return {a.v * b.v + c.v}; }
+static inline V16 vadd(V16 a, V16 b) { return {a.v + b.v}; }
+static inline V16 vsub(V16 a, V16 b) { return {a.v - b.v}; }
+static inline V16 vmul(V16 a, V16 b) { return {a.v * b.v}; }
+static inline V16 vmax(V16 a, V16 b) { return {a.v > b.v ? a.v : b.v}; }
+static inline float vhmax(V16 a) {
+    float m = a.v[0];
+    for (int i = 1; i < 16; ++i) m = std::max(m, (float)a.v[i]);
+    return m;
+}
+static inline float vhsum(V16 a) {
+    float s = 0.f;
+    for (int i = 0; i < 16; ++i) s += a.v[i];
+    return s;
+}
+static inline V16 vtail(V16 a, int n, float fill) {
+    V16 r = a;
+    for (int i = 0; i < 16; ++i)
+        if (i >= n) r.v[i] = fill;
+    return r;
+}
+static inline V16 vexp(V16 a) {
+    V16 r;
+    for (int i = 0; i < 16; ++i) {
+        float x = a.v[i];
+        r.v[i] = x < -87.33654f ? 0.f : std::exp(std::min(x, 88.72283f));
+    }
+    return r;
+}
+#endif
+
+// Scalar exp with the vector version's semantics, for tests (attention_exp_test).
+static void vexp_array(const float* x, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) vstore(y + i, vexp(vload(x + i)));
+    if (i < n) {
+        alignas(64) float t[16];
+        for (int j = 0; j < 16; ++j) t[j] = i + j < n ? x[i + j] : 0.f;
+        vstore(t, vexp(vload(t)));
+        for (int64_t j = 0; i + j < n; ++j) y[i + j] = t[j];
+    }
+}
+
+// ---------------------------------------------------------------------------- micro-kernel
+// C[r, 16v + l] (+)= sum_p A[r*rsa + p*csa] * B[p*ldb + 16v + l]
+template <int MR, int NV>
+static inline void ukr(int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B,
+                       int64_t ldb, float* C, int64_t ldc, bool acc) {
+    V16 c[MR][NV];
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) c[r][v] = acc ? vload(C + r * ldc + 16 * v) : vset1(0.f);
+    for (int64_t p = 0; p < K; ++p) {
+        V16 b[NV];
+        for (int v = 0; v < NV; ++v) b[v] = vload(B + p * ldb + 16 * v);
+        const float* a = A + p * csa;
+        for (int r = 0; r < MR; ++r) {
+            V16 ar = vset1(a[r * rsa]);
+            for (int v = 0; v < NV; ++v) c[r][v] = vfma(ar, b[v], c[r][v]);
+        }
+    }
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) vstore(C + r * ldc + 16 * v, c[r][v]);
+}
+
+using ukr_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
+                        int64_t, bool);
+
+constexpr int MRMAX = 6;
+constexpr int NVMAX = 4;
+
+template <int MR>
+static constexpr ukr_fn pick_nv(int nv) {
+    return nv == 1 ? ukr<MR, 1> : nv == 2 ? ukr<MR, 2> : nv == 3 ? ukr<MR, 3> : ukr<MR, 4>;
+}
+static ukr_fn pick(int mr, int nv) {
+    switch (mr) {
+        case 1: return pick_nv<1>(nv);
+        case 2: return pick_nv<2>(nv);
+        case 3: return pick_nv<3>(nv);
+        case 4: return pick_nv<4>(nv);
+        case 5: return pick_nv<5>(nv);
+        default: return pick_nv<6>(nv);
+    }
+}
+
+// C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa].
+static void block_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
+                       const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+    for (int64_t j = 0; j < N; j += 16 * NVMAX) {
+        const int nv = (int)std::min<int64_t>(NVMAX, (N - j) / 16);
+        ukr_fn full = pick(MRMAX, nv);
+        int64_t i = 0;
+        for (; i + MRMAX <= M; i += MRMAX)
+            full(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
+        if (i < M) pick((int)(M - i), nv)(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
+    }
+}
+
+static inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
+
+// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols; zero the padded columns r >= rows
+static void transpose_pad(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst,
+                          int64_t ldd) {
+    for (int64_t c = 0; c < cols; ++c) {
+        float* d = dst + c * ldd;
+        for (int64_t r = 0; r < rows; ++r) d[r] = src[r * lds + c];
+        for (int64_t r = rows; r < ldd; ++r) d[r] = 0.f;
+    }
+}
+
+// dst (rows x ldd) = src (rows x cols) with zero columns up to ldd
+static void copy_pad(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+    for (int64_t r = 0; r < rows; ++r) {
+        std::memcpy(dst + r * ldd, src + r * cols, sizeof(float) * cols);
+        for (int64_t c = cols; c < ldd; ++c) dst[r * ldd + c] = 0.f;
+    }
+}
+
+struct Shape {
+    int64_t B, H, Lq, Lk, D, Dv, Bm, Hm;
+    float scale;
+    bool causal;
+    const float* mask;  // (Bm, Hm, Lq, Lk) additive or null
+    const float* mask_at(int64_t b, int64_t h) const {
+        if (!mask) return nullptr;
+        return mask + ((Bm == 1 ? 0 : b) * Hm + (Hm == 1 ? 0 : h)) * Lq * Lk;
+    }
+};
+
+// Column limit of query row i in the key block starting at j0 with nk keys: keys >= limit are
+// masked by causality (or do not exist).
+static inline int64_t row_limit(const Shape& s, int64_t i, int64_t j0, int64_t nk) {
+    if (!s.causal) return nk;
+    return std::max<int64_t>(0, std::min<int64_t>(nk, i - j0 + 1));
+}
+
+// s[0..lim) = s*scale + mask (masked columns up to nkp -> -inf); returns the max.
+static inline float scale_mask_row(float* srow, const float* mrow, int64_t lim, int64_t nkp,
+                                   float scale) {
+    const V16 vs = vset1(scale);
+    const float ninf = -std::numeric_limits<float>::infinity();
+    V16 vm = vset1(ninf);
+    for (int64_t c = 0; c < nkp; c += 16) {
+        const int n = (int)std::min<int64_t>(16, lim - c);
+        V16 x;
+        if (n <= 0) {
+            x = vset1(ninf);
+        } else {
+            x = vmul(vload(srow + c), vs);
+            if (mrow) {
+                if (n == 16) {
+                    x = vadd(x, vload(mrow + c));
+                } else {
+                    alignas(64) float t[16] = {0};
+                    for (int l = 0; l < n; ++l) t[l] = mrow[c + l];
+                    x = vadd(x, vload(t));
+                }
+            }
+            if (n < 16) x = vtail(x, n, ninf);
+        }
+        vstore(srow + c, x);
+        vm = vmax(vm, x);
+    }
+    return vhmax(vm);
+}
+
+// ------------------------------------------------------------------------------- forward
+constexpr int64_t FWD_BQ = 48;
+constexpr int64_t FWD_BK = 256;
+
+static void forward(const Shape& s, const float* Q, const float* K, const float* V, float* O,
+                    float* LSE) {
+    const int64_t B = s.B, H = s.H, Lq = s.Lq, Lk = s.Lk, D = s.D, Dv = s.Dv;
+    const int64_t BH = B * H;
+    const int64_t Lkp = pad16(Lk), Dvp = pad16(Dv);
+    const bool pack_v = Dv != Dvp;
+    // K^T per (b, h): (D x Lkp), zero columns beyond Lk. V padded to Dvp columns if needed.
+    std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * D * Lkp)]);
+    std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
+#pragma omp parallel for schedule(static)
+    for (int64_t bh = 0; bh < BH; ++bh) {
+        transpose_pad(K + bh * Lk * D, Lk, D, D, kt.get() + bh * D * Lkp, Lkp);
+        if (pack_v) copy_pad(V + bh * Lk * Dv, Lk, Dv, vp.get() + bh * Lk * Dvp, Dvp);
+    }
+    const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
+    const float ninf = -std::numeric_limits<float>::infinity();
+#pragma omp parallel
+    {
+        std::vector<float> sbuf(FWD_BQ * std::min<int64_t>(FWD_BK, Lkp) + 16);
+        std::vector<float> obuf(FWD_BQ * Dvp + 16), mrow(FWD_BQ), lrow(FWD_BQ);
+        const int64_t lds = std::min<int64_t>(FWD_BK, Lkp);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t task = 0; task < BH * nqb; ++task) {
+            const int64_t bh = task / nqb, qb = task % nqb;
+            const int64_t b = bh / H, h = bh % H;
+            const int64_t i0 = qb * FWD_BQ, mq = std::min(FWD_BQ, Lq - i0);
+            const float* q = Q + (bh * Lq + i0) * D;
+            const float* ktb = kt.get() + bh * D * Lkp;
+            const float* vb = pack_v ? vp.get() + bh * Lk * Dvp : V + bh * Lk * Dv;
+            const float* mb = s.mask_at(b, h);
+            std::fill(obuf.begin(), obuf.end(), 0.f);
+            std::fill(mrow.begin(), mrow.end(), ninf);
+            std::fill(lrow.begin(), lrow.end(), 0.f);
+            // causal: keys beyond the last row's diagonal are never seen
+            const int64_t kend = s.causal ? std::min(Lk, i0 + mq) : Lk;
+            for (int64_t j0 = 0; j0 < kend; j0 += FWD_BK) {
+                const int64_t nk = std::min(FWD_BK, kend - j0), nkp = pad16(nk);
+                block_gemm(mq, nkp, D, q, D, 1, ktb + j0, Lkp, sbuf.data(), lds, false);
+                for (int64_t r = 0; r < mq; ++r) {
+                    float* srow = sbuf.data() + r * lds;
+                    const int64_t lim = row_limit(s, i0 + r, j0, nk);
+                    const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
+                    const float bmax = scale_mask_row(srow, mr, lim, nkp, s.scale);
+                    const float mnew = std::max(mrow[r], bmax);
+                    const float muse = mnew == ninf ? 0.f : mnew;
+                    const float alpha = mrow[r] == ninf ? 0.f : std::exp(mrow[r] - muse);
+                    const V16 vmuse = vset1(muse);
+                    V16 acc = vset1(0.f);
+                    for (int64_t c = 0; c < nkp; c += 16) {
+                        V16 e = vexp(vsub(vload(srow + c), vmuse));
+                        vstore(srow + c, e);
+                        acc = vadd(acc, e);
+                    }
+                    lrow[r] = lrow[r] * alpha + vhsum(acc);
+                    mrow[r] = mnew;
+                    if (alpha != 1.f) {
+                        float* orow = obuf.data() + r * Dvp;
+                        const V16 va = vset1(alpha);
+                        for (int64_t c = 0; c < Dvp; c += 16) vstore(orow + c, vmul(vload(orow + c), va));
+                    }
+                }
+                block_gemm(mq, Dvp, nk, sbuf.data(), lds, 1, vb + j0 * Dvp, Dvp, obuf.data(), Dvp, true);
+            }
+            for (int64_t r = 0; r < mq; ++r) {
+                float* out = O + (bh * Lq + i0 + r) * Dv;
+                const float l = lrow[r];
+                if (l > 0.f) {
+                    const float inv = 1.f / l;
+                    for (int64_t c = 0; c < Dv; ++c) out[c] = obuf[r * Dvp + c] * inv;
+                    LSE[bh * Lq + i0 + r] = mrow[r] + std::log(l);
+                } else {
+                    for (int64_t c = 0; c < Dv; ++c) out[c] = 0.f;
+                    LSE[bh * Lq + i0 + r] = std::numeric_limits<float>::infinity();
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------ backward
+constexpr int64_t BWD_BQ = 64;
+constexpr int64_t BWD_BK = 64;
+
+static void backward(const Shape& s, const float* dO, const float* Q, const float* K,
+                     const float* V, const float* O, const float* LSE, float* dQ, float* dK,
+                     float* dV) {
+    const int64_t B = s.B, H = s.H, Lq = s.Lq, Lk = s.Lk, D = s.D, Dv = s.Dv;
+    const int64_t BH = B * H;
+    const int64_t Lkp = pad16(Lk), Dp = pad16(D), Dvp = pad16(Dv);
+    const int64_t nkb = (Lk + BWD_BK - 1) / BWD_BK;
+    const int nthreads = max_threads();
+    // fewer heads than threads: split key blocks into groups, each with its own dQ partial
+    const int64_t G = BH >= nthreads ? 1 : std::max<int64_t>(1, std::min<int64_t>(nkb, (nthreads + BH - 1) / BH));
+    std::unique_ptr<float[]> dqp(G > 1 ? new float[std::max<int64_t>(1, G * BH * Lq * Dp)] : nullptr);
+    const float ninf = -std::numeric_limits<float>::infinity();
+#pragma omp parallel
+    {
+        std::vector<float> kt(D * Lkp + 16), vt(Dv * Lkp + 16), qp(Lq * Dp + 16), kp(Lk * Dp + 16),
+            dop(Lq * Dvp + 16), delta(Lq + 1), dqacc(G > 1 ? 0 : Lq * Dp + 16);
+        std::vector<float> sb(BWD_BQ * BWD_BK), dpb(BWD_BQ * BWD_BK), dkacc(BWD_BK * Dp),
+            dvacc(BWD_BK * Dvp);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t task = 0; task < BH * G; ++task) {
+            const int64_t bh = task / G, g = task % G;
+            const int64_t b = bh / H, h = bh % H;
+            const float* q = Q + bh * Lq * D;
+            const float* k = K + bh * Lk * D;
+            const float* v = V + bh * Lk * Dv;
+            const float* o = O + bh * Lq * Dv;
+            const float* go = dO + bh * Lq * Dv;
+            const float* lse = LSE + bh * Lq;
+            const float* mb = s.mask_at(b, h);
+            transpose_pad(k, Lk, D, D, kt.data(), Lkp);
+            transpose_pad(v, Lk, Dv, Dv, vt.data(), Lkp);
+            copy_pad(q, Lq, D, qp.data(), Dp);
+            copy_pad(k, Lk, D, kp.data(), Dp);
+            copy_pad(go, Lq, Dv, dop.data(), Dvp);
+            for (int64_t i = 0; i < Lq; ++i) {
+                float acc = 0.f;
+                for (int64_t c = 0; c < Dv; ++c) acc += go[i * Dv + c] * o[i * Dv + c];
+                delta[i] = acc;
+            }
+            float* dqa = G > 1 ? dqp.get() + (g * BH + bh) * Lq * Dp : dqacc.data();
+            std::fill(dqa, dqa + Lq * Dp, 0.f);
+            const int64_t kb_lo = g * nkb / G, kb_hi = (g + 1) * nkb / G;
+            for (int64_t kb = kb_lo; kb < kb_hi; ++kb) {
+                const int64_t j0 = kb * BWD_BK, nk = std::min(BWD_BK, Lk - j0), nkp = pad16(nk);
+                std::fill(dkacc.begin(), dkacc.end(), 0.f);
+                std::fill(dvacc.begin(), dvacc.end(), 0.f);
+                const int64_t istart = s.causal ? j0 / BWD_BQ * BWD_BQ : 0;
+                for (int64_t i0 = istart; i0 < Lq; i0 += BWD_BQ) {
+                    const int64_t mq = std::min(BWD_BQ, Lq - i0);
+                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + j0, Lkp, sb.data(), BWD_BK, false);
+                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + j0, Lkp, dpb.data(), BWD_BK, false);
+                    for (int64_t r = 0; r < mq; ++r) {
+                        float* srow = sb.data() + r * BWD_BK;
+                        float* dprow = dpb.data() + r * BWD_BK;
+                        const int64_t lim = row_limit(s, i0 + r, j0, nk);
+                        const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
+                        scale_mask_row(srow, mr, lim, nkp, s.scale);
+                        const float l = lse[i0 + r];
+                        const V16 vl = vset1(l == -ninf ? 0.f : l);
+                        const bool dead = l == -ninf;  // fully masked row: P = 0
+                        const V16 vd = vset1(delta[i0 + r]);
+                        for (int64_t c = 0; c < nkp; c += 16) {
+                            V16 p = dead ? vset1(0.f) : vexp(vsub(vload(srow + c), vl));
+                            vstore(srow + c, p);
+                            vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                        }
+                    }
+                    // dV_j += P^T dO_i ; dK_j += dS^T Q_i ; dQ_i += dS K_j
+                    block_gemm(nk, Dvp, mq, sb.data(), 1, BWD_BK, dop.data() + i0 * Dvp, Dvp, dvacc.data(), Dvp, true);
+                    block_gemm(nk, Dp, mq, dpb.data(), 1, BWD_BK, qp.data() + i0 * Dp, Dp, dkacc.data(), Dp, true);
+                    block_gemm(mq, Dp, nk, dpb.data(), BWD_BK, 1, kp.data() + j0 * Dp, Dp, dqa + i0 * Dp, Dp, true);
+                }
+                for (int64_t r = 0; r < nk; ++r) {
+                    float* dkr = dK + (bh * Lk + j0 + r) * D;
+                    float* dvr = dV + (bh * Lk + j0 + r) * Dv;
+                    for (int64_t c = 0; c < D; ++c) dkr[c] = dkacc[r * Dp + c] * s.scale;
+                    for (int64_t c = 0; c < Dv; ++c) dvr[c] = dvacc[r * Dvp + c];
+                }
+            }
+            if (G == 1)
+                for (int64_t i = 0; i < Lq; ++i)
+                    for (int64_t c = 0; c < D; ++c) dQ[(bh * Lq + i) * D + c] = dqa[i * Dp + c] * s.scale;
+        }
+        if (G > 1) {
+#pragma omp for schedule(static)
+            for (int64_t bh = 0; bh < BH; ++bh)
+                for (int64_t i = 0; i < Lq; ++i)
+                    for (int64_t c = 0; c < D; ++c) {
+                        float acc = 0.f;
+                        for (int64_t g = 0; g < G; ++g) acc += dqp[((g * BH + bh) * Lq + i) * Dp + c];
+                        dQ[(bh * Lq + i) * D + c] = acc * s.scale;
+                    }
+        }
+    }
+}
+
+}  // namespace attn
+}  // namespace fastnn
+
+// ------------------------------------------------------------------------------- bindings
+namespace {
+
+using fastnn::check_dim;
+using fastnn::check_f32;
+
+fastnn::attn::Shape check_inputs(const py::array& q, const py::array& k, const py::array& v,
+                                 const py::object& mask, bool causal, double scale) {
+    check_f32(q, "q", 4);
+    check_f32(k, "k", 4);
+    check_f32(v, "v", 4);
+    fastnn::attn::Shape s{};
+    s.B = q.shape(0);
+    s.H = q.shape(1);
+    s.Lq = q.shape(2);
+    s.D = q.shape(3);
+    s.Lk = k.shape(2);
+    s.Dv = v.shape(3);
+    check_dim(k, "k", 0, s.B);
+    check_dim(k, "k", 1, s.H);
+    check_dim(k, "k", 3, s.D);
+    check_dim(v, "v", 0, s.B);
+    check_dim(v, "v", 1, s.H);
+    check_dim(v, "v", 2, s.Lk);
+    s.causal = causal;
+    s.scale = (float)scale;
+    s.mask = nullptr;
+    s.Bm = s.Hm = 1;
+    if (!mask.is_none()) {
+        py::array m = py::reinterpret_borrow<py::array>(mask);
+        check_f32(m, "mask", 4);
+        s.Bm = m.shape(0);
+        s.Hm = m.shape(1);
+        if (s.Bm != 1 && s.Bm != s.B)
+            throw py::value_error("mask: dimension 0 must be 1 or " + std::to_string(s.B));
+        if (s.Hm != 1 && s.Hm != s.H)
+            throw py::value_error("mask: dimension 1 must be 1 or " + std::to_string(s.H));
+        check_dim(m, "mask", 2, s.Lq);
+        check_dim(m, "mask", 3, s.Lk);
+        s.mask = fastnn::fptr(m);
+    }
+    return s;
+}
+
+py::tuple attention_forward_py(py::array q, py::array k, py::array v, py::object mask, bool causal,
+                               double scale) {
+    auto s = check_inputs(q, k, v, mask, causal, scale);
+    auto out = fastnn::empty_f32({s.B, s.H, s.Lq, s.Dv});
+    auto lse = fastnn::empty_f32({s.B, s.H, s.Lq});
+    const float *Q = fastnn::fptr(q), *K = fastnn::fptr(k), *V = fastnn::fptr(v);
+    float *O = out.mutable_data(), *L = lse.mutable_data();
+    if (s.B * s.H * s.Lq > 0) {
+        py::gil_scoped_release nogil;
+        fastnn::attn::forward(s, Q, K, V, O, L);
+    }
+    return py::make_tuple(out, lse);
+}
+
+py::tuple attention_backward_py(py::array grad_out, py::array q, py::array k, py::array v,
+                                py::array out, py::array lse, py::object mask, bool causal,
+                                double scale) {
+    auto s = check_inputs(q, k, v, mask, causal, scale);
+    check_f32(grad_out, "grad_out", 4);
+    check_f32(out, "out", 4);
+    check_f32(lse, "lse", 3);
+    for (int a = 0; a < 4; ++a) {
+        const int64_t want[4] = {s.B, s.H, s.Lq, s.Dv};
+        check_dim(grad_out, "grad_out", a, want[a]);
+        check_dim(out, "out", a, want[a]);
+        if (a < 3) check_dim(lse, "lse", a, want[a]);
+    }
+    auto dq = fastnn::empty_f32({s.B, s.H, s.Lq, s.D});
+    auto dk = fastnn::empty_f32({s.B, s.H, s.Lk, s.D});
+    auto dv = fastnn::empty_f32({s.B, s.H, s.Lk, s.Dv});
+    const float *G = fastnn::fptr(grad_out), *Q = fastnn::fptr(q), *K = fastnn::fptr(k),
+                *V = fastnn::fptr(v), *O = fastnn::fptr(out), *L = fastnn::fptr(lse);
+    float *dQ = dq.mutable_data(), *dK = dk.mutable_data(), *dV = dv.mutable_data();
+    {
+        py::gil_scoped_release nogil;
+        const int64_t nq = s.B * s.H * s.Lq, nk = s.B * s.H * s.Lk;
+        if (nq == 0 || nk == 0) {
+            std::fill(dQ, dQ + nq * s.D, 0.f);
+            std::fill(dK, dK + nk * s.D, 0.f);
+            std::fill(dV, dV + nk * s.Dv, 0.f);
+        } else {
+            fastnn::attn::backward(s, G, Q, K, V, O, L, dQ, dK, dV);
+        }
+    }
+    return py::make_tuple(dq, dk, dv);
+}
+
+py::array attention_exp_test(py::array x) {
+    check_f32(x, "x", 1);
+    auto y = fastnn::empty_f32({x.shape(0)});
+    fastnn::attn::vexp_array(fastnn::fptr(x), y.mutable_data(), x.shape(0));
+    return y;
+}
+
+}  // namespace
+
+void register_attention(py::module_& m) {
+    m.def("attention_forward", &attention_forward_py, py::arg("q"), py::arg("k"), py::arg("v"),
+          py::arg("mask"), py::arg("causal"), py::arg("scale"),
+          "Fused attention forward (FlashAttention-2, online softmax): (out, lse).");
+    m.def("attention_backward", &attention_backward_py, py::arg("grad_out"), py::arg("q"),
+          py::arg("k"), py::arg("v"), py::arg("out"), py::arg("lse"), py::arg("mask"),
+          py::arg("causal"), py::arg("scale"),
+          "Fused attention backward (FlashAttention-2, recompute from lse): (dq, dk, dv).");
+    m.def("attention_exp_test", &attention_exp_test, py::arg("x"),
+          "The attention kernels' vectorised exp on a float32 vector (for accuracy tests).");
+}
