@@ -1,0 +1,144 @@
+"""``python -m fastnn bench [KERNEL ...] [--backend NAME ...] [--sizes quick|full] [--json PATH]
+[--markdown PATH] [--plot PATH] [--threads N]``"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shlex
+import sys
+import time
+
+KERNELS = ("roof", "gemm", "conv2d", "lstm", "attention", "train")
+PROG = "python -m fastnn bench"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="The fastnn benchmark report: roof, then each kernel validated against the "
+        "float64 reference and timed interleaved with NumPy/PyTorch (and CuPy/PyTorch CUDA on a "
+        "GPU), then the training-step race.")
+    p.add_argument("kernels", nargs="*", metavar="KERNEL",
+                   help=f"any of {', '.join(KERNELS)} (default: all)")
+    p.add_argument("--backend", action="extend", nargs="+", metavar="NAME", default=None,
+                   help="fastnn backends to time (default: every available one but reference)")
+    p.add_argument("--sizes", default="quick", choices=("quick", "full", "tiny"),
+                   help="quick (< 3 min on 2 cores), full (the docs), tiny (smoke test)")
+    p.add_argument("--json", metavar="PATH", help="write every sample and the machine info")
+    p.add_argument("--markdown", metavar="PATH", help="write the table as markdown")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG: bars per kernel/size, roof, race")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for fastnn (OpenMP + Numba), PyTorch and NumPy's BLAS")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    return p
+
+
+def _fail(msg: str) -> int:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage and the error
+        return int(exc.code or 0)
+    from .. import backends
+
+    unknown = [k for k in args.kernels if k not in KERNELS]
+    if unknown:
+        return _fail(f"unknown kernel {', '.join(map(repr, unknown))}; choose from "
+                     f"{', '.join(KERNELS)}")
+    known = backends.names()
+    bad = [b for b in (args.backend or []) if b not in known]
+    if bad:
+        return _fail(f"unknown backend {', '.join(map(repr, bad))}; fastnn backends: "
+                     f"{', '.join(known)} (references NumPy/PyTorch/CuPy always run when installed)")
+    if args.threads is not None and args.threads < 1:
+        return _fail(f"--threads: expected a positive int, got {args.threads}")
+    with contextlib.ExitStack() as stack:
+        if args.threads:
+            stack.enter_context(_threads(args.threads))
+        run = execute(args, argv)
+    from . import report
+
+    print("\n".join(report.summary_lines(run)))
+    print()
+    print(report.text_table(run["rows"]))
+    if args.json:
+        report.write_json(run, args.json)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(report.markdown(run))
+    if args.plot:
+        from . import plot
+
+        plot.write(run, args.plot)
+    wrote = [p for p in (args.json, args.markdown, args.plot) if p]
+    print(f"\n{len(run['rows'])} rows in {run['elapsed_s']:.0f} s" +
+          (f"; wrote {', '.join(wrote)}" if wrote else ""))
+    return 1 if any(r.status in ("FAIL", "error") for r in run["rows"]) else 0
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    import fastnn
+
+    from .specs.base import optional
+
+    fastnn.set_num_threads(n)
+    torch, _ = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(n):
+        yield
+
+
+def execute(args, argv) -> dict:
+    """Run the selected benchmarks; returns the run dict the report functions take."""
+    from tqdm import tqdm
+
+    from .. import backends
+    from . import harness, machine, report, roof, specs, timing, train
+
+    t0 = time.perf_counter()
+    wanted = args.kernels or list(KERNELS)
+    names = args.backend or [n for n in backends.names() if n != "reference"]
+    skipped = {}
+    if not args.backend:  # by default, only backends that can run here (say why the others not)
+        for n in list(names):
+            ok, why = backends.available(n)
+            if not ok or (n == "cuda" and backends._simulated()):
+                names.remove(n)
+                skipped[n] = why if not ok else "CUDA simulator"
+    info = machine.collect()
+    contenders = harness.contenders(names)
+    budget = timing.BUDGETS[args.sizes]
+    cases = [c for f in specs.FAMILIES if f in wanted for c in specs.cases(f, args.sizes)]
+    models = train.SIZES[args.sizes] if "train" in wanted else []
+    bar = tqdm(total=len(cases) * len(contenders) + len(models) + 1, desc="fastnn bench",
+               file=sys.stderr, unit="step", dynamic_ncols=True)
+    rows = []
+    with bar:
+        bar.set_postfix_str("roof")
+        measured = roof.measure() if args.sizes != "tiny" else roof.measure(0.05, 32 << 20, 2)
+        if "roof" in wanted:
+            rows += roof.rows(measured)
+        bar.update(1)
+        for i, case in enumerate(cases):
+            bar.set_postfix_str(case.label)
+            rows += harness.measure_case(case, contenders, seed=args.seed + i, budget=budget,
+                                         progress=bar)
+        if models:
+            bar.set_postfix_str("train")
+            train_budget = timing.Budget(budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0)
+            rows += train.race(contenders, args.sizes, seed=args.seed, budget=train_budget,
+                               progress=bar)
+    report.apply_roof(rows, measured)
+    return {"command": " ".join([PROG, *map(shlex.quote, argv)]), "argv": argv,
+            "sizes": args.sizes, "seed": args.seed, "machine": info, "roof": measured,
+            "rows": rows, "skipped": skipped, "elapsed_s": time.perf_counter() - t0}

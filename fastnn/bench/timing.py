@@ -1,0 +1,88 @@
+"""Clocks and statistics. CPU work is timed with perf_counter; GPU work with CUDA events
+recorded after a synchronisation (CuPy's for CuPy/numba-cuda arrays, PyTorch's for torch)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+
+
+def cpu_clock(fn, n: int) -> float:
+    """Seconds for n back-to-back calls of fn."""
+    t = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - t
+
+
+def cupy_clock(fn, n: int) -> float:  # pragma: no cover - needs a GPU
+    import cupy
+
+    cupy.cuda.Device().synchronize()
+    start, end = cupy.cuda.Event(), cupy.cuda.Event()
+    start.record()
+    for _ in range(n):
+        fn()
+    end.record()
+    end.synchronize()
+    return cupy.cuda.get_elapsed_time(start, end) / 1e3
+
+
+def torch_cuda_clock(fn, n: int) -> float:  # pragma: no cover - needs a GPU
+    import torch
+
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(n):
+        fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3
+
+
+CLOCKS = {"cpu": cpu_clock, "cupy": cupy_clock, "torch-cuda": torch_cuda_clock}
+
+
+@dataclass
+class Budget:
+    """How long to time each contender of a case: ``seconds`` of samples per contender, at least
+    ``min_reps`` and at most ``max_reps`` samples, each sample at least ``min_sample`` seconds
+    (short kernels are called ``inner`` times per sample so timer overhead stays negligible)."""
+
+    seconds: float = 0.3
+    min_reps: int = 3
+    max_reps: int = 30
+    min_sample: float = 0.002
+
+
+BUDGETS = {
+    "tiny": Budget(0.01, 2, 3, 0.0005),
+    "quick": Budget(0.25, 3, 15, 0.002),
+    "full": Budget(1.0, 5, 40, 0.005),
+}
+
+
+def inner_count(estimate_s: float, budget: Budget) -> int:
+    if estimate_s <= 0 or not math.isfinite(estimate_s):
+        return 1
+    return max(1, min(10_000, math.ceil(budget.min_sample / estimate_s)))
+
+
+def rep_count(round_s: float, budget: Budget) -> int:
+    """Samples per contender when one interleaved round (every contender once) takes round_s."""
+    if round_s <= 0:
+        return budget.max_reps
+    return max(budget.min_reps, min(budget.max_reps, int(budget.seconds / round_s)))
+
+
+def summary(samples_s) -> dict:
+    """median, min, max (ms) and the relative spread (max - min) / median."""
+    if not samples_s:
+        return {"median_ms": None, "min_ms": None, "max_ms": None, "spread": None}
+    med = statistics.median(samples_s)
+    lo, hi = min(samples_s), max(samples_s)
+    return {"median_ms": med * 1e3, "min_ms": lo * 1e3, "max_ms": hi * 1e3,
+            "spread": (hi - lo) / med if med > 0 else None}

@@ -1,0 +1,238 @@
+"""The training-step race: one step (zero_grad, forward, loss, backward, optimizer step) of four
+standard models in fastnn and in PyTorch, steps/s and the ratio.
+
+Each model is written once against a ``torch``-like module (``fastnn`` or ``torch``), so both
+frameworks build exactly the same network from the same code. Before timing, PyTorch's initial
+weights are loaded into the fastnn model and the two eval-mode losses on the same batch are
+compared (a framework that computes something else is FAIL, not timed).
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .harness import Contender, Result, _ratios, _time_interleaved
+from .specs.base import optional
+
+LOSS_TOLERANCE = 1e-3  # float32 forward of a small network, different summation orders
+
+
+def mlp(torch):
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def cnn(torch):
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(2304, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def lstm_classifier(torch):
+    nn = torch.nn
+
+    class LSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(10000, 64)
+            self.lstm = nn.LSTM(64, 128, batch_first=True)
+            self.fc1 = nn.Linear(128, 64)
+            self.dropout = nn.Dropout(0.2)
+            self.fc2 = nn.Linear(64, 3)
+
+        def forward(self, tokens):
+            _, (h, _) = self.lstm(self.embedding(tokens))
+            return self.fc2(self.dropout(self.fc1(h[-1])))
+
+    return LSTMClassifier()
+
+
+def transformer(torch):
+    nn = torch.nn
+    layer = nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512, batch_first=True)
+    return nn.TransformerEncoder(layer, num_layers=2)
+
+
+def _cross_entropy(torch, out, y):
+    return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+
+
+@dataclass
+class Model:
+    name: str
+    build: object
+    data: object  # rng -> (x, y) NumPy arrays
+    optimizer: object  # (torch, params) -> optimizer
+    kernels: tuple  # contract kernels the step needs natively
+
+
+def _adam(torch, params):
+    return torch.optim.Adam(params, lr=1e-3)
+
+
+def _sgd(torch, params):
+    return torch.optim.SGD(params, lr=0.01, momentum=0.9)
+
+
+MODELS = [
+    Model("MLP 784-256-10 Adam b64", mlp,
+          lambda r: (r.standard_normal((64, 784), np.float32), r.integers(0, 10, 64)), _adam,
+          ("gemm",)),
+    Model("CNN 3x24x24 SGD-m b64", cnn,
+          lambda r: (r.standard_normal((64, 3, 24, 24), np.float32), r.integers(0, 10, 64)), _sgd,
+          ("gemm", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")),
+    Model("Emb-LSTM 64-128 Adam b64 T100", lstm_classifier,
+          lambda r: (r.integers(0, 10000, (64, 100)), r.integers(0, 3, 64)), _adam,
+          ("gemm", "lstm_sequence_forward", "lstm_sequence_backward")),
+    Model("Transformer 2x128 h4 Adam b32 L64", transformer,
+          lambda r: (r.standard_normal((32, 64, 128), np.float32), r.integers(0, 128, (32, 64))),
+          _adam, ("gemm", "attention_forward", "attention_backward")),
+]
+SIZES = {"tiny": MODELS[:1], "quick": MODELS, "full": MODELS}
+
+
+class _Trainer:
+    """A built model, optimizer and batch in one framework; ``step()`` is what is timed."""
+
+    def __init__(self, torch, model: Model, seed: int):
+        if hasattr(torch, "manual_seed"):
+            torch.manual_seed(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyTorch's nested-tensor notice for batch_first
+            self.net = model.build(torch)
+        self.opt = model.optimizer(torch, self.net.parameters())
+        x, y = model.data(np.random.default_rng(seed))
+        self.x, self.y = torch.tensor(x), torch.tensor(np.asarray(y, dtype=np.int64))
+        self.torch = torch
+
+    def loss(self):
+        return _cross_entropy(self.torch, self.net(self.x), self.y)
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self.loss()
+        loss.backward()
+        self.opt.step()
+        return loss
+
+    def eval_loss(self) -> float:
+        self.net.eval()
+        try:
+            with self.torch.no_grad():
+                return float(np.asarray(_value(self.loss())))
+        finally:
+            self.net.train()
+
+
+def _value(t):
+    if hasattr(t, "detach"):
+        t = t.detach()
+    if hasattr(t, "numpy"):
+        return t.numpy()
+    return np.asarray(t)
+
+
+def _copy_weights(src: _Trainer, dst: _Trainer, fastnn) -> None:
+    state = {k: fastnn.tensor(_value(v).copy()) for k, v in src.net.state_dict().items()}
+    dst.net.load_state_dict(state)
+
+
+def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None) -> list:
+    """Rows for the training-step race (kernel "train", one size per model)."""
+    import fastnn
+
+    from .. import backends
+    from .specs.base import native
+
+    torch, why = optional("torch")
+    rows = []
+    cpu = [c for c in fastnn_contenders if c.kind == "fastnn" and c.device == "cpu"]
+    for model in SIZES[sizes]:
+        live, model_rows = [], []
+
+        def row(c, status, reason="", _rows=model_rows, _name=model.name, **kw):
+            r = Result("train", _name, c.name, c.kind, status, reason, unit="steps/s", **kw)
+            _rows.append(r)
+            return r
+
+        ref = None
+        if torch is None:
+            row(Contender("torch", "reference"), "n/a", f"reference missing: {why}")
+        else:
+            try:
+                ref = _Trainer(torch, model, seed)
+            except Exception as exc:
+                row(Contender("torch", "reference"), "error", _short(exc))
+        for c in cpu:
+            if c.why_na or c.module is None:
+                row(c, "n/a", c.why_na or "not a CPU backend")
+                continue
+            missing = native(c.module, model.kernels)
+            if missing:
+                row(c, "n/a", f"{missing} (the step would time the reference fallback)")
+                continue
+            try:
+                with backends.use(c.name):
+                    tr = _Trainer(fastnn, model, seed)
+                    note = ""
+                    if ref is not None:
+                        try:
+                            _copy_weights(ref, tr, fastnn)
+                            want, got = ref.eval_loss(), tr.eval_loss()
+                            err = abs(got - want) / max(abs(want), 1e-30)
+                            if not err <= LOSS_TOLERANCE:
+                                row(c, "FAIL", f"initial loss {got:.6g} vs PyTorch {want:.6g} "
+                                    f"(rel {err:.2g} > {LOSS_TOLERANCE}); not timed", error=err)
+                                continue
+                        except Exception as exc:
+                            note = f"loss not cross-checked with PyTorch: {_short(exc)}"
+                    first = _first_step(tr)
+            except Exception as exc:
+                row(c, "n/a" if isinstance(exc, (AttributeError, ImportError, NotImplementedError))
+                    else "error", f"fastnn framework: {_short(exc)}")
+                continue
+            live.append((c, _bound(c, tr), row(c, "ok", note, first_call_ms=first)))
+        if live and ref is not None:
+            first = _first_step(ref)
+            live.append((Contender("torch", "reference"), ref.step,
+                         row(Contender("torch", "reference"), "ok", first_call_ms=first)))
+        elif ref is not None:
+            row(Contender("torch", "reference"), "n/a", "no fastnn step to race against")
+        if live:
+            _time_interleaved(live, budget, None)
+            for _, _, r in live:
+                r.rate = 1e3 / r.median_ms if r.median_ms else None
+        _ratios(model_rows)
+        rows += model_rows
+        if progress is not None:
+            progress.update(1)
+    return rows
+
+
+def _bound(c, trainer):
+    from .. import backends
+
+    def step():
+        with backends.use(c.name):
+            return trainer.step()
+
+    return step
+
+
+def _first_step(trainer) -> float:
+    import time
+
+    t = time.perf_counter()
+    loss = trainer.step()
+    float(np.asarray(_value(loss)))
+    return (time.perf_counter() - t) * 1e3
+
+
+def _short(exc) -> str:
+    return traceback.format_exception_only(type(exc), exc)[-1].strip()[:300]
