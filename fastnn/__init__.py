@@ -9,4 +9,61 @@ __version__ = "0.1.0"
 from . import backends, ops
 from ._threads import get_num_threads, set_num_threads
 
+# ---- Tensor and autograd (the tensor module pulls in autograd and the Functions)
+from .tensor import Tensor, set_printoptions, wrap  # noqa: E402  (first: the rest builds on it)
+from . import autograd, cuda, random  # noqa: E402
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .dtypes import (  # noqa: E402
+    Size, bool, cdouble, cfloat, complex64, complex128, device, double, float, float16, float32,
+    float64, get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype,
+    short, uint8,
+)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from .functions.creation import (  # noqa: E402
+    arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+    linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+    randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
+)
+from .functions.elementwise import (  # noqa: E402
+    abs, absolute, add, allclose, bitwise_not, ceil, clamp, clip, clone, cos, div, divide, eq,
+    equal, exp, exp2, expm1, floor, floor_divide, fmax, fmin, frac, ge, greater, greater_equal, gt,
+    isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log, log1p, log2, log10,
+    logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul,
+    multiply, ne, neg, negative, not_equal, pow, reciprocal, relu, remainder, round, rsqrt, sigmoid,
+    sign, sin, sqrt, square, sub, subtract, tan, tanh, true_divide, trunc, where,
+)
+from .functions.reduce import (  # noqa: E402
+    all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, log_softmax, logsumexp, max, mean,
+    min, norm, prod, softmax, std, std_mean, sum, var, var_mean,
+)
+from .functions.shape import (  # noqa: E402
+    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand, flatten, flip,
+    fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll, split, squeeze,
+    stack, swapaxes, swapdims, t, tensor_split, transpose, tril, triu, unbind, unflatten, unsqueeze,
+    vstack,
+)
+from .functions.indexing import (  # noqa: E402
+    argsort, gather, index_select, kthvalue, masked_select, nonzero, scatter, scatter_add, sort,
+    take_along_dim, topk,
+)
+from .functions.linalg import addmm, bmm, dot, inner, matmul, mm, mv, outer  # noqa: E402
+
+
+def is_tensor(obj) -> "bool":
+    """True for fastnn Tensors (and Parameters)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input) -> "int":  # noqa: A002
+    return input.numel()
+
+
+def is_floating_point(input) -> "bool":  # noqa: A002
+    return input.is_floating_point()
+
+
+def detach(input):  # noqa: A002
+    return input.detach()
+
+
 __all__ = ["backends", "ops", "set_num_threads", "get_num_threads", "__version__"]

@@ -1,0 +1,120 @@
+"""dtypes (NumPy dtypes under PyTorch's names), the default dtype, ``device`` and ``Size``."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+float32 = float = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+float16 = half = np.dtype(np.float16)
+int64 = long = np.dtype(np.int64)
+int32 = int = np.dtype(np.int32)
+int16 = short = np.dtype(np.int16)
+int8 = np.dtype(np.int8)
+uint8 = np.dtype(np.uint8)
+bool = np.dtype(np.bool_)  # noqa: A001 - PyTorch's name
+complex64 = cfloat = np.dtype(np.complex64)
+complex128 = cdouble = np.dtype(np.complex128)
+
+_builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
+
+_NAMES = {
+    np.dtype(np.float32): "float32", np.dtype(np.float64): "float64", np.dtype(np.float16): "float16",
+    np.dtype(np.int64): "int64", np.dtype(np.int32): "int32", np.dtype(np.int16): "int16",
+    np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.bool_): "bool",
+    np.dtype(np.complex64): "complex64", np.dtype(np.complex128): "complex128",
+}
+
+_default = [float32]
+
+
+def get_default_dtype():
+    """The dtype of floating-point tensors created without one (float32 unless changed)."""
+    return _default[0]
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating-point dtype (float32 or float64)."""
+    d = as_dtype(d)
+    if d not in (float32, float64, float16):
+        raise TypeError(f"set_default_dtype: only floating-point types are supported, got {d}")
+    _default[0] = d
+
+
+def as_dtype(d):
+    """A NumPy dtype from a fastnn/NumPy dtype, a Python type (float -> default, int -> int64,
+    bool -> bool) or a name."""
+    if d is None:
+        return None
+    if d is _builtin_float:
+        return _default[0]
+    if d is _builtin_int:
+        return int64
+    if d is _builtin_bool:
+        return bool
+    if isinstance(d, str) and d.startswith("torch."):
+        d = d[6:]
+    return np.dtype(d)
+
+
+def dtype_name(d) -> str:
+    return "fastnn." + _NAMES.get(np.dtype(d), str(d))
+
+
+def is_floating_point_dtype(d) -> _builtin_bool:
+    return np.dtype(d).kind == "f"
+
+
+class device:
+    """``fastnn.device("cpu")``, ``device("cuda")``, ``device("cuda:1")``, ``device("cuda", 0)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's name
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        elif isinstance(type, _builtin_int):
+            type, index = "cuda", type
+        elif ":" in type:
+            type, idx = type.split(":", 1)
+            index = _builtin_int(idx)
+        if type not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+        self.type = type
+        self.index = index
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else (
+            f"device(type='{self.type}', index={self.index})")
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and (
+            self.index == other.index or None in (self.index, other.index))
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple with ``numel()``."""
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"fastnn.Size({list(self)})"

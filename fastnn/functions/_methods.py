@@ -1,0 +1,180 @@
+"""Attaches the Function-backed methods to ``Tensor`` (``t.sum()``, ``t.exp_()``, ...), so
+tensor.py stays small: each method is the functional form with ``self`` first."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import elementwise as ew
+from . import indexing as ix
+from . import linalg as la
+from . import reduce as rd
+from . import shape as sh
+
+_SAME_NAME = {
+    ew: ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "exp", "exp2", "expm1",
+         "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh",
+         "sigmoid", "relu", "abs", "absolute", "neg", "negative", "square", "sign", "floor", "ceil",
+         "round", "trunc", "frac", "maximum", "minimum", "fmax", "fmin", "clamp", "clip",
+         "masked_fill", "lerp", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+         "less", "less_equal", "not_equal", "isnan", "isinf", "isfinite", "isclose", "allclose",
+         "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_not",
+         "subtract", "multiply", "divide", "true_divide", "fill_", "zero_", "copy_"],
+    rd: ["sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
+         "logsumexp", "norm", "all", "any", "count_nonzero", "cumsum", "softmax", "log_softmax"],
+    sh: ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
+         "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as", "repeat", "split",
+         "tensor_split", "chunk", "unbind", "flip", "fliplr", "flipud", "roll", "tril", "triu",
+         "narrow", "broadcast_to"],
+    ix: ["gather", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argsort",
+         "sort", "topk", "kthvalue", "take_along_dim"],
+    la: ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm"],
+}
+
+for _mod, _names in _SAME_NAME.items():
+    for _name in _names:
+        setattr(Tensor, _name, getattr(_mod, _name))
+
+
+def _where(self, condition, y):
+    return ew.where(condition, self, y)
+
+
+def _view_as(self, other):
+    return sh.view(self, tuple(other.array.shape))
+
+
+def _reshape_as(self, other):
+    return sh.reshape(self, tuple(other.array.shape))
+
+
+Tensor.where = _where
+Tensor.view_as = _view_as
+Tensor.reshape_as = _reshape_as
+
+
+# in-place forms: recorded ops rebind, unrecorded ones write into the storage (ew.inplace)
+def _inplace_binary(fn):
+    def method(self, other, *, alpha=1):
+        return ew.inplace(self, fn, other if alpha == 1 else other * alpha)
+
+    return method
+
+
+def _inplace_div(self, other, *, rounding_mode=None):
+    if rounding_mode is not None:
+        return self.copy_(ew.div(self, other, rounding_mode=rounding_mode))
+    return ew.inplace(self, ew.Div, other)
+
+
+Tensor.add_ = _inplace_binary(ew.Add)
+Tensor.sub_ = _inplace_binary(ew.Sub)
+Tensor.subtract_ = Tensor.sub_
+Tensor.mul_ = lambda self, other: ew.inplace(self, ew.Mul, other)
+Tensor.multiply_ = Tensor.mul_
+Tensor.div_ = _inplace_div
+Tensor.divide_ = Tensor.div_
+Tensor.pow_ = lambda self, exponent: ew.inplace(self, ew.Pow, exponent)
+
+
+def _unary_inplace(cls):
+    return lambda self: ew.inplace(self, cls)
+
+
+for _name, _cls in [("exp_", ew.Exp), ("log_", ew.Log), ("sqrt_", ew.Sqrt), ("rsqrt_", ew.Rsqrt),
+                    ("sin_", ew.Sin), ("cos_", ew.Cos), ("tanh_", ew.Tanh),
+                    ("sigmoid_", ew.Sigmoid), ("relu_", ew.Relu), ("abs_", ew.Abs),
+                    ("neg_", ew.Neg), ("sign_", ew.Sign), ("floor_", ew.Floor), ("ceil_", ew.Ceil),
+                    ("round_", ew.Round), ("trunc_", ew.Trunc), ("reciprocal_", ew.Reciprocal),
+                    ("square_", ew.Square), ("log1p_", ew.Log1p), ("expm1_", ew.Expm1)]:
+    setattr(Tensor, _name, _unary_inplace(_cls))
+
+
+def _clamp_(self, min=None, max=None):  # noqa: A002
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return self.copy_(ew.clamp(self, min, max))
+    return ew.inplace(self, ew.Clamp, min, max)
+
+
+Tensor.clamp_ = _clamp_
+Tensor.clip_ = _clamp_
+
+
+def _masked_fill_(self, mask, value):
+    m = mask.array if isinstance(mask, Tensor) else mask
+    return ew.inplace(self, ew.MaskedFill, m, value)
+
+
+def _scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    return self.copy_(ix.scatter(self, dim, index, src, value=value, reduce=reduce))
+
+
+def _scatter_add_(self, dim, index, src):
+    return self.copy_(ix.scatter_add(self, dim, index, src))
+
+
+def _lerp_(self, end, weight):
+    return self.copy_(ew.lerp(self, end, weight))
+
+
+def _uniform_(self, a=0.0, b=1.0, *, generator=None):
+    from .. import random as _random
+
+    vals = _random.generator(generator).uniform(a, b, self.array.shape)
+    return _fill_random(self, vals)
+
+
+def _normal_(self, mean=0.0, std=1.0, *, generator=None):
+    from .. import random as _random
+
+    vals = _random.generator(generator).normal(mean, std, self.array.shape)
+    return _fill_random(self, vals)
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    from .. import random as _random
+
+    vals = _random.generator(generator).random(self.array.shape) < p
+    return _fill_random(self, vals)
+
+
+def _random_(self, low=0, high=None, *, generator=None):
+    from .. import random as _random
+
+    if high is None:
+        low, high = 0, low
+    vals = _random.generator(generator).integers(low, high, self.array.shape)
+    return _fill_random(self, vals)
+
+
+def _fill_random(self, vals):
+    if ew._grad_state.enabled and self.requires_grad and self.grad_fn is None:
+        raise RuntimeError(ew._LEAF_MSG)
+    if type(self.array) is not type(vals):
+        from ..tensor import _to_device
+
+        vals = _to_device(vals, self.device.type)
+    self.array[...] = vals
+    self._version += 1
+    return self
+
+
+Tensor.masked_fill_ = _masked_fill_
+Tensor.scatter_ = _scatter_
+Tensor.scatter_add_ = _scatter_add_
+Tensor.lerp_ = _lerp_
+Tensor.uniform_ = _uniform_
+Tensor.normal_ = _normal_
+Tensor.bernoulli_ = _bernoulli_
+Tensor.random_ = _random_
+
+
+def _index_put_(self, indices, values, accumulate=False):
+    if accumulate:
+        ix._index_add(self.array, tuple(i.array if isinstance(i, Tensor) else i for i in indices),
+                      values.array if isinstance(values, Tensor) else values)
+        return self
+    self[tuple(indices)] = values
+    return self
+
+
+Tensor.index_put_ = _index_put_

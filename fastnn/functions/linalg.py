@@ -1,0 +1,194 @@
+"""Matrix products on ``fastnn.ops.gemm`` (so on the selected backend), forward and backward.
+
+Backward uses gemm's transpose flags: dA = dC @ B^T is ``gemm(dC, B, trans_b=True)`` and
+dB = A^T @ dC is ``gemm(A, dC, trans_a=True)``; no transpose is materialised. Batched operands
+against a 2-D weight fold the batch into the row dimension (one GEMM instead of a loop).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..autograd.function import Function, unbroadcast
+from ..ops import gemm
+from ..tensor import Tensor, _make, promote
+from .elementwise import _to_tensor, cast
+
+
+def _xp(a):
+    return np if type(a) is np.ndarray else __import__("cupy")
+
+
+def _bmm(a, b, trans_a=False, trans_b=False):
+    """op(a) @ op(b) for 2-D or batched (broadcast) 3+-D operands, one gemm per matrix; a 2-D ``b``
+    against a batched ``a`` (no trans_a) is folded into a single GEMM."""
+    if a.ndim == 2 and b.ndim == 2:
+        return gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+    if b.ndim == 2 and not trans_a:
+        K = a.shape[-1]
+        out = gemm(a.reshape(-1, K), b, trans_b=trans_b)
+        return out.reshape(a.shape[:-1] + (out.shape[-1],))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    M = a.shape[-1] if trans_a else a.shape[-2]
+    N = b.shape[-2] if trans_b else b.shape[-1]
+    xp = _xp(a)
+    ab = xp.broadcast_to(a, batch + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
+    bb = xp.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    out = xp.empty((ab.shape[0], M, N), dtype=a.dtype)
+    for i in range(out.shape[0]):
+        gemm(ab[i], bb[i], trans_a=trans_a, trans_b=trans_b, out=out[i])
+    return out.reshape(batch + (M, N))
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy/PyTorch matmul semantics (1-D operands, broadcast batch dims)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a2.shape[-1] != b2.shape[-2]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({a2.shape[-2]}x{a2.shape[-1]} and "
+                f"{b2.shape[-2]}x{b2.shape[-1]})")
+        out = _bmm(a2, b2)
+        ctx.save_for_backward(a2, b2)
+        ctx.shapes = (a.shape, b.shape, out.shape)
+        if a.ndim == 1:
+            out = out[..., 0, :]
+        if b.ndim == 1:
+            out = out[..., 0]
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a2, b2 = ctx.saved_tensors
+        sa, sb, so = ctx.shapes
+        na, nb = ctx.needs_input_grad
+        g = g.reshape(so)
+        ga = gb = None
+        if na:  # dA = dC @ B^T
+            ga = _bmm(g, b2, trans_b=True)
+            ga = unbroadcast(ga, a2.shape).reshape(sa)
+        if nb:  # dB = A^T @ dC
+            if a2.ndim > 2 and b2.ndim == 2:  # fold the batch: one (K x rows) @ (rows x N) GEMM
+                K, N = a2.shape[-1], g.shape[-1]
+                gb = gemm(a2.reshape(-1, K), g.reshape(-1, N), trans_a=True)
+            else:
+                gb = _bmm(a2, g, trans_a=True)
+                gb = unbroadcast(gb, b2.shape)
+            gb = gb.reshape(sb)
+        return ga, gb
+
+
+def _operands(a, b):
+    if not isinstance(a, Tensor):
+        a = _to_tensor(a)
+    if not isinstance(b, Tensor):
+        b = _to_tensor(b)
+    if a.array.dtype != b.array.dtype:
+        a, b = promote(a, b)
+    return a, b
+
+
+def matmul(input, other):  # noqa: A002
+    """Matrix product with broadcasting (``@``), on ``fastnn.ops.gemm``."""
+    a, b = _operands(input, other)
+    if a.array.ndim == 0 or b.array.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.array.ndim}D and {b.array.ndim}D")
+    if a.array.dtype.kind != "f" or a.array.dtype == _dt.float16:
+        # integer (and half) products are outside the gemm kernels: plain array matmul
+        return _make(a.array @ b.array, False, None, 0)
+    return MatMul.apply(a, b)
+
+
+def mm(input, mat2):  # noqa: A002
+    if input.array.ndim != 2 or mat2.array.ndim != 2:
+        raise RuntimeError(f"mm: expected 2D tensors, got {input.array.ndim}D and "
+                           f"{mat2.array.ndim}D")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):  # noqa: A002
+    if input.array.ndim != 3 or mat2.array.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3D tensors, got {input.array.ndim}D and "
+                           f"{mat2.array.ndim}D")
+    if input.array.shape[0] != mat2.array.shape[0]:
+        raise RuntimeError(f"bmm: batch sizes differ: {input.array.shape[0]} and "
+                           f"{mat2.array.shape[0]}")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):  # noqa: A002
+    return matmul(input, vec)
+
+
+def dot(input, other):  # noqa: A002
+    if input.array.ndim != 1 or other.array.ndim != 1:
+        raise RuntimeError("1D tensors expected, but got "
+                           f"{input.array.ndim}D and {other.array.ndim}D tensors")
+    return matmul(input, other)
+
+
+inner = dot
+
+
+def outer(input, vec2):  # noqa: A002
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+class Linear(Function):
+    """``x @ w.T + b`` as one gemm with a fused bias; x may have any leading dims."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        out = gemm(x2, w, b, trans_b=True)
+        ctx.save_for_backward(x2, w)
+        ctx.xshape = x.shape
+        return out.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        x2, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = gemm(g2, w).reshape(ctx.xshape) if nx else None
+        gw = gemm(g2, x2, trans_a=True) if nw else None
+        gb = g2.sum(axis=0) if nb else None
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):  # noqa: A002
+    """``input @ weight.T + bias`` (PyTorch's ``F.linear``): one fused gemm forward, two gemms
+    (with transpose flags) backward.
+
+    Args:
+        input: (*, in_features). weight: (out_features, in_features). bias: (out_features,).
+    """
+    if input.array.shape[-1] != weight.array.shape[-1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({input.array.size // max(input.array.shape[-1], 1)}"
+            f"x{input.array.shape[-1]} and {weight.array.shape[1]}x{weight.array.shape[0]})")
+    if input.array.dtype != weight.array.dtype:
+        input = cast(input, weight.array.dtype)
+    if input.array.ndim == 1:
+        out = Linear.apply(input.reshape(1, -1), weight, bias)
+        return out.reshape(-1)
+    return Linear.apply(input, weight, bias)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    prod = matmul(mat1, mat2)
+    if alpha != 1:
+        prod = prod * alpha
+    return prod + (input if beta == 1 else input * beta)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    return addmm(input, batch1, batch2, beta=beta, alpha=alpha)
