@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .harness import Contender, Result, _ratios, _time_interleaved
-from .specs.base import optional
+from .specs.base import Unavailable, native, optional
 
 LOSS_TOLERANCE = 1e-3  # float32 forward of a small network, different summation orders
 
@@ -139,17 +139,53 @@ def _value(t):
 
 
 def _copy_weights(src: _Trainer, dst: _Trainer, fastnn) -> None:
-    state = {k: fastnn.tensor(_value(v).copy()) for k, v in src.net.state_dict().items()}
+    state = {k: fastnn.tensor(np.array(_value(v))) for k, v in src.net.state_dict().items()}
     dst.net.load_state_dict(state)
 
 
-def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None) -> list:
-    """Rows for the training-step race (kernel "train", one size per model)."""
+class WrongResult(Exception):
+    """fastnn's loss disagrees with PyTorch's on the same weights and batch."""
+
+    def __init__(self, msg, error):
+        super().__init__(msg)
+        self.error = error
+
+
+def fastnn_trainer(c, model: Model, seed: int, ref: _Trainer | None, framework=None):
+    """(trainer, note) for fastnn backend contender ``c``, its loss cross-checked against
+    PyTorch's trainer ``ref`` when given. Raises Unavailable (n/a) when the backend lacks a kernel
+    the model needs (the step would time the reference fallback) or the framework lacks a piece,
+    WrongResult when the losses disagree. ``framework`` replaces the fastnn module (tests)."""
     import fastnn
 
     from .. import backends
-    from .specs.base import native
 
+    fw = framework or fastnn
+    missing = native(c.module, model.kernels)
+    if missing:
+        raise Unavailable(f"{missing} (the step would time the reference fallback)")
+    note = ""
+    with backends.use(c.name):
+        try:
+            tr = _Trainer(fw, model, seed)
+        except (AttributeError, ImportError, NotImplementedError, TypeError) as exc:
+            raise Unavailable(f"fastnn framework: {_short(exc)}") from exc
+        if ref is not None:
+            try:
+                _copy_weights(ref, tr, fw)
+                want, got = ref.eval_loss(), tr.eval_loss()
+            except Exception as exc:
+                return tr, f"loss not cross-checked with PyTorch: {_short(exc)}"
+            err = abs(got - want) / max(abs(want), 1e-30)
+            if not err <= LOSS_TOLERANCE:
+                raise WrongResult(f"initial loss {got:.6g} vs PyTorch {want:.6g} (rel {err:.2g} > "
+                                  f"{LOSS_TOLERANCE}); not timed", err)
+    return tr, note
+
+
+def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None,
+         framework=None) -> list:
+    """Rows for the training-step race (kernel "train", one size per model)."""
     torch, why = optional("torch")
     rows = []
     cpu = [c for c in fastnn_contenders if c.kind == "fastnn" and c.device == "cpu"]
@@ -173,29 +209,17 @@ def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None) -> 
             if c.why_na or c.module is None:
                 row(c, "n/a", c.why_na or "not a CPU backend")
                 continue
-            missing = native(c.module, model.kernels)
-            if missing:
-                row(c, "n/a", f"{missing} (the step would time the reference fallback)")
-                continue
             try:
-                with backends.use(c.name):
-                    tr = _Trainer(fastnn, model, seed)
-                    note = ""
-                    if ref is not None:
-                        try:
-                            _copy_weights(ref, tr, fastnn)
-                            want, got = ref.eval_loss(), tr.eval_loss()
-                            err = abs(got - want) / max(abs(want), 1e-30)
-                            if not err <= LOSS_TOLERANCE:
-                                row(c, "FAIL", f"initial loss {got:.6g} vs PyTorch {want:.6g} "
-                                    f"(rel {err:.2g} > {LOSS_TOLERANCE}); not timed", error=err)
-                                continue
-                        except Exception as exc:
-                            note = f"loss not cross-checked with PyTorch: {_short(exc)}"
-                    first = _first_step(tr)
+                tr, note = fastnn_trainer(c, model, seed, ref, framework)
+                first = _first_step(tr, c.name)
+            except Unavailable as exc:
+                row(c, "n/a", str(exc))
+                continue
+            except WrongResult as exc:
+                row(c, "FAIL", str(exc), error=exc.error)
+                continue
             except Exception as exc:
-                row(c, "n/a" if isinstance(exc, (AttributeError, ImportError, NotImplementedError))
-                    else "error", f"fastnn framework: {_short(exc)}")
+                row(c, "error", f"fastnn framework: {_short(exc)}")
                 continue
             live.append((c, _bound(c, tr), row(c, "ok", note, first_call_ms=first)))
         if live and ref is not None:
@@ -225,11 +249,17 @@ def _bound(c, trainer):
     return step
 
 
-def _first_step(trainer) -> float:
+def _first_step(trainer, backend=None) -> float:
     import time
 
+    from .. import backends
+
     t = time.perf_counter()
-    loss = trainer.step()
+    if backend is None:
+        loss = trainer.step()
+    else:
+        with backends.use(backend):
+            loss = trainer.step()
     float(np.asarray(_value(loss)))
     return (time.perf_counter() - t) * 1e3
 

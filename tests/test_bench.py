@@ -1,0 +1,206 @@
+"""The benchmark harness (python -m fastnn bench): FLOP formulas, validate-before-time, the JSON
+schema, the PNG, clear errors for unknown names, and a run without PyTorch."""
+
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from fastnn.bench import cli, harness, report, timing, train
+from fastnn.bench.specs import base, conv2d, gemm, lstm
+from fastnn.bench.specs.attention import attention_flops, backward_case
+from fastnn.bench.specs.conv2d import conv2d_flops
+from fastnn.bench.specs.gemm import gemm_flops
+from fastnn.bench.specs.lstm import lstm_flops
+
+TINY = timing.BUDGETS["tiny"]
+
+
+# ------------------------------------------------------------------------------- FLOP formulas
+
+
+def _count_conv_macs(n, c, h, w, oc, k, stride, pad):
+    """Brute force: multiply-adds that land inside the (unpadded) input."""
+    oh, ow = conv2d.out_size(h, k, stride, pad), conv2d.out_size(w, k, stride, pad)
+    return n * oc * oh * ow * c * k * k, (oh, ow)
+
+
+def test_flop_formulas():
+    assert gemm_flops(2, 3, 4) == 48  # 2*3 outputs, 4 multiply-adds each
+    macs, (oh, ow) = _count_conv_macs(2, 3, 5, 7, 4, 3, 1, 1)
+    assert (oh, ow) == (5, 7)
+    assert conv2d_flops(2, 3, 5, 7, 4, 3, 3, stride=1, pad=1) == 2 * macs
+    assert conv2d_flops(1, 4, 8, 8, 6, 3, 3, stride=2, pad=0) == 2 * 6 * 3 * 3 * 4 * 9
+    assert conv2d_flops(1, 4, 8, 8, 6, 3, 3, pad=1, groups=2) == 2 * 6 * 64 * 2 * 9
+    # LSTM step: gates (B, 4H) = x (B, I) W_ih^T + h (B, H) W_hh^T
+    assert lstm_flops(t=3, b=2, i=5, h=4) == 3 * (2 * 2 * 16 * 5 + 2 * 2 * 16 * 4)
+    assert attention_flops(1, 2, 3, 5, 4) == 2 * (2 * 3 * 5 * 4) * 2  # q k^T and p v, 2 heads
+    assert backward_case(1, 2, 5, 3).flops == 2.5 * attention_flops(1, 2, 5, 5, 3)
+    fwd, bwd = conv2d.cases("tiny")
+    assert bwd.flops == 2 * fwd.flops
+    lf, lb = lstm.cases("tiny")
+    assert lb.flops == 2 * lf.flops
+    assert gemm.case(7, 5, 3).flops == gemm_flops(7, 5, 3)
+
+
+def test_tolerance_grows_with_the_reduction_and_has_a_reason():
+    small, why = base.tolerance(1)
+    big, _ = base.tolerance(1 << 16)
+    assert small == 1e-5 and big > small and "eps32" in why
+    assert base.rel_error((np.ones(3),), (np.ones(3),)) == 0.0
+    assert base.rel_error((np.array([1.0, np.nan]),), (np.ones(2),)) == np.inf
+    assert base.rel_error((np.ones(2),), (np.ones(3),)) == np.inf
+
+
+# -------------------------------------------------------------------- validate, then time
+
+
+class _Backend(types.SimpleNamespace):
+    """A stand-in fastnn backend whose gemm counts its calls."""
+
+    def __init__(self, name, result):
+        super().__init__(NAME=name, DEVICE="cpu", calls=0)
+        self._result = result
+
+    def gemm(self, a, b, bias, activation, trans_a, trans_b, alpha, beta, out):
+        self.calls += 1
+        opb = b.T if trans_b else b
+        return self._result(a, opb)
+
+
+def _run(*mods, refs=("numpy",)):
+    case = gemm.case(33, 17, 9, trans_b=True)
+    cs = [harness.Contender(m.NAME, "fastnn", module=m) for m in mods]
+    cs += [harness.Contender(r, "reference") for r in refs]
+    return {r.backend: r for r in harness.measure_case(case, cs, seed=1, budget=TINY)}
+
+
+def test_a_wrong_kernel_is_fail_and_not_timed():
+    wrong = _Backend("wrong", lambda a, b: a @ b + np.float32(1e-2))
+    nan = _Backend("nan", lambda a, b: np.full((a.shape[0], b.shape[1]), np.nan, np.float32))
+    good = _Backend("good", lambda a, b: (a.astype(np.float64) @ b).astype(np.float32))
+    rows = _run(wrong, nan, good)
+    for name, mod in (("wrong", wrong), ("nan", nan)):
+        r = rows[name]
+        assert r.status == "FAIL" and "not timed" in r.reason, r
+        assert r.samples_ms == [] and r.median_ms is None and r.gflops is None
+        assert mod.calls == 1  # the validation call only
+    ok = rows["good"]
+    assert ok.status == "ok" and ok.error <= ok.tolerance
+    assert len(ok.samples_ms) >= TINY.min_reps and good.calls > 2
+    assert ok.min_ms <= ok.median_ms <= ok.max_ms and ok.first_call_ms > 0
+    assert rows["numpy"].status == "ok" and set(ok.ratios) == {"numpy"}
+    assert ok.ratios["numpy"] == pytest.approx(rows["numpy"].median_ms / ok.median_ms)
+
+
+def test_a_backend_without_the_kernel_is_na_not_a_fallback_timing():
+    rows = _run(types.SimpleNamespace(NAME="empty", DEVICE="cpu"))
+    assert rows["empty"].status == "n/a" and "no native gemm" in rows["empty"].reason
+    # nothing of ours to compare with: the reference is not timed either
+    assert rows["numpy"].status == "n/a" and rows["numpy"].samples_ms == []
+
+
+def test_interleaved_order_is_a_b_a_b(monkeypatch):
+    order = []
+    live = [(harness.Contender(n, "fastnn"), (lambda n=n: order.append(n)),
+             harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0)) for n in "AB"]
+    monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
+    harness._time_interleaved(live, timing.Budget(0.0, 3, 3), None)
+    assert order == ["A", "B"] * 4  # one calibration round, then three timed rounds
+
+
+# ------------------------------------------------------------------------------------ the CLI
+
+
+def _main(capsys, *argv):
+    rc = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_json_schema_and_markdown(tmp_path, capsys):
+    js, md = tmp_path / "b.json", tmp_path / "b.md"
+    rc, out, _ = _main(capsys, "roof", "gemm", "--sizes", "tiny", "--backend", "cpp",
+                       "--json", str(js), "--markdown", str(md))
+    assert rc == 0, out
+    data = json.loads(js.read_text())
+    assert data["schema"] == report.SCHEMA and data["sizes"] == "tiny"
+    assert data["command"].startswith("python -m fastnn bench roof gemm")
+    m = data["machine"]
+    for key in ("cpu", "cpu_flags", "simd", "isa", "threads", "numpy", "numba", "torch", "blas",
+                "env", "gpu", "date", "backends"):
+        assert key in m, key
+    assert set(data["roof"]) >= {"fma_gflops", "copy_gbs"}
+    fields = set(harness.Result("k", "s", "b", "fastnn", "ok").to_dict())
+    assert data["results"] and all(set(r) == fields for r in data["results"])
+    timed = [r for r in data["results"] if r["kernel"] == "gemm" and r["status"] == "ok"]
+    assert {r["backend"] for r in timed} >= {"cpp", "numpy"}
+    for r in timed:
+        assert r["samples_ms"] and all(isinstance(s, float) and s > 0 for s in r["samples_ms"])
+        assert r["min_ms"] <= r["median_ms"] <= r["max_ms"] and r["gflops"] > 0
+    cpp = [r for r in timed if r["backend"] == "cpp"]
+    assert all("numpy" in r["ratios"] for r in cpp)
+    assert "| kernel | size | backend |" in md.read_text() and "Command: `python -m fastnn" in \
+        md.read_text()
+    assert "vs NumPy" in out and "gemm" in out
+
+
+def test_plot_writes_a_readable_png(tmp_path, capsys):
+    import matplotlib.image
+
+    png = tmp_path / "b.png"
+    rc, _, _ = _main(capsys, "gemm", "--sizes", "tiny", "--backend", "cpp", "--plot", str(png))
+    assert rc == 0
+    img = matplotlib.image.imread(str(png))
+    assert img.ndim == 3 and img.shape[0] >= 300 and img.shape[1] >= 400
+    assert np.ptp(img[..., :3]) > 0.5  # bars and text, not a blank canvas
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["conv3d"], ["unknown kernel 'conv3d'", "gemm, conv2d"]),
+    (["gemm", "--backend", "tpu"], ["unknown backend 'tpu'", "cpp"]),
+    (["--sizes", "huge"], ["invalid choice"]),
+])
+def test_unknown_names_are_a_clear_error(capsys, argv, words):
+    rc, out, err = _main(capsys, *argv)
+    assert rc == 2 and out == ""
+    for w in words:
+        assert w in err
+
+
+def test_without_pytorch_the_run_works_and_says_the_reference_is_missing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    monkeypatch.setattr(base, "_optional_cache", {})
+    rc, out, _ = _main(capsys, "gemm", "--sizes", "tiny", "--backend", "cpp")
+    assert rc == 0, out
+    assert "PyTorch missing" in out
+    torch_rows = [line for line in out.splitlines() if line.startswith("gemm") and " torch " in line]
+    assert torch_rows and all("n/a: reference missing" in line for line in torch_rows)
+    assert any(" cpp " in line and line.rstrip().endswith("ok") for line in out.splitlines())
+
+
+def test_threads_option_sets_fastnn_threads(capsys):
+    import fastnn
+
+    rc, _, _ = _main(capsys, "roof", "--sizes", "tiny", "--threads", "1")
+    assert rc == 0 and fastnn.get_num_threads() == 1  # conftest restores it afterwards
+
+
+# ----------------------------------------------------------------------------- training race
+
+
+def test_train_race_machinery_with_pytorch_standing_in_for_fastnn():
+    torch, why = base.optional("torch")
+    if torch is None:
+        pytest.skip(why)
+    from fastnn import backends
+
+    cpp = harness.Contender("cpp", "fastnn", module=backends.get_backend("cpp"))
+    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0),
+                      framework=torch)
+    by = {r.backend: r for r in rows}
+    assert by["cpp"].status == "ok" and by["torch"].status == "ok", rows
+    assert by["cpp"].rate > 0 and by["cpp"].unit == "steps/s"
+    assert by["cpp"].ratios["torch"] == pytest.approx(by["torch"].median_ms / by["cpp"].median_ms)
