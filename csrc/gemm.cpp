@@ -1,10 +1,34 @@
-// GEMM, float32.
-// Version 1 (placeholder until the packed kernel lands): i-p-j loop order, OpenMP over rows.
+// GEMM, float32: C = act(alpha * op(A) op(B) + beta * C + bias), row-major.
+//
+// Version 1: placeholder, i-p-j loops, OpenMP over rows.
+// Version 2 (this file): BLIS/Goto structure with packed panels and a register-blocked micro-kernel.
+//   Loops  jc (NC columns) > pc (KC depth) > pack B block > ir (MR rows, pack A micro-panel)
+//          > jr (NR columns) > micro-kernel MR x NR over kc.
+//   The packed B block (KC x NC) stays in the core's L2 (1 MB on Zen 4), the packed A micro-panel
+//   (MR x KC) in L1, the C micro-tile in registers; the epilogue (alpha, beta*C, bias, activation)
+//   runs on the tile while it is still in registers, on the last KC pass.
+//   Micro-tiles (gemm_simd.h): AVX-512 6x64 (24 zmm accumulators), AVX2 6x16, baseline 6x8.
+//   Edges: the kernel is a template on the tile's row count (1..MR) and vector count (1..NV), so
+//   an edge tile runs the same vector code on fewer registers; only the last vector of a row whose
+//   width is not a multiple of the vector width goes through a scalar epilogue.
+//   trans_a / trans_b are absorbed by the packing (a transposed B is packed with in-register
+//   16x16 / 8x8 transposes), never materialised.
+//   Threads: each OpenMP thread computes its own rectangle of C (split over M or N, whichever
+//   costs less duplicated packing) with its own thread_local packing buffers, so there are no
+//   barriers and the same code runs with parallel=false inside a caller's OpenMP region.
+//   Below kParallelFlops the call stays on the calling thread.
+// Measured speed: see the table at the end of this comment (filled from
+// benchmarks/gemm_cpp_tuning.py).
 #include "gemm.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdlib>
+#include <utility>
 
 #include "common.h"
+#include "gemm_simd.h"
 
 namespace fastnn {
 
@@ -17,7 +41,23 @@ Act parse_activation(const std::string& name) {
                           name + "'");
 }
 
-static inline float apply_act(float x, Act act) {
+namespace {
+
+using simd::MR;
+using simd::NR;
+using simd::NV;
+using simd::W;
+using simd::vf;
+
+constexpr int64_t KC = 256;  // depth of a packed block
+constexpr int64_t NC = 512;  // columns of a packed B block: KC * NC * 4 B = 512 KB, half the L2
+// Below this many flops (2*M*N*K) one thread is faster than waking the OpenMP team.
+constexpr double kParallelFlops = 2.0 * 96 * 96 * 96;
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+inline float act_scalar(float x, Act act) {
     switch (act) {
         case Act::Relu: return x > 0.f ? x : 0.f;
         case Act::Gelu: return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
@@ -27,22 +67,297 @@ static inline float apply_act(float x, Act act) {
     }
 }
 
+// 64-byte aligned scratch that grows and is reused: one per thread (thread_local below), so
+// concurrent callers never share it and steady-state calls do not allocate.
+struct Scratch {
+    float* p = nullptr;
+    size_t n = 0;
+    float* get(size_t need) {
+        if (need > n) {
+            std::free(p);
+            size_t bytes = (size_t)round_up((int64_t)need * sizeof(float), 64);
+            p = static_cast<float*>(std::aligned_alloc(64, bytes));
+            if (!p) {
+                n = 0;
+                throw std::bad_alloc();
+            }
+            n = need;
+        }
+        return p;
+    }
+    ~Scratch() { std::free(p); }
+};
+thread_local Scratch tl_a, tl_b;
+
+struct Operands {
+    bool ta, tb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float* A;
+    int64_t lda;
+    const float* B;
+    int64_t ldb;
+    float* C;
+    int64_t ldc;
+    const float* bias;
+    Act act;
+};
+
+// What the micro-kernel does with its tile: t = alpha*acc (+ cscale*C if load_c);
+// on the last depth pass also + bias and the activation.
+struct Epilogue {
+    float alpha, cscale;
+    bool load_c, last;
+    const float* bias;  // already offset to the tile's first column, or null
+    Act act;
+};
+
+// ------------------------------------------------------------------------------------- packing
+
+// B block op(B)[pc:pc+kc, j0:j0+nc] -> panels of NR columns, each kc x NR (row p at p*NR),
+// zero-padded to a whole vector.
+void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, float* bp) {
+    for (int64_t q = 0; q * NR < nc; ++q) {
+        const int64_t jq = j0 + q * NR, w = std::min<int64_t>(NR, j0 + nc - jq);
+        const int64_t wpad = round_up(w, W);
+        float* dst = bp + q * kc * NR;
+        if (!o.tb) {
+            const float* src = o.B + pc * o.ldb + jq;
+            if (w == NR) {
+                for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 8
+                    for (int v = 0; v < NV; ++v)
+                        simd::store(dst + p * NR + v * W, simd::loadu(src + p * o.ldb + v * W));
+                }
+            } else {
+                for (int64_t p = 0; p < kc; ++p) {
+                    const float* s = src + p * o.ldb;
+                    float* d = dst + p * NR;
+                    for (int64_t j = 0; j < w; ++j) d[j] = s[j];
+                    for (int64_t j = w; j < wpad; ++j) d[j] = 0.f;
+                }
+            }
+        } else {
+            // op(B)(p, j) = B[j*ldb + p]: W rows of B at a time, W x W in-register transposes.
+            for (int64_t jv = 0; jv * W < w; ++jv) {
+                const int64_t jb = jq + jv * W, rows = std::min<int64_t>(W, j0 + nc - jb);
+                const float* src = o.B + jb * o.ldb + pc;
+                float* d = dst + jv * W;
+                int64_t p = 0;
+                if (rows == W)
+                    for (; p + W <= kc; p += W) simd::transpose_block(src + p, o.ldb, d + p * NR, NR);
+                for (; p < kc; ++p) {
+                    for (int64_t r = 0; r < rows; ++r) d[p * NR + r] = src[r * o.ldb + p];
+                    for (int64_t r = rows; r < W; ++r) d[p * NR + r] = 0.f;
+                }
+            }
+        }
+    }
+}
+
+// A micro-panel op(A)[i0:i0+rows, pc:pc+kc] -> kc x MR (column p at p*MR); rows < MR leaves the
+// tail lanes unused (the kernel for `rows` rows never reads them).
+void pack_a(const Operands& o, int64_t i0, int rows, int64_t pc, int64_t kc, float* ap) {
+    if (!o.ta) {
+        for (int r = 0; r < rows; ++r) {
+            const float* s = o.A + (i0 + r) * o.lda + pc;
+            for (int64_t p = 0; p < kc; ++p) ap[p * MR + r] = s[p];
+        }
+    } else {
+        const float* s = o.A + pc * o.lda + i0;
+        if (rows == MR) {
+            for (int64_t p = 0; p < kc; ++p)
+#pragma GCC unroll 8
+                for (int r = 0; r < MR; ++r) ap[p * MR + r] = s[p * o.lda + r];
+        } else {
+            for (int64_t p = 0; p < kc; ++p)
+                for (int r = 0; r < rows; ++r) ap[p * MR + r] = s[p * o.lda + r];
+        }
+    }
+}
+
+// --------------------------------------------------------------------------------- micro-kernel
+
+inline void act_row(float* c, int64_t n, Act act) {
+    for (int64_t j = 0; j < n; ++j) c[j] = act_scalar(c[j], act);
+}
+
+template <int ROWS, int NVEC>
+void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
+                  float* __restrict c, int64_t ldc, int cols, const Epilogue& e) {
+    vf acc[ROWS][NVEC];
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NVEC; ++v) acc[r][v] = simd::zero();
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; ++r) {
+        simd::prefetch(c + r * ldc);
+        simd::prefetch(c + r * ldc + NVEC * W - 1);
+    }
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; ++p) {
+        vf bv[NVEC];
+#pragma GCC unroll 8
+        for (int v = 0; v < NVEC; ++v) bv[v] = simd::load(b + v * W);
+#pragma GCC unroll 16
+        for (int r = 0; r < ROWS; ++r) {
+            const vf av = simd::set1(a[r]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NVEC; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const bool vec_act = e.act == Act::None || e.act == Act::Relu;
+    if (cols == NVEC * W) {
+        const vf va = simd::set1(e.alpha), vb = simd::set1(e.cscale);
+#pragma GCC unroll 16
+        for (int r = 0; r < ROWS; ++r) {
+            float* cr = c + r * ldc;
+#pragma GCC unroll 8
+            for (int v = 0; v < NVEC; ++v) {
+                vf t = simd::mul(acc[r][v], va);
+                if (e.load_c) t = simd::fmadd(simd::loadu(cr + v * W), vb, t);
+                if (e.last) {
+                    if (e.bias) t = simd::add(t, simd::loadu(e.bias + v * W));
+                    if (e.act == Act::Relu) t = simd::max(t, simd::zero());
+                }
+                simd::storeu(cr + v * W, t);
+            }
+            if (e.last && !vec_act) act_row(cr, cols, e.act);
+        }
+    } else {
+        alignas(64) float tmp[ROWS][NVEC * W];
+        for (int r = 0; r < ROWS; ++r)
+            for (int v = 0; v < NVEC; ++v) simd::store(&tmp[r][v * W], acc[r][v]);
+        for (int r = 0; r < ROWS; ++r) {
+            float* cr = c + r * ldc;
+            for (int j = 0; j < cols; ++j) {
+                float t = e.alpha * tmp[r][j];
+                if (e.load_c) t += e.cscale * cr[j];
+                if (e.last) {
+                    if (e.bias) t += e.bias[j];
+                    t = act_scalar(t, e.act);
+                }
+                cr[j] = t;
+            }
+        }
+    }
+}
+
+using KernelFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int,
+                          const Epilogue&);
+
+template <int R, int... V>
+constexpr std::array<KernelFn, NV> kernel_row(std::integer_sequence<int, V...>) {
+    return {&micro_kernel<R, V + 1>...};
+}
+
+template <int... R>
+constexpr std::array<std::array<KernelFn, NV>, MR> kernel_table(std::integer_sequence<int, R...>) {
+    return {kernel_row<R + 1>(std::make_integer_sequence<int, NV>{})...};
+}
+
+// kernels[rows - 1][vectors - 1]
+constexpr auto kernels = kernel_table(std::make_integer_sequence<int, MR>{});
+
+// ------------------------------------------------------------------------------------- drivers
+
+// C[i0:i1, j0:j1] on the calling thread.
+void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    const int64_t n = j1 - j0;
+    if (i1 <= i0 || n <= 0) return;
+    const int64_t nk = ceil_div(o.K, KC), kcb = ceil_div(o.K, nk);   // balanced depth passes
+    const int64_t nn = ceil_div(n, NC), ncb = round_up(ceil_div(n, nn), NR);
+    float* bp = tl_b.get((size_t)(kcb * std::min(ncb, round_up(n, NR))));
+    float* ap = tl_a.get((size_t)(kcb * MR));
+    for (int64_t jc = j0; jc < j1; jc += ncb) {
+        const int64_t nc = std::min(ncb, j1 - jc);
+        for (int64_t pc = 0; pc < o.K; pc += kcb) {
+            const int64_t kc = std::min(kcb, o.K - pc);
+            pack_b(o, pc, kc, jc, nc, bp);
+            Epilogue e{o.alpha, pc == 0 ? o.beta : 1.f, pc > 0 || o.beta != 0.f, pc + kc >= o.K,
+                       nullptr, o.act};
+            for (int64_t ir = i0; ir < i1; ir += MR) {
+                const int rows = (int)std::min<int64_t>(MR, i1 - ir);
+                pack_a(o, ir, rows, pc, kc, ap);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const int cols = (int)std::min<int64_t>(NR, nc - jr);
+                    e.bias = o.bias ? o.bias + jc + jr : nullptr;
+                    kernels[rows - 1][ceil_div(cols, W) - 1](
+                        kc, ap, bp + (jr / NR) * kc * NR, o.C + ir * o.ldc + jc + jr, o.ldc, cols,
+                        e);
+                }
+            }
+        }
+    }
+}
+
+// K == 0: C = act(beta * C + bias).
+void scale_only(const Operands& o) {
+    for (int64_t i = 0; i < o.M; ++i) {
+        float* c = o.C + i * o.ldc;
+        for (int64_t j = 0; j < o.N; ++j) {
+            float t = o.beta != 0.f ? o.beta * c[j] : 0.f;
+            if (o.bias) t += o.bias[j];
+            c[j] = act_scalar(t, o.act);
+        }
+    }
+}
+
+// Splits C over T threads as a tm x tn grid (tm * tn == T) of MR-row / W-column units, choosing
+// the grid that minimises per-thread work: the tile area plus the packing it repeats (every
+// thread packs the B columns it uses and re-packs its A rows once per NC block).
+void split(int64_t M, int64_t N, int T, int t, int64_t& i0, int64_t& i1, int64_t& j0,
+           int64_t& j1) {
+    const int64_t mu = ceil_div(M, MR), nu = ceil_div(N, W);
+    int best_tm = 1;
+    double best = 1e300;
+    for (int tm = 1; tm <= T; ++tm) {
+        if (T % tm) continue;
+        const int tn = T / tm;
+        const double rows = (double)ceil_div(mu, tm) * MR, cols = (double)ceil_div(nu, tn) * W;
+        const double cost = rows * cols + 16.0 * (cols + rows * std::ceil(cols / NC));
+        if (cost < best) best = cost, best_tm = tm;
+    }
+    const int tm = best_tm, tn = T / tm, ti = t / tn, tj = t % tn;
+    i0 = std::min(M, mu * ti / tm * MR);
+    i1 = std::min(M, mu * (ti + 1) / tm * MR);
+    j0 = std::min(N, nu * tj / tn * W);
+    j1 = std::min(N, nu * (tj + 1) / tn * W);
+}
+
+}  // namespace
+
 void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
            const float* bias, Act act, bool parallel) {
-#pragma omp parallel for schedule(static) if (parallel && M * N * K > 32768)
-    for (int64_t i = 0; i < M; ++i) {
-        float* c = C + i * ldc;
-        for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.f ? 0.f : beta * c[j];
-        for (int64_t p = 0; p < K; ++p) {
-            float a = alpha * (ta ? A[p * lda + i] : A[i * lda + p]);
-            if (tb)
-                for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + p];
-            else
-                for (int64_t j = 0; j < N; ++j) c[j] += a * B[p * ldb + j];
-        }
-        for (int64_t j = 0; j < N; ++j) c[j] = apply_act(c[j] + (bias ? bias[j] : 0.f), act);
+    if (M <= 0 || N <= 0) return;
+    const Operands o{ta, tb, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc, bias, act};
+    if (K <= 0) {
+        scale_only(o);
+        return;
     }
+    int nt = 1;
+#ifdef _OPENMP
+    const double flops = 2.0 * (double)M * (double)N * (double)K;
+    if (parallel && !omp_in_parallel() && flops >= kParallelFlops)
+        nt = (int)std::max<double>(1, std::min<double>(omp_get_max_threads(),
+                                                       flops / (kParallelFlops / 2)));
+#endif
+    if (nt <= 1) {
+        gemm_range(o, 0, M, 0, N);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t i0, i1, j0, j1;
+        split(M, N, omp_get_num_threads(), omp_get_thread_num(), i0, i1, j0, j1);
+        gemm_range(o, i0, i1, j0, j1);
+    }
+#endif
 }
 
 }  // namespace fastnn
@@ -58,13 +373,23 @@ static py::array gemm_py(py::array a, py::array b, py::object bias, py::object a
         throw py::value_error("b: inner dimensions do not match: op(a) is " + std::to_string(M) +
                               "x" + std::to_string(K) + ", op(b) is " + std::to_string(Kb) + "x" +
                               std::to_string(N));
+    if (!bias.is_none() && !py::isinstance<py::array>(bias))
+        throw py::type_error("bias: expected a float32 array or None");
     const float* bias_p = opt_ptr(bias, "bias", N);
-    Act act = activation.is_none() ? Act::None : parse_activation(activation.cast<std::string>());
+    Act act = Act::None;
+    if (!activation.is_none()) {
+        if (!py::isinstance<py::str>(activation))
+            throw py::type_error("activation: expected None or a string, got " +
+                                 std::string(py::str(py::type::of(activation))));
+        act = parse_activation(activation.cast<std::string>());
+    }
     py::array c;
     if (out.is_none()) {
         c = empty_f32({M, N});
         beta = 0.0;
     } else {
+        if (!py::isinstance<py::array>(out))
+            throw py::type_error("out: expected a float32 array or None");
         c = py::reinterpret_borrow<py::array>(out);
         check_f32(c, "out", 2);
         check_writable(c, "out");
