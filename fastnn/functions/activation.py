@@ -1,0 +1,144 @@
+"""Activation Functions the Tensor ops do not already cover: GELU (exact and tanh), LeakyReLU,
+ELU, SiLU, Softplus. Forward and backward side by side, on NumPy or CuPy arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..ops._util import xp_of
+
+__all__ = ["GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction"]
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_K = math.sqrt(2.0 / math.pi)
+_erf_ufunc = None
+
+
+def erf(x):
+    """Elementwise erf in x's dtype: a cached Numba ufunc over math.erf on the CPU (exact, fast),
+    cupyx.scipy.special.erf on CUDA."""
+    global _erf_ufunc
+    if xp_of(x) is not np:
+        from cupyx.scipy.special import erf as cupy_erf
+
+        return cupy_erf(x)
+    if _erf_ufunc is None:
+        import numba
+
+        @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+        def _erf(v):
+            return math.erf(v)
+
+        _erf_ufunc = _erf
+    return _erf_ufunc(x)
+
+
+def _sigmoid(x):
+    xp = xp_of(x)
+    # 0.5 * (1 + tanh(x / 2)) is the logistic function without overflow for any x
+    return x.dtype.type(0.5) * (xp.tanh(x * x.dtype.type(0.5)) + x.dtype.type(1))
+
+
+class GELUFunction(Function):
+    """GELU: x * Phi(x) ("none", exact, erf) or PyTorch's tanh approximation ("tanh")."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        xp = xp_of(x)
+        one, half = x.dtype.type(1), x.dtype.type(0.5)
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            inner = x.dtype.type(_TANH_K) * (x + x.dtype.type(0.044715) * x * x * x)
+            return half * x * (one + xp.tanh(inner))
+        return half * x * (one + erf(x * x.dtype.type(_SQRT_HALF)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xp = xp_of(x)
+        dt = x.dtype.type
+        one, half = dt(1), dt(0.5)
+        if ctx.approximate == "tanh":
+            x2 = x * x
+            t = xp.tanh(dt(_TANH_K) * (x + dt(0.044715) * x2 * x))
+            d = half * (one + t) + half * x * (one - t * t) * dt(_TANH_K) * (
+                one + dt(3 * 0.044715) * x2
+            )
+        else:
+            cdf = half * (one + erf(x * dt(_SQRT_HALF)))
+            d = cdf + x * dt(_INV_SQRT_2PI) * xp.exp(-half * x * x)
+        return grad * d, None
+
+
+class LeakyReLUFunction(Function):
+    """max(0, x) + negative_slope * min(0, x); the gradient at 0 is negative_slope (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        xp = xp_of(x)
+        pos = x > 0
+        ctx.save_for_backward(pos)
+        ctx.slope = x.dtype.type(negative_slope)
+        return xp.where(pos, x, x * ctx.slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (pos,) = ctx.saved_tensors
+        return xp_of(grad).where(pos, grad, grad * ctx.slope), None
+
+
+class ELUFunction(Function):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        xp = xp_of(x)
+        a = x.dtype.type(alpha)
+        y = xp.where(x > 0, x, a * xp.expm1(xp.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = a
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        return xp_of(x).where(x > 0, grad, grad * (y + ctx.alpha)), None
+
+
+class SiLUFunction(Function):
+    """x * sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * (s * (x.dtype.type(1) + x * (x.dtype.type(1) - s)))
+
+
+class SoftplusFunction(Function):
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        xp = xp_of(x)
+        bx = x * x.dtype.type(beta)
+        ctx.save_for_backward(bx)
+        ctx.params = (beta, threshold)
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / x.dtype.type(beta)
+        return xp.where(bx > threshold, x, soft)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (bx,) = ctx.saved_tensors
+        beta, threshold = ctx.params
+        return xp_of(bx).where(bx > threshold, grad, grad * _sigmoid(bx)), None, None

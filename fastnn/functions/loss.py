@@ -1,0 +1,320 @@
+"""Loss Functions, fused and numerically stable: softmax cross-entropy (class indices or
+probabilities; weight, ignore_index, label_smoothing), NLL, BCE, BCE-with-logits, MSE, L1.
+
+Every loss computes per-element values, reduces ("none" | "mean" | "sum"), and its backward scales
+the upstream gradient by the same reduction. Logits as large as 1e4 are fine: log-softmax subtracts
+the row maximum and BCE-with-logits uses max(-x, 0) + log1p(exp(-|x|)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function, unbroadcast
+from ..ops._util import xp_of
+
+__all__ = [
+    "CrossEntropyFunction",
+    "NLLLossFunction",
+    "BCEFunction",
+    "BCEWithLogitsFunction",
+    "MSELossFunction",
+    "L1LossFunction",
+]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _rows(x):
+    """(M, C) view of an (N, C, d1..dk) / (N, C) / (C,) input, class dim last."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim == 2:
+        return x
+    return xp_of(x).moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(g, shape):
+    """Inverse of _rows for gradients."""
+    if len(shape) <= 2:
+        return g.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp_of(g).moveaxis(g.reshape(moved), -1, 1)
+
+
+def _log_softmax_rows(xm):
+    xp = xp_of(xm)
+    z = xm - xm.max(axis=1, keepdims=True)
+    return z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+
+
+def _class_targets(target, n_rows, n_classes, ignore_index):
+    """(flat safe targets, valid mask) with a clear IndexError for out-of-range classes."""
+    xp = xp_of(target)
+    t = target.reshape(-1)
+    if t.shape[0] != n_rows:
+        raise ValueError(f"target: expected {n_rows} class indices, got shape {tuple(target.shape)}")
+    valid = t != ignore_index
+    safe = xp.where(valid, t, 0).astype(np.int64)
+    if safe.size:
+        bad = (safe < 0) | (safe >= n_classes)
+        if bool(bad.any()):
+            raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    return safe, valid
+
+
+def _reduce(loss, reduction, denom=None):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / (loss.dtype.type(loss.size) if denom is None else denom)
+
+
+def _coef(grad, reduction, n_rows, denom):
+    """Per-row factor the upstream gradient contributes: shape (M,)."""
+    xp = xp_of(grad)
+    if reduction == "none":
+        return grad.reshape(-1)
+    g = grad.reshape(()) if reduction == "sum" else grad.reshape(()) / denom
+    return xp.full((n_rows,), g, dtype=grad.dtype)
+
+
+class CrossEntropyFunction(Function):
+    """log_softmax over dim 1 fused with NLL (class indices) or soft cross-entropy (probabilities).
+
+    Indices: loss_i = -(1-eps) w[y_i] logp[i, y_i] - eps/C sum_c w[c] logp[i, c] (0 when
+    y_i == ignore_index); "mean" divides by sum_i w[y_i] over non-ignored rows.
+    Probabilities: loss_i = -sum_c w[c] ((1-eps) t[i, c] + eps/C) logp[i, c]; "mean" divides by
+    the number of rows. Backward: dx = coef_i (p_i sum_c q_ic - q_i) for the target weights q.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight=None, ignore_index=-100, reduction="mean",
+                label_smoothing=0.0):
+        xp = xp_of(x)
+        C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+        xm = _rows(x)
+        M = xm.shape[0]
+        logp = _log_softmax_rows(xm)
+        eps = x.dtype.type(label_smoothing)
+        probs = target.dtype.kind == "f"
+        ctx.meta = (x.shape, C, M, reduction, eps, probs)
+        if probs:
+            if tuple(target.shape) != tuple(x.shape):
+                raise ValueError(
+                    f"target: probabilities must have the input's shape {tuple(x.shape)}, "
+                    f"got {tuple(target.shape)}"
+                )
+            q = _rows(target).astype(x.dtype, copy=False)
+            if eps:
+                q = q * (1 - eps) + eps / C
+            if weight is not None:
+                q = q * weight.reshape(1, C)
+            loss = -(q * logp).sum(axis=1)
+            denom = x.dtype.type(M)
+            ctx.save_for_backward(logp, q, weight)
+        else:
+            safe, valid = _class_targets(target, M, C, ignore_index)
+            validf = valid.astype(x.dtype)
+            w_t = validf if weight is None else weight[safe] * validf
+            rows = xp.arange(M)
+            loss = -logp[rows, safe] * w_t
+            if eps:
+                smooth = -(logp.sum(axis=1) if weight is None else logp @ weight) * validf
+                loss = (1 - eps) * loss + (eps / C) * smooth
+            denom = w_t.sum()
+            ctx.save_for_backward(logp, safe, validf, w_t, weight)
+        ctx.denom = denom
+        out = _reduce(loss, reduction, denom)
+        if reduction == "none":
+            out = out.reshape(target.shape if not probs else x.shape[:1] + x.shape[2:])
+            if x.ndim == 1:
+                out = out.reshape(())
+        return xp.asarray(out, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, C, M, reduction, eps, probs = ctx.meta
+        xp = xp_of(grad)
+        coef = _coef(grad, reduction, M, ctx.denom)[:, None]
+        gt = None
+        if probs:
+            logp, q, weight = ctx.saved_tensors
+            p = xp.exp(logp)
+            dx = coef * (p * q.sum(axis=1, keepdims=True) - q)
+            if ctx.needs_input_grad[1]:
+                scale = (1 - eps) if eps else 1
+                w = 1 if weight is None else weight.reshape(1, C)
+                gt = _unrows(-coef * scale * w * logp, x_shape)
+        else:
+            logp, safe, validf, w_t, weight = ctx.saved_tensors
+            p = xp.exp(logp)
+            wsum = (C if weight is None else weight.sum()) * validf
+            s = (1 - eps) * w_t + (eps / C) * wsum if eps else w_t
+            dx = p * (coef * s[:, None])
+            if eps:
+                wrow = 1 if weight is None else weight.reshape(1, C)
+                dx -= (coef * validf[:, None]) * ((eps / C) * wrow)
+            dx[xp.arange(M), safe] -= coef[:, 0] * ((1 - eps) * w_t)
+        return _unrows(dx.astype(grad.dtype, copy=False), x_shape), gt, None, None, None, None
+
+
+class NLLLossFunction(Function):
+    """loss_i = -w[y_i] x[i, y_i] over log-probabilities x (N, C, d1..dk); ignore_index rows give 0;
+    "mean" divides by sum_i w[y_i] over non-ignored rows."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight=None, ignore_index=-100, reduction="mean"):
+        xp = xp_of(x)
+        C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+        xm = _rows(x)
+        M = xm.shape[0]
+        safe, valid = _class_targets(target, M, C, ignore_index)
+        validf = valid.astype(x.dtype)
+        w_t = validf if weight is None else weight[safe] * validf
+        loss = -xm[xp.arange(M), safe] * w_t
+        denom = w_t.sum()
+        ctx.save_for_backward(safe, w_t)
+        ctx.meta = (x.shape, M, C, reduction, denom)
+        out = _reduce(loss, reduction, denom)
+        if reduction == "none":
+            out = out.reshape(target.shape)
+        return xp.asarray(out, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        safe, w_t = ctx.saved_tensors
+        x_shape, M, C, reduction, denom = ctx.meta
+        xp = xp_of(grad)
+        coef = _coef(grad, reduction, M, denom)
+        dx = xp.zeros((M, C), dtype=grad.dtype)
+        dx[xp.arange(M), safe] = -coef * w_t
+        return _unrows(dx, x_shape), None, None, None, None
+
+
+def _reduce_grad(grad, reduction, shape, n):
+    xp = xp_of(grad)
+    if reduction == "none":
+        return grad
+    g = grad if reduction == "sum" else grad / grad.dtype.type(n)
+    return xp.broadcast_to(g, shape)
+
+
+class BCEWithLogitsFunction(Function):
+    """loss = w * [(1 - y) x + (1 + (pw - 1) y) (max(-x, 0) + log1p(exp(-|x|)))] (stable)."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight=None, pos_weight=None, reduction="mean"):
+        xp = xp_of(x)
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus(-x)
+        lw = 1 if pos_weight is None else (pos_weight - 1) * y + 1
+        loss = (1 - y) * x + lw * sp
+        if weight is not None:
+            loss = loss * weight
+        loss = xp.broadcast_to(loss, shape)
+        ctx.save_for_backward(x, y, weight, pos_weight, sp)
+        ctx.meta = (shape, reduction, loss.size)
+        return xp.asarray(_reduce(loss, reduction), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, weight, pos_weight, sp = ctx.saved_tensors
+        shape, reduction, n = ctx.meta
+        g = _reduce_grad(grad, reduction, shape, n)
+        if weight is not None:
+            g = g * weight
+        xp = xp_of(x)
+        sig = x.dtype.type(0.5) * (xp.tanh(x * x.dtype.type(0.5)) + 1)
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            if pos_weight is None:
+                gx = g * (sig - y)
+            else:
+                lw = (pos_weight - 1) * y + 1
+                gx = g * ((1 - y) + lw * (sig - 1))
+            gx = unbroadcast(gx, x.shape)
+        if ctx.needs_input_grad[1]:
+            gy = -x + (0 if pos_weight is None else (pos_weight - 1) * sp)
+            gy = unbroadcast(g * gy, y.shape)
+        return gx, gy, None, None, None
+
+
+class BCEFunction(Function):
+    """loss = -w [y log(x) + (1 - y) log(1 - x)], each log clamped at -100 like PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight=None, reduction="mean"):
+        xp = xp_of(x)
+        if bool(((x < 0) | (x > 1)).any()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        with np.errstate(divide="ignore"):
+            logx = xp.maximum(xp.log(x), -100)
+            log1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = -(y * logx + (1 - y) * log1mx)
+        if weight is not None:
+            loss = loss * weight
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        loss = xp.broadcast_to(loss, shape)
+        ctx.save_for_backward(x, y, weight, logx, log1mx)
+        ctx.meta = (shape, reduction, loss.size)
+        return xp.asarray(_reduce(loss, reduction), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, weight, logx, log1mx = ctx.saved_tensors
+        shape, reduction, n = ctx.meta
+        xp = xp_of(x)
+        g = _reduce_grad(grad, reduction, shape, n)
+        if weight is not None:
+            g = g * weight
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = unbroadcast(g * (x - y) / xp.maximum((1 - x) * x, x.dtype.type(1e-12)), x.shape)
+        if ctx.needs_input_grad[1]:
+            gy = unbroadcast(g * (log1mx - logx), y.shape)
+        return gx, gy, None, None
+
+
+class MSELossFunction(Function):
+    """(x - y)^2, reduced."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        d = x - y
+        ctx.save_for_backward(d)
+        ctx.meta = (x.shape, y.shape, reduction)
+        return xp_of(x).asarray(_reduce(d * d, reduction), dtype=d.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        xs, ys, reduction = ctx.meta
+        g = _reduce_grad(grad, reduction, d.shape, d.size) * (2 * d)
+        gx = unbroadcast(g, xs) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(-g, ys) if ctx.needs_input_grad[1] else None
+        return gx, gy, None
+
+
+class L1LossFunction(Function):
+    """|x - y|, reduced; the gradient at x == y is 0 (sign)."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean"):
+        xp = xp_of(x)
+        d = x - y
+        ctx.save_for_backward(xp.sign(d))
+        ctx.meta = (x.shape, y.shape, reduction)
+        return xp.asarray(_reduce(xp.abs(d), reduction), dtype=d.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (s,) = ctx.saved_tensors
+        xs, ys, reduction = ctx.meta
+        g = _reduce_grad(grad, reduction, s.shape, s.size) * s
+        gx = unbroadcast(g, xs) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(-g, ys) if ctx.needs_input_grad[1] else None
+        return gx, gy, None

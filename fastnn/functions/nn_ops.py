@@ -1,0 +1,142 @@
+"""nn Functions with fused kernels: linear (GEMM with fused bias), dropout, embedding, layer_norm.
+
+Each forward works on raw arrays (NumPy or CuPy) and its backward sits right under it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..ops import gemm
+from ..ops._util import xp_of
+
+__all__ = ["LinearFunction", "DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
+
+
+class LinearFunction(Function):
+    """y = x @ W^T + b over the last dim of x (any leading dims): one GEMM with fused bias.
+
+    Backward: dx = dy @ W, dW = dy^T @ x, db = sum(dy) -- transposes via trans flags, never copies.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = gemm(x2, weight, bias, trans_b=True)
+        ctx.save_for_backward(x2, weight)
+        ctx.lead = lead
+        ctx.x_shape = x.shape
+        ctx.has_bias = bias is not None
+        return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, weight = ctx.saved_tensors
+        g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = gemm(g2, weight).reshape(ctx.x_shape)
+        if need[1]:
+            gw = gemm(g2, x2, trans_a=True)
+        if ctx.has_bias and len(need) > 2 and need[2]:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb
+
+
+class DropoutFunction(Function):
+    """Inverted dropout: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) from fastnn's generator.
+
+    ``mask_shape`` (broadcastable to x) drops whole channels (Dropout1d/2d/3d)."""
+
+    @staticmethod
+    def forward(ctx, x, p, mask_shape=None):
+        from .. import random
+
+        xp = xp_of(x)
+        keep = random.generator().random(x.shape if mask_shape is None else mask_shape) >= p
+        scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+        mask = keep.astype(x.dtype) * scale
+        if xp is not np:
+            mask = xp.asarray(mask)
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None, None
+
+
+class EmbeddingFunction(Function):
+    """Row lookup ``weight[indices]``; backward scatters-adds rows (padding_idx row gets none)."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx=None):
+        ctx.save_for_backward(indices)
+        ctx.num_weights = weight.shape
+        ctx.padding_idx = padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        xp = xp_of(grad)
+        gw = xp.zeros(ctx.num_weights, dtype=grad.dtype)
+        flat_idx = indices.reshape(-1)
+        g2 = grad.reshape(-1, ctx.num_weights[1])
+        if xp is np:
+            np.add.at(gw, flat_idx, g2)
+        else:
+            xp.add.at(gw, flat_idx, g2)
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return gw, None
+
+
+class LayerNormFunction(Function):
+    """Layer normalisation over the trailing ``len(normalized_shape)`` dims, fused fwd + bwd.
+
+    y = (x - mean) * rstd * w + b,  rstd = 1 / sqrt(var + eps)  (biased variance, like PyTorch).
+    Backward (per row of n elements, xhat = (x - mean) * rstd, g = dy * w):
+    dx = rstd * (g - mean(g) - xhat * mean(g * xhat)); dw = sum(dy * xhat); db = sum(dy).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, n_norm, eps):
+        lead = x.shape[: x.ndim - n_norm]
+        n = int(np.prod(x.shape[x.ndim - n_norm:], dtype=np.int64))
+        x2 = x.reshape(-1, n)
+        mean = x2.mean(axis=1, keepdims=True)
+        xc = x2 - mean
+        var = (xc * xc).mean(axis=1, keepdims=True)
+        rstd = 1.0 / xp_of(x).sqrt(var + x.dtype.type(eps))
+        xhat = xc * rstd
+        y = xhat
+        if weight is not None:
+            y = y * weight.reshape(1, n)
+        if bias is not None:
+            y = y + bias.reshape(1, n)
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.shapes = (x.shape, lead, n, None if bias is None else bias.shape)
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, rstd, weight = ctx.saved_tensors
+        x_shape, lead, n, bshape = ctx.shapes
+        g2 = grad.reshape(-1, n)
+        gw = gb = gx = None
+        need = ctx.needs_input_grad
+        if weight is not None and need[1]:
+            gw = (g2 * xhat).sum(axis=0).reshape(weight.shape)
+        if bshape is not None and need[2]:
+            gb = g2.sum(axis=0).reshape(bshape)
+        if need[0]:
+            g = g2 * weight.reshape(1, n) if weight is not None else g2
+            mg = g.mean(axis=1, keepdims=True)
+            mgx = (g * xhat).mean(axis=1, keepdims=True)
+            gx = (rstd * (g - mg - xhat * mgx)).reshape(x_shape)
+        return gx, gw, gb, None, None

@@ -1,0 +1,66 @@
+"""Gradient clipping (PyTorch's clip_grad_norm_ / clip_grad_value_), on raw arrays in place."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...tensor import Tensor, wrap
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"]
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _xp(a):
+    return np if isinstance(a, np.ndarray) else __import__("cupy")
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach=None):
+    """Scale all gradients together so that their joint ``norm_type``-norm is at most
+    ``max_norm``; returns the total norm (before clipping) as a 0-d tensor."""
+    grads = _grads(parameters)
+    max_norm = float(max_norm)
+    norm_type = float(norm_type)
+    if len(grads) == 0:
+        return wrap(np.asarray(0.0, dtype=np.float32))
+    arrays = [g.array for g in grads]
+    xp = _xp(arrays[0])
+    if norm_type == math.inf:
+        norms = [xp.abs(a).max() if a.size else xp.asarray(0.0) for a in arrays]
+        total = max(float(n) for n in norms)
+    else:
+        total = sum(float((xp.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrays)
+        total = total ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be clipped. To disable this error and scale the gradients by the "
+            "non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    clip_coef = max_norm / (total + 1e-6)
+    # PyTorch multiplies by min(coef, 1) unconditionally (so NaN norms propagate)
+    coef = min(clip_coef, 1.0) if not math.isnan(clip_coef) else clip_coef
+    for a in arrays:
+        a *= a.dtype.type(coef)
+    return wrap(np.asarray(total, dtype=arrays[0].dtype) if xp is np else xp.asarray(
+        total, dtype=arrays[0].dtype))
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Deprecated alias of clip_grad_norm_."""
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient element into [-clip_value, clip_value] in place."""
+    clip_value = float(clip_value)
+    for g in _grads(parameters):
+        a = g.array
+        _xp(a).clip(a, -clip_value, clip_value, out=a)
