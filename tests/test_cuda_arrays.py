@@ -123,3 +123,12 @@ def test_rejects_non_arrays_with_the_name():
 def test_too_many_row_blocks_is_a_clear_error():
     with pytest.raises(ValueError, match="65535"):
         _arrays.launch_2d(_NoLaunch(), (65536 * 2, 1), (1, 1))
+
+
+def test_read_only_input_in_the_simulator():
+    if not _arrays.simulated():
+        pytest.skip("simulator-only behaviour")
+    x = np.broadcast_to(np.arange(3, dtype=np.float32), (2, 3))  # read-only view
+    out = _arrays.empty((2, 3), np.float32, like=x)
+    _arrays.launch_2d(_add_one_2d, (2, 3), (2, 2), _arrays.device_view(x), _arrays.device_view(out))
+    np.testing.assert_array_equal(out, x + 1)

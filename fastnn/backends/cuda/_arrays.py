@@ -78,12 +78,17 @@ def array_kind(x, name: str = "array") -> str:
 
 
 def device_view(x, name: str = "array"):
-    """What a ``@cuda.jit`` kernel can take for ``x``, sharing its memory (never a copy): the
-    array itself for NumPy (simulator) and Numba device arrays, a zero-copy Numba view of any other
-    ``__cuda_array_interface__`` array. ``None`` stays ``None``."""
+    """What a ``@cuda.jit`` kernel can take for ``x``, sharing its memory: the array itself for
+    NumPy (simulator) and Numba device arrays, a zero-copy Numba view of any other
+    ``__cuda_array_interface__`` array; a read-only NumPy array (an input) becomes a simulated
+    device copy. ``None`` stays ``None``."""
     if x is None:
         return None
     kind = array_kind(x, name)
+    if kind == "numpy" and not x.flags.writeable:
+        # the simulator copies NumPy kernel arguments back after a launch, which a read-only
+        # array (e.g. a broadcast view) refuses: hand it a simulated device copy instead
+        return cuda.to_device(x)
     if kind in ("numpy", "numba"):
         return x
     return cuda.as_cuda_array(x)

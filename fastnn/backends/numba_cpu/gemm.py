@@ -36,7 +36,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 MR = 6  # rows of the register tile
-KC = 256  # depth of a packed slice: an MR x KC panel of A stays in L1, a KC x NC block of B in L2/L3
+KC = 256  # depth of a packed slice: an MR x KC panel of A in L1, a KC x NC block of B in L2/L3
 MC_MAX = 120  # rows per packed A block (multiple of MR): MC x KC in L2
 NC = 4096  # columns per packed B block
 
@@ -107,7 +107,8 @@ def _vstore(typingctx, arr, idx, vec):
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
         lty = context.get_value_type(sig.args[2])
-        builder.store(args[2], builder.bitcast(ptr, lty.as_pointer()), align=arr.dtype.bitwidth // 8)
+        vptr = builder.bitcast(ptr, lty.as_pointer())
+        builder.store(args[2], vptr, align=arr.dtype.bitwidth // 8)
         return context.get_dummy_value()
 
     return types.none(arr, idx, vec), codegen
@@ -271,7 +272,7 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
     if m == 0 or n == 0:
         return
     if k == 0:  # no product: act(beta * c + bias)
-        for i in prange(m):
+        for i in range(m):
             for j in range(n):
                 v = beta * c[i, j] if beta != 0 else beta - beta
                 if has_bias:
@@ -315,6 +316,16 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
                                       bias, has_bias, act)
 
 
+def _readonly(x):
+    """A read-only view: Numba compiles separately for read-only and writable arrays, and inputs
+    arrive both ways (matmul's broadcast views are read-only); one type keeps one compilation."""
+    if not x.flags.writeable:
+        return x
+    v = x.view()
+    v.flags.writeable = False
+    return v
+
+
 def gemm(a, b, bias, activation, trans_a, trans_b, alpha, beta, out):
     """The contract's gemm (fastnn.backends.contract.gemm) on the Numba kernel above."""
     m = a.shape[1] if trans_a else a.shape[0]
@@ -325,6 +336,7 @@ def gemm(a, b, bias, activation, trans_a, trans_b, alpha, beta, out):
         beta = 0.0
     has_bias = bias is not None
     bias_arr = bias if has_bias else np.empty(0, dtype=dt)
-    _gemm(a, b, bias_arr, has_bias, _ACT[activation], bool(trans_a), bool(trans_b),
+    _gemm(_readonly(a), _readonly(b), _readonly(bias_arr), has_bias, _ACT[activation],
+          bool(trans_a), bool(trans_b),
           dt.type(alpha), dt.type(beta), out, numba.get_num_threads())
     return out
