@@ -1,0 +1,86 @@
+"""Batch normalization as one Function (NumPy or CuPy arrays, any (N, C, *) input).
+
+Training mode normalises with the batch statistics (biased variance) and updates the running
+statistics in place with the unbiased variance, as PyTorch does; eval mode uses the running
+statistics. Backward is the closed form (one pass of two channel reductions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from ..ops._util import xp_of
+
+__all__ = ["BatchNormFunction"]
+
+
+def _channel_shape(x):
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+class BatchNormFunction(Function):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over channel dim 1.
+
+    Positional args: x, weight (or None), bias (or None), running_mean, running_var (arrays or
+    None; updated in place in training), training, momentum (a float; the module turns
+    momentum=None into the cumulative-average factor 1/num_batches_tracked), eps.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xp = xp_of(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        cshape = _channel_shape(x)
+        count = x.size // max(x.shape[1], 1)
+        if training:
+            if count <= 1:
+                raise ValueError(
+                    f"input: expected more than 1 value per channel when training, got input "
+                    f"of shape {tuple(x.shape)}")
+            mean = x.mean(axis=axes, dtype=np.float64 if x.dtype == np.float32 else None)
+            xc = x - mean.astype(x.dtype).reshape(cshape)
+            var = (xc * xc).mean(axis=axes, dtype=np.float64 if x.dtype == np.float32 else None)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += (momentum * mean).astype(running_mean.dtype)
+            if running_var is not None:
+                unbiased = var * (count / (count - 1))
+                running_var *= 1 - momentum
+                running_var += (momentum * unbiased).astype(running_var.dtype)
+            invstd = (1.0 / xp.sqrt(var + eps)).astype(x.dtype)
+        else:
+            mean, var = running_mean, running_var
+            xc = x - mean.astype(x.dtype).reshape(cshape)
+            invstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
+        xhat = xc * invstd.reshape(cshape)
+        y = xhat
+        if weight is not None:
+            y = y * weight.reshape(cshape)
+        if bias is not None:
+            y = y + bias.reshape(cshape)
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.training = training
+        ctx.has_bias = bias is not None
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        axes = (0,) + tuple(range(2, grad.ndim))
+        cshape = _channel_shape(grad)
+        need = ctx.needs_input_grad
+        gbias = grad.sum(axis=axes)
+        gweight = (grad * xhat).sum(axis=axes)
+        gx = None
+        if need[0]:
+            scale = invstd if weight is None else invstd * weight
+            if ctx.training:
+                count = grad.size // max(grad.shape[1], 1)
+                gx = (grad - (gbias / count).reshape(cshape)
+                      - xhat * (gweight / count).reshape(cshape)) * scale.reshape(cshape)
+            else:
+                gx = grad * scale.reshape(cshape)
+            gx = gx.astype(grad.dtype, copy=False)
+        return (gx, gweight if weight is not None and need[1] else None,
+                gbias if ctx.has_bias and need[2] else None, None, None, None, None, None)
