@@ -10,7 +10,10 @@ import numpy as np
 from ..autograd import Function
 from ..ops._util import xp_of
 
-__all__ = ["GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction"]
+__all__ = [
+    "GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction",
+    "HardtanhFunction",
+]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -142,3 +145,19 @@ class SoftplusFunction(Function):
         (bx,) = ctx.saved_tensors
         beta, threshold = ctx.params
         return xp_of(bx).where(bx > threshold, grad, grad * _sigmoid(bx)), None, None
+
+
+class HardtanhFunction(Function):
+    """clamp(x, min_val, max_val); unlike clamp, the gradient is 0 at the boundaries (PyTorch's
+    hardtanh/relu6)."""
+
+    @staticmethod
+    def forward(ctx, x, min_val=-1.0, max_val=1.0):
+        xp = xp_of(x)
+        ctx.save_for_backward((x > min_val) & (x < max_val))
+        return xp.clip(x, x.dtype.type(min_val), x.dtype.type(max_val))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None

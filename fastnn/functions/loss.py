@@ -78,7 +78,10 @@ def _coef(grad, reduction, n_rows, denom):
     xp = xp_of(grad)
     if reduction == "none":
         return grad.reshape(-1)
-    g = grad.reshape(()) if reduction == "sum" else grad.reshape(()) / denom
+    g = grad.reshape(())
+    if reduction == "mean":
+        # every target ignored (total weight 0): the loss is nan but, as in PyTorch, no gradient
+        g = g / denom if denom != 0 else g * 0
     return xp.full((n_rows,), g, dtype=grad.dtype)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from ...functions.activation import (
     ELUFunction,
     GELUFunction,
+    HardtanhFunction,
     LeakyReLUFunction,
     SiLUFunction,
     SoftplusFunction,
@@ -91,11 +92,11 @@ def relu_(input):
 
 
 def relu6(input, inplace: bool = False):
-    return input.clamp(0.0, 6.0)
+    return HardtanhFunction.apply(input, 0.0, 6.0)
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
-    return input.clamp(min_val, max_val)
+    return HardtanhFunction.apply(input, min_val, max_val)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
