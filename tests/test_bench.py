@@ -108,7 +108,13 @@ def test_interleaved_order_is_a_b_a_b(monkeypatch):
              harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0)) for n in "AB"]
     monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
     harness._time_interleaved(live, timing.Budget(0.0, 3, 3), None)
-    assert order == ["A", "B"] * 4  # one calibration round, then three timed rounds
+    # one call per sample: the calibration round is the first of the three sample rounds
+    assert order == ["A", "B"] * 3
+    assert all(len(r.samples_ms) == 3 for _, _, r in live)
+    order.clear()
+    monkeypatch.setattr(timing, "inner_count", lambda est, budget: 2)
+    harness._time_interleaved(live, timing.Budget(0.0, 3, 3), None)
+    assert order == ["A", "B"] + ["A", "A", "B", "B"] * 3  # calibration, then 3 rounds of 2 calls
 
 
 # ------------------------------------------------------------------------------------ the CLI

@@ -190,13 +190,15 @@ def measure_case(case, contenders, *, seed: int, budget: timing.Budget, progress
 
 def _time_interleaved(live, budget, progress):
     clocks = [timing.CLOCKS[c.clock] for c, _, _ in live]
-    estimates = []
-    for (_c, fn, _r), clock in zip(live, clocks):  # one warm call each: calibrates inner
-        estimates.append(clock(fn, 1))
+    # round 0, interleaved like the others, calibrates how many calls make one sample; where
+    # every contender needs just one call per sample it already is a sample round and is kept
+    # (that saves one call of each slow kernel)
+    estimates = [clock(fn, 1) for (_c, fn, _r), clock in zip(live, clocks)]
     inners = [timing.inner_count(e, budget) for e in estimates]
     reps = timing.rep_count(sum(e * n for e, n in zip(estimates, inners)), budget)
-    samples = [[] for _ in live]
-    for _ in range(reps):
+    keep = all(n == 1 for n in inners)
+    samples = [[e] if keep else [] for e in estimates]
+    for _ in range(reps - 1 if keep else reps):
         for i, ((_c, fn, _r), clock) in enumerate(zip(live, clocks)):
             samples[i].append(clock(fn, inners[i]) / inners[i])
     for i, (_c, _fn, r) in enumerate(live):

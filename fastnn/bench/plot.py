@@ -67,6 +67,7 @@ def _panel(ax, family, rows, roof):
         ax.axhline(roof, color="k", ls="--", lw=1)
         ax.text(len(sizes) - 0.5, roof, f"FMA roof {roof:.0f} GFLOP/s", ha="right", va="bottom",
                 fontsize=7, in_layout=False)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_yscale("log")
     ax.set_ylim(top=top * 2.5)
     ax.set_xticks(range(len(sizes)))

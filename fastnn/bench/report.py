@@ -97,6 +97,10 @@ def summary_lines(run: dict) -> list:
                      f"threads), copy {copy}")
     else:
         lines.append(f"Roof: n/a ({roof.get('reason')}); % roof column empty")
+    over = [r for r in rows if r.kernel != "roof" and (r.pct_roof or 0) > 100]
+    if over:
+        lines.append(f"Note: {len(over)} rows exceed 100% of the roof: the roof was measured while "
+                     "the machine was busier than during those rows (a shared machine)")
     n = noise(rows)
     if n["rows"]:
         lines.append(f"Noise: median (max-min)/median spread {100 * n['median_spread']:.0f}% "
