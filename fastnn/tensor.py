@@ -23,8 +23,13 @@ class Tensor:
     ``fastnn.tensor(data)``.
     """
 
-    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_out_idx", "_version", "_hooks",
-                 "__weakref__", "__dict__")
+    # array, requires_grad and grad_fn are set on every op; the rest live in __dict__ (created
+    # lazily) with class-level defaults, so making a Tensor costs three slot stores.
+    __slots__ = ("array", "requires_grad", "grad_fn", "__weakref__", "__dict__")
+    grad = None
+    _out_idx = 0
+    _version = 0
+    _hooks = None
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
@@ -43,11 +48,7 @@ class Tensor:
             arr = _to_device(arr, "cuda")
         self.array = arr
         self.requires_grad = bool(requires_grad)
-        self.grad = None
         self.grad_fn = None
-        self._out_idx = 0
-        self._version = 0
-        self._hooks = None
 
     @staticmethod
     def _make_subclass(cls, data, require_grad=False):
@@ -56,11 +57,7 @@ class Tensor:
         t = object.__new__(cls)
         t.array = data.array if isinstance(data, Tensor) else data
         t.requires_grad = bool(require_grad)
-        t.grad = None
         t.grad_fn = None
-        t._out_idx = 0
-        t._version = 0
-        t._hooks = None
         return t
 
     # ------------------------------------------------------------------ attributes
@@ -372,18 +369,24 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other):
+        if type(other) is Tensor and other.array.dtype is self.array.dtype:  # the common case
+            return _Add.apply(self, other)
         return _binary(_ew.Add, self, other)
 
     def __radd__(self, other):
         return _binary(_ew.Add, self, other)
 
     def __sub__(self, other):
+        if type(other) is Tensor and other.array.dtype is self.array.dtype:  # the common case
+            return _Sub.apply(self, other)
         return _binary(_ew.Sub, self, other)
 
     def __rsub__(self, other):
         return _rbinary(_ew.Sub, other, self)
 
     def __mul__(self, other):
+        if type(other) is Tensor and other.array.dtype is self.array.dtype:  # the common case
+            return _Mul.apply(self, other)
         return _binary(_ew.Mul, self, other)
 
     def __rmul__(self, other):
@@ -567,11 +570,9 @@ def _make(array, requires_grad, grad_fn, out_idx):
     t = _new(Tensor)
     t.array = array
     t.requires_grad = requires_grad
-    t.grad = None
     t.grad_fn = grad_fn
-    t._out_idx = out_idx
-    t._version = 0
-    t._hooks = None
+    if out_idx:
+        t._out_idx = out_idx
     return t
 
 
@@ -642,7 +643,7 @@ class _Formatter:
         self.int_mode, self.sci_mode, self.max_width = True, False, 1
         p = _PRINT["precision"]
         if not self.floating:
-            for v in values.tolist():
+            for v in values.reshape(-1).tolist():
                 self.max_width = max(self.max_width, len(str(v)))
             return
         vals = values.astype(np.float64)
@@ -759,3 +760,5 @@ from .functions import linalg as _la  # noqa: E402
 from .functions import reduce as _rd  # noqa: E402,F401
 from .functions import shape as _sh  # noqa: E402
 from .functions import _methods  # noqa: E402,F401  (attaches the remaining Tensor methods)
+
+_Add, _Sub, _Mul = _ew.Add, _ew.Sub, _ew.Mul

@@ -9,6 +9,8 @@ compares the forward outputs and every input's gradient, and gradchecks fastnn i
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -49,54 +51,70 @@ def helper_test_op(shapes, torch_fn, fastnn_fn=None, *, vals=None, low=-2.0, hig
     fastnn_fn = fastnn_fn or torch_fn
     rng = np.random.default_rng(seed)
     for dtype in dtypes:
-        arrays = _inputs(shapes, dtype, low, high, vals, rng)
-        if noncontig:  # same values, but as transposed views of a reversed-shape buffer
-            arrays = [np.ascontiguousarray(a.T).T if a.ndim >= 2 else a for a in arrays]
-        flags = requires_grad or [a.dtype.kind == "f" for a in arrays]
-        tt = [torch.tensor(a, requires_grad=bool(f and not forward_only)) for a, f in
-              zip(arrays, flags)]
-        ft = [fastnn.wrap(a.copy() if not noncontig else a, requires_grad=bool(f and not forward_only))
-              for a, f in zip(arrays, flags)]
-        if noncontig:
-            assert any(not t.is_contiguous() for t in ft if t.dim() >= 2) or all(
-                t.dim() < 2 or 1 in t.shape for t in ft)
-        t_out = _to_list(torch_fn(*tt))
-        f_out = _to_list(fastnn_fn(*ft))
-        rt, at = TOL[dtype]
-        rt, at = rtol or rt, atol or at
-        assert len(t_out) == len(f_out), f"{len(t_out)} outputs from torch, {len(f_out)} from fastnn"
-        for i, (to, fo) in enumerate(zip(t_out, f_out)):
-            assert isinstance(fo, fastnn.Tensor), f"output {i}: {type(fo).__name__}, not a Tensor"
-            assert tuple(fo.shape) == tuple(to.shape), f"output {i}: shape {fo.shape} vs {to.shape}"
-            tn = to.detach().numpy()
-            assert fo.dtype == tn.dtype, f"output {i}: dtype {fo.dtype} vs torch {tn.dtype}"
-            np.testing.assert_allclose(fo.array, tn, rtol=rt, atol=at,
-                                       err_msg=f"forward output {i} ({np.dtype(dtype)})")
-        if forward_only:
-            continue
-        # a random upstream gradient for every differentiable output
-        weights = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in t_out]
-        t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip(t_out, weights)
-                     if o.requires_grad)
-        f_loss = sum(((o * fastnn.wrap(w)).sum() for o, w in zip(f_out, weights)
-                      if o.requires_grad), fastnn.zeros((), dtype=dtype))
-        if not isinstance(t_loss, torch.Tensor):
-            continue
-        t_loss.backward()
-        f_loss.backward()
-        grt, gat = grad_rtol or rt * 10, grad_atol or at * 10
-        for i, (t_in, f_in) in enumerate(zip(tt, ft)):
-            if not t_in.requires_grad:
-                continue
-            if t_in.grad is None:
-                assert f_in.grad is None or not np.any(f_in.grad.array), f"input {i}: torch grad None"
-                continue
-            assert f_in.grad is not None, f"input {i}: fastnn got no gradient"
-            assert f_in.grad.shape == f_in.shape
-            np.testing.assert_allclose(f_in.grad.array, t_in.grad.numpy(), rtol=grt, atol=gat,
-                                       err_msg=f"gradient of input {i} ({np.dtype(dtype)})")
+        with _f64_backend(dtype):
+            _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, grad_atol,
+                     grad_rtol, forward_only, noncontig, requires_grad, rng)
     if gradcheck_f64 and not forward_only:
         arrays = _inputs(shapes, np.float64, low, high, vals, rng)
         flags = requires_grad or [True] * len(arrays)
         ft = [fastnn.wrap(a, requires_grad=bool(f)) for a, f in zip(arrays, flags)]
-        assert gradcheck(lambda *xs: fastnn_fn(*xs), ft, eps=1e-6, atol=1e-5, rtol=1e-3)
+        with _f64_backend(np.float64):
+            assert gradcheck(lambda *xs: fastnn_fn(*xs), ft, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def _f64_backend(dtype):
+    """float64 GEMMs on the reference backend: these tests check autograd, not kernels (the
+    kernel tests cover every backend), and gradcheck makes hundreds of tiny GEMM calls."""
+    if np.dtype(dtype) == np.float64:
+        return fastnn.backends.use("reference")
+    return contextlib.nullcontext()
+
+
+def _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, grad_atol,
+             grad_rtol, forward_only, noncontig, requires_grad, rng):
+    arrays = _inputs(shapes, dtype, low, high, vals, rng)
+    if noncontig:  # same values, but as transposed views of a reversed-shape buffer
+        arrays = [np.ascontiguousarray(a.T).T if a.ndim >= 2 else a for a in arrays]
+    flags = requires_grad or [a.dtype.kind == "f" for a in arrays]
+    tt = [torch.tensor(a, requires_grad=bool(f and not forward_only)) for a, f in
+          zip(arrays, flags)]
+    ft = [fastnn.wrap(a.copy() if not noncontig else a, requires_grad=bool(f and not forward_only))
+          for a, f in zip(arrays, flags)]
+    if noncontig:
+        assert any(not t.is_contiguous() for t in ft if t.dim() >= 2) or all(
+            t.dim() < 2 or 1 in t.shape for t in ft)
+    t_out = _to_list(torch_fn(*tt))
+    f_out = _to_list(fastnn_fn(*ft))
+    rt, at = TOL[dtype]
+    rt, at = rtol or rt, atol or at
+    assert len(t_out) == len(f_out), f"{len(t_out)} outputs from torch, {len(f_out)} from fastnn"
+    for i, (to, fo) in enumerate(zip(t_out, f_out)):
+        assert isinstance(fo, fastnn.Tensor), f"output {i}: {type(fo).__name__}, not a Tensor"
+        assert tuple(fo.shape) == tuple(to.shape), f"output {i}: shape {fo.shape} vs {to.shape}"
+        tn = to.detach().numpy()
+        assert fo.dtype == tn.dtype, f"output {i}: dtype {fo.dtype} vs torch {tn.dtype}"
+        np.testing.assert_allclose(fo.array, tn, rtol=rt, atol=at,
+                                   err_msg=f"forward output {i} ({np.dtype(dtype)})")
+    if forward_only:
+        return
+    # a random upstream gradient for every differentiable output
+    weights = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in t_out]
+    t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip(t_out, weights)
+                 if o.requires_grad)
+    f_loss = sum(((o * fastnn.wrap(w)).sum() for o, w in zip(f_out, weights)
+                  if o.requires_grad), fastnn.zeros((), dtype=dtype))
+    if not isinstance(t_loss, torch.Tensor):
+        return
+    t_loss.backward()
+    f_loss.backward()
+    grt, gat = grad_rtol or rt * 10, grad_atol or at * 10
+    for i, (t_in, f_in) in enumerate(zip(tt, ft)):
+        if not t_in.requires_grad:
+            continue
+        if t_in.grad is None:
+            assert f_in.grad is None or not np.any(f_in.grad.array), f"input {i}: torch grad None"
+            continue
+        assert f_in.grad is not None, f"input {i}: fastnn got no gradient"
+        assert f_in.grad.shape == f_in.shape
+        np.testing.assert_allclose(f_in.grad.array, t_in.grad.numpy(), rtol=grt, atol=gat,
+                                   err_msg=f"gradient of input {i} ({np.dtype(dtype)})")

@@ -48,7 +48,11 @@ class BackwardNode:
     _hooks = None  # {output_index: [hook, ...]} from Tensor.register_hook
     _freed = False
     _non_diff = None
-    needs_input_grad = ()
+
+    @property
+    def needs_input_grad(self):
+        """One bool per positional forward argument: does it need a gradient?"""
+        return tuple([e is not None for e in self._next])
 
     def save_for_backward(self, *arrays):
         self._saved = arrays
@@ -88,9 +92,7 @@ class BackwardNode:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
 
-_ENGINE_KEYS = frozenset(
-    ("_next", "_saved", "_out_meta", "_retained", "_hooks", "_freed", "_non_diff", "needs_input_grad")
-)
+_ENGINE_KEYS = frozenset(("_next", "_saved", "_out_meta", "_retained", "_hooks", "_freed", "_non_diff"))
 
 
 class Function:
@@ -129,34 +131,29 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # Hot path (every op goes through here): one pass over the arguments, no per-call dicts.
         ctx = cls._Node()
         arrays = []
+        nexts = []
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.array)
                 if a.requires_grad:
                     record = True
+                    fn = a.grad_fn
+                    nexts.append(a if fn is None else (fn, a._out_idx))
+                    continue
             else:
                 arrays.append(a)
+            nexts.append(None)
         if kwargs:
             for k, v in kwargs.items():
                 if isinstance(v, Tensor):
                     kwargs[k] = v.array
         if record and _grad_state.enabled:
-            nexts = []
-            needs = []
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    needs.append(True)
-                    fn = a.grad_fn
-                    nexts.append(a if fn is None else (fn, a._out_idx))
-                else:
-                    needs.append(False)
-                    nexts.append(None)
-            ctx.needs_input_grad = tuple(needs)
-            out = cls.forward(ctx, *arrays, **kwargs)
             ctx._next = tuple(nexts)
+            out = cls.forward(ctx, *arrays, **kwargs)
             if type(out) is tuple:
                 ctx._out_meta = tuple((o.shape, o.dtype) for o in out)
                 nd = ctx._non_diff or ()
@@ -174,7 +171,7 @@ class Function:
             if out.dtype.kind not in "fc" or (ctx._non_diff and id(out) in ctx._non_diff):
                 return _make(out, False, None, 0)
             return _make(out, True, ctx, 0)
-        ctx.needs_input_grad = (False,) * len(args)
+        ctx._next = (None,) * len(args)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
             return tuple(_make(_as_array(o), False, None, 0) for o in out)

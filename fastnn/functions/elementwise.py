@@ -29,7 +29,10 @@ def _arr(x):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        try:
+            ctx.shapes = (a.shape, b.shape)
+        except AttributeError:  # a Python scalar operand
+            ctx.shapes = (_shape(a), _shape(b))
         return a + b
 
     @staticmethod
@@ -42,7 +45,10 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        try:
+            ctx.shapes = (a.shape, b.shape)
+        except AttributeError:  # a Python scalar operand
+            ctx.shapes = (_shape(a), _shape(b))
         return a - b
 
     @staticmethod

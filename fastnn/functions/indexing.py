@@ -188,12 +188,12 @@ class Scatter(Function):
             _index_add(out, full, np.broadcast_to(vals, index.shape))
         else:
             out[full] = vals
-        ctx.meta = (full, add, getattr(src, "shape", ()))
+        ctx.meta = (full, add, getattr(src, "shape", ()), index.shape)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        full, add, sshape = ctx.meta
+        full, add, sshape, ishape = ctx.meta
         nx, ns = ctx.needs_input_grad[:2]
         gx = gs = None
         if nx:
@@ -204,7 +204,7 @@ class Scatter(Function):
                 gx[full] = 0
         if ns:
             gs = np.zeros(sshape, g.dtype)
-            gs[tuple(slice(0, n) for n in full[0].shape)] = g[full] if len(full) else g
+            gs[tuple(slice(0, n) for n in ishape)] = g[full]
         return gx, gs, None, None, None
 
 
