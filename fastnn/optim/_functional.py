@@ -1,0 +1,101 @@
+"""The update formulas, on raw arrays in place, in PyTorch's single-tensor order of operations
+(scalars cast to the parameter dtype first, as PyTorch's CPU kernels do) so that float32 runs match
+PyTorch to rounding."""
+
+from __future__ import annotations
+
+import math
+
+
+def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """One SGD step on array p with gradient g; returns the (new or updated) momentum buffer."""
+    dt = p.dtype.type
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + dt(weight_decay) * p
+    if momentum != 0:
+        if buf is None:
+            buf = g.copy()
+        else:
+            buf *= dt(momentum)
+            buf += dt(1 - dampening) * g
+        g = g + dt(momentum) * buf if nesterov else buf
+    p += dt(-lr) * g
+    return buf
+
+
+def adam_step(p, g, state, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled):
+    """One Adam (decoupled=False) or AdamW (decoupled=True) step; state holds arrays
+    exp_avg, exp_avg_sq, [max_exp_avg_sq] and the step count."""
+    xp = _xp(p)
+    dt = p.dtype.type
+    if maximize:
+        g = -g
+    step = state["step"]
+    if decoupled:
+        p *= dt(1 - lr * weight_decay)
+    elif weight_decay != 0:
+        g = g + dt(weight_decay) * p
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    exp_avg += dt(1 - beta1) * (g - exp_avg)  # lerp_(g, 1 - beta1)
+    exp_avg_sq *= dt(beta2)
+    exp_avg_sq += dt(1 - beta2) * g * g
+    bias_correction1 = 1 - beta1**step
+    bias_correction2 = 1 - beta2**step
+    step_size = lr / bias_correction1
+    bc2_sqrt = math.sqrt(bias_correction2)
+    if amsgrad:
+        mx = state["max_exp_avg_sq"]
+        xp.maximum(mx, exp_avg_sq, out=mx)
+        denom = xp.sqrt(mx) / dt(bc2_sqrt) + dt(eps)
+    else:
+        denom = xp.sqrt(exp_avg_sq) / dt(bc2_sqrt) + dt(eps)
+    p += dt(-step_size) * exp_avg / denom
+
+
+def adagrad_step(p, g, state, *, lr, lr_decay, weight_decay, eps, maximize):
+    xp = _xp(p)
+    dt = p.dtype.type
+    step = state["step"]
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + dt(weight_decay) * p
+    clr = lr / (1 + (step - 1) * lr_decay)
+    s = state["sum"]
+    s += g * g
+    std = xp.sqrt(s) + dt(eps)
+    p += dt(-clr) * g / std
+
+
+def rmsprop_step(p, g, state, *, lr, alpha, eps, weight_decay, momentum, centered, maximize):
+    xp = _xp(p)
+    dt = p.dtype.type
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + dt(weight_decay) * p
+    sq = state["square_avg"]
+    sq *= dt(alpha)
+    sq += dt(1 - alpha) * g * g
+    if centered:
+        ga = state["grad_avg"]
+        ga += dt(1 - alpha) * (g - ga)  # lerp_(g, 1 - alpha)
+        avg = xp.sqrt(sq + dt(-1) * ga * ga)
+    else:
+        avg = xp.sqrt(sq)
+    avg += dt(eps)
+    if momentum > 0:
+        buf = state["momentum_buffer"]
+        buf *= dt(momentum)
+        buf += g / avg
+        p += dt(-lr) * buf
+    else:
+        p += dt(-lr) * g / avg
+
+
+def _xp(a):
+    import numpy as np
+
+    return np if isinstance(a, np.ndarray) else __import__("cupy")
