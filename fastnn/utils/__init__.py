@@ -1,0 +1,5 @@
+"""fastnn.utils: data loading (fastnn.utils.data, PyTorch's torch.utils.data)."""
+
+from . import data
+
+__all__ = ["data"]
