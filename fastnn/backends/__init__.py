@@ -74,7 +74,21 @@ def available(name: str) -> tuple[bool, str]:
         return False, _errors[name]
     if name not in _modules:
         return False, f"no backend named {name!r}; known: {', '.join(names())}"
-    return _modules[name].available()
+    return _available(_modules[name])
+
+
+_avail_cache: dict = {}
+
+
+def _available(mod) -> tuple[bool, str]:
+    """``mod.available()``, asked once per process: every kernel call selects a backend, and
+    asking each backend again (imports, driver queries) cost ~100 us per call. Keyed by the
+    function, so a replaced (monkeypatched) ``available`` is asked afresh."""
+    fn = mod.available
+    res = _avail_cache.get(fn)
+    if res is None:
+        res = _avail_cache[fn] = fn()
+    return res
 
 
 def get_backend(name: str):
@@ -114,7 +128,7 @@ def current(device: str = "cpu", dtype: str | None = None) -> str:
     best = [
         m
         for m in _modules.values()
-        if m.DEVICE == device and (dtype is None or dtype in m.DTYPES) and m.available()[0]
+        if m.DEVICE == device and (dtype is None or dtype in m.DTYPES) and _available(m)[0]
     ]
     if not best:
         if device == "cuda":
