@@ -389,7 +389,7 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
             for (int64_t r = 0; r < mq; ++r) {
                 float* out = O + (bh * Lq + i0 + r) * Dv;
                 const float l = lrow[r];
-                if (l > 0.f) {
+                if (l != 0.f) {  // NaN scores give NaN rows, not zeros
                     const float inv = 1.f / l;
                     for (int64_t c = 0; c < Dv; ++c) out[c] = obuf[r * Dvp + c] * inv;
                     LSE[bh * Lq + i0 + r] = mrow[r] + std::log(l);

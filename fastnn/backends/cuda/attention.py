@@ -94,7 +94,7 @@ def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):
             m = mnew
         cuda.syncthreads()
     if valid:
-        if l > zero:
+        if l != zero:
             for e in range(Dv):
                 out[b, h, i, e] = acc[e] / l
             lse[b, h, i] = m + math.log(l)

@@ -83,7 +83,7 @@ def _forward(q, k, v, mask, has_mask, causal, scale, zero, ninf, out, lse):
                         acc[r, e] += pc * v[b, h, j0 + c, e]
         for r in range(mq):
             i = i0 + r
-            if lrow[r] > zero:
+            if lrow[r] != zero:  # NaN scores give NaN rows, not zeros
                 for e in range(Dv):
                     out[b, h, i, e] = acc[r, e] / lrow[r]
                 lse[b, h, i] = mrow[r] + math.log(lrow[r])
