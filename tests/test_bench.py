@@ -117,6 +117,13 @@ def test_interleaved_order_is_a_b_a_b(monkeypatch):
     assert order == ["A", "B"] + ["A", "A", "B", "B"] * 3  # calibration, then 3 rounds of 2 calls
 
 
+def test_a_slow_contender_is_capped_not_the_fast_ones():
+    quick = timing.BUDGETS["quick"]
+    reps, caps = timing.sample_caps([0.001, 10.0], [2, 1], quick)
+    assert reps == quick.max_reps and caps == [quick.max_reps, quick.slow_reps]
+    assert timing.sample_caps([10.0, 20.0], [1, 1], quick) == (quick.slow_reps, [quick.slow_reps] * 2)
+
+
 # ------------------------------------------------------------------------------------ the CLI
 
 

@@ -135,7 +135,8 @@ def execute(args, argv) -> dict:
                                          progress=bar)
         if models:
             bar.set_postfix_str("train")
-            train_budget = timing.Budget(budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0)
+            train_budget = timing.Budget(budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0,
+                                         budget.slow_reps)
             rows += train.race(contenders, args.sizes, seed=args.seed, budget=train_budget,
                                progress=bar)
     report.apply_roof(rows, measured)

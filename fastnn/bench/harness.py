@@ -195,12 +195,13 @@ def _time_interleaved(live, budget, progress):
     # (that saves one call of each slow kernel)
     estimates = [clock(fn, 1) for (_c, fn, _r), clock in zip(live, clocks)]
     inners = [timing.inner_count(e, budget) for e in estimates]
-    reps = timing.rep_count(sum(e * n for e, n in zip(estimates, inners)), budget)
+    reps, caps = timing.sample_caps(estimates, inners, budget)
     keep = all(n == 1 for n in inners)
     samples = [[e] if keep else [] for e in estimates]
     for _ in range(reps - 1 if keep else reps):
         for i, ((_c, fn, _r), clock) in enumerate(zip(live, clocks)):
-            samples[i].append(clock(fn, inners[i]) / inners[i])
+            if len(samples[i]) < caps[i]:
+                samples[i].append(clock(fn, inners[i]) / inners[i])
     for i, (_c, _fn, r) in enumerate(live):
         r.inner = inners[i]
         r.samples_ms = [s * 1e3 for s in samples[i]]

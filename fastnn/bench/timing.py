@@ -50,18 +50,21 @@ CLOCKS = {"cpu": cpu_clock, "cupy": cupy_clock, "torch-cuda": torch_cuda_clock}
 class Budget:
     """How long to time each contender of a case: ``seconds`` of samples per contender, at least
     ``min_reps`` and at most ``max_reps`` samples, each sample at least ``min_sample`` seconds
-    (short kernels are called ``inner`` times per sample so timer overhead stays negligible)."""
+    (short kernels are called ``inner`` times per sample so timer overhead stays negligible).
+    A contender whose single call already takes longer than ``seconds`` (a slow backend) gets
+    ``slow_reps`` samples, taken in the first rounds, so it cannot eat the whole run."""
 
     seconds: float = 0.3
     min_reps: int = 3
     max_reps: int = 30
     min_sample: float = 0.002
+    slow_reps: int = 3
 
 
 BUDGETS = {
-    "tiny": Budget(0.01, 2, 3, 0.0005),
-    "quick": Budget(0.25, 3, 15, 0.002),
-    "full": Budget(1.0, 5, 40, 0.005),
+    "tiny": Budget(0.01, 2, 3, 0.0005, 2),
+    "quick": Budget(0.25, 3, 15, 0.002, 2),
+    "full": Budget(1.0, 5, 40, 0.005, 3),
 }
 
 
@@ -76,6 +79,15 @@ def rep_count(round_s: float, budget: Budget) -> int:
     if round_s <= 0:
         return budget.max_reps
     return max(budget.min_reps, min(budget.max_reps, int(budget.seconds / round_s)))
+
+
+def sample_caps(estimates, inners, budget: Budget) -> tuple[int, list]:
+    """(rounds, samples wanted per contender): the fast contenders set the number of rounds; a
+    slow one (one call > budget.seconds) is capped at budget.slow_reps samples."""
+    slow = [e > budget.seconds for e in estimates]
+    fast_round = sum(e * n for e, n, s in zip(estimates, inners, slow) if not s)
+    reps = rep_count(fast_round, budget) if not all(slow) else budget.slow_reps
+    return reps, [min(reps, budget.slow_reps) if s else reps for s in slow]
 
 
 def summary(samples_s) -> dict:

@@ -9,6 +9,7 @@ compared (a framework that computes something else is FAIL, not timed).
 
 from __future__ import annotations
 
+import importlib
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -167,6 +168,8 @@ def fastnn_trainer(c, model: Model, seed: int, ref: _Trainer | None, framework=N
     note = ""
     with backends.use(c.name):
         try:
+            for sub in ("nn", "nn.functional", "optim"):  # as a script would `import fastnn.nn`
+                importlib.import_module(f"{fw.__name__}.{sub}")
             tr = _Trainer(fw, model, seed)
         except (AttributeError, ImportError, NotImplementedError, TypeError) as exc:
             raise Unavailable(f"fastnn framework: {_short(exc)}") from exc
