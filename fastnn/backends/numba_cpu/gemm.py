@@ -36,8 +36,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
 MR = 6  # rows of the register tile
-KC = 256  # depth of a packed slice: an MR x KC panel of A in L1, a KC x NC block of B in L2/L3
-MC_MAX = 120  # rows per packed A block (multiple of MR): MC x KC in L2
+KC = 512  # depth of a packed slice: an MR x KC panel of A in L1, a KC x NC block of B in L2/L3
+MC_MAX = 144  # rows per packed A block (multiple of MR): MC x KC in L2
 NC = 4096  # columns per packed B block
 
 _ACT = {None: 0, "relu": 1, "gelu": 2, "sigmoid": 3, "tanh": 4}
@@ -114,32 +114,70 @@ def _vstore(typingctx, arr, idx, vec):
     return types.none(arr, idx, vec), codegen
 
 
+def _splat(builder, vty, scalar):
+    vec = builder.insert_element(ir.Constant(vty, ir.Undefined), scalar, cgutils.int32_t(0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), None)
+    return builder.shuffle_vector(vec, ir.Constant(vty, ir.Undefined), mask)
+
+
+def _fmuladd(builder, vty, x, y, z):
+    """x * y + z as llvm.fmuladd: one FMA where the CPU has it, mul + add where it does not."""
+    fnty = ir.FunctionType(vty, [vty, vty, vty])
+    name = f"llvm.fmuladd.v{vty.count}{vty.element.intrinsic_name}"
+    return builder.call(cgutils.get_or_insert_function(builder.module, fnty, name), [x, y, z])
+
+
 @intrinsic
 def _vfma(typingctx, arr, idx, b, c):
-    """c + arr[idx] * b, arr[idx] broadcast to every lane (llvm.fmuladd: one FMA where the CPU
-    has it, mul + add where it does not)."""
+    """c + arr[idx] * b, arr[idx] broadcast to every lane."""
 
     def codegen(context, builder, sig, args):
         ptr = _elem_ptr(context, builder, sig.args[0], args[0], sig.args[1], args[1])
         vty = context.get_value_type(sig.args[2])
-        scalar = builder.load(ptr)
-        splat = builder.insert_element(ir.Constant(vty, ir.Undefined), scalar, cgutils.int32_t(0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), None)
-        splat = builder.shuffle_vector(splat, ir.Constant(vty, ir.Undefined), mask)
-        suffix = f"v{vty.count}{vty.element.intrinsic_name}"
-        fnty = ir.FunctionType(vty, [vty, vty, vty])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.fmuladd.{suffix}")
-        return builder.call(fn, [splat, args[2], args[3]])
+        return _fmuladd(builder, vty, _splat(builder, vty, builder.load(ptr)), args[2], args[3])
 
     return c(arr, idx, b, c), codegen
+
+
+@intrinsic
+def _vaxpy(typingctx, s, x, y):
+    """s * x + y for a scalar s (of the vectors' dtype)."""
+
+    def codegen(context, builder, sig, args):
+        vty = context.get_value_type(sig.args[1])
+        return _fmuladd(builder, vty, _splat(builder, vty, args[0]), args[1], args[2])
+
+    return x(s, x, y), codegen
+
+
+@intrinsic
+def _vscale(typingctx, x, s):
+    """x * s for a scalar s."""
+
+    def codegen(context, builder, sig, args):
+        vty = context.get_value_type(sig.args[0])
+        return builder.fmul(args[0], _splat(builder, vty, args[1]))
+
+    return x(x, s), codegen
+
+
+@intrinsic
+def _vadd(typingctx, x, y):
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return x(x, y), codegen
 
 
 # -------------------------------------------------------------------------------- the kernel
 
 
 @njit(cache=True)
-def _micro_kernel(kc, ap, aoff, bp, boff, tile):
-    """tile[MR, NR] = A panel (kc x MR, p-major) x B panel (kc x NR, p-major), NR = 2 lanes."""
+def _micro_kernel(kc, ap, aoff, bp, boff, full, tile, cf, coff, ldc, alpha, beta, mode, bias, col,
+                  add_bias):
+    """acc[MR, NR] = A panel (kc x MR, p-major) x B panel (kc x NR, p-major), NR = 2 lanes; a full
+    tile goes straight into C (flat ``cf`` from ``coff``, row stride ``ldc``, see _store_row), an
+    edge tile into ``tile`` for _epilogue."""
     w = _lanes(bp)
     c00 = _vzero(bp)
     c01 = _vzero(bp)
@@ -170,19 +208,47 @@ def _micro_kernel(kc, ap, aoff, bp, boff, tile):
         c51 = _vfma(ap, aoff + 5, b1, c51)
         aoff += MR
         boff += 2 * w
-    nr = 2 * w
-    _vstore(tile, 0, c00)
-    _vstore(tile, w, c01)
-    _vstore(tile, nr, c10)
-    _vstore(tile, nr + w, c11)
-    _vstore(tile, 2 * nr, c20)
-    _vstore(tile, 2 * nr + w, c21)
-    _vstore(tile, 3 * nr, c30)
-    _vstore(tile, 3 * nr + w, c31)
-    _vstore(tile, 4 * nr, c40)
-    _vstore(tile, 4 * nr + w, c41)
-    _vstore(tile, 5 * nr, c50)
-    _vstore(tile, 5 * nr + w, c51)
+    if not full:  # an edge tile: park the accumulators for the scalar epilogue
+        nr = 2 * w
+        _vstore(tile, 0, c00)
+        _vstore(tile, w, c01)
+        _vstore(tile, nr, c10)
+        _vstore(tile, nr + w, c11)
+        _vstore(tile, 2 * nr, c20)
+        _vstore(tile, 2 * nr + w, c21)
+        _vstore(tile, 3 * nr, c30)
+        _vstore(tile, 3 * nr + w, c31)
+        _vstore(tile, 4 * nr, c40)
+        _vstore(tile, 4 * nr + w, c41)
+        _vstore(tile, 5 * nr, c50)
+        _vstore(tile, 5 * nr + w, c51)
+        return
+    _store_row(cf, coff, w, c00, c01, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff + ldc, w, c10, c11, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff + 2 * ldc, w, c20, c21, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff + 3 * ldc, w, c30, c31, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff + 4 * ldc, w, c40, c41, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff + 5 * ldc, w, c50, c51, alpha, beta, mode, bias, col, add_bias)
+
+
+@njit(cache=True)
+def _store_row(cf, off, w, v0, v1, alpha, beta, mode, bias, col, add_bias):
+    """One full tile row into C, vectorised: mode 0 `alpha*acc`, 1 `c + alpha*acc`,
+    2 `alpha*acc + beta*c`; then `+ bias` on the last K slice."""
+    if mode == 0:
+        v0 = _vscale(v0, alpha)
+        v1 = _vscale(v1, alpha)
+    elif mode == 1:
+        v0 = _vaxpy(alpha, v0, _vload(cf, off))
+        v1 = _vaxpy(alpha, v1, _vload(cf, off + w))
+    else:
+        v0 = _vaxpy(alpha, v0, _vscale(_vload(cf, off), beta))
+        v1 = _vaxpy(alpha, v1, _vscale(_vload(cf, off + w), beta))
+    if add_bias:
+        v0 = _vadd(v0, _vload(bias, col))
+        v1 = _vadd(v1, _vload(bias, col + w))
+    _vstore(cf, off, v0)
+    _vstore(cf, off + w, v1)
 
 
 @njit(cache=True)
@@ -222,9 +288,15 @@ def _epilogue(tile, nr_pad, c, r0, c0, mr, nr, alpha, beta, first, last, bias, h
             if has_bias:
                 for j in range(nr):
                     c[r, c0 + j] += bias[c0 + j]
-            if act != 0:
-                for j in range(nr):
-                    c[r, c0 + j] = _activate(c[r, c0 + j], act)
+    if last and act != 0:
+        _activate_tile(c, r0, c0, mr, nr, act)
+
+
+@njit(cache=True)
+def _activate_tile(c, r0, c0, mr, nr, act):
+    for i in range(r0, r0 + mr):
+        for j in range(c0, c0 + nr):
+            c[i, j] = _activate(c[i, j], act)
 
 
 @njit(cache=True)
@@ -291,6 +363,7 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
     bp = np.empty(kc_max * nc_max, c.dtype)
     ap_all = np.empty((workers, mc_blk * kc_max), c.dtype)
     tiles = np.empty((workers, MR * nr_pad), c.dtype)
+    cf = c.reshape(m * n)
     for jc in range(0, n, NC):
         nc = min(NC, n - jc)
         npanels = (nc + nr_pad - 1) // nr_pad
@@ -298,6 +371,7 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
             kc = min(KC, k - pc)
             first = pc == 0
             last = pc + kc >= k
+            mode = 1 if not first else (0 if beta == 0 else 2)
             for q in prange(npanels):
                 _pack_b_panel(b, trans_b, jc, nc, pc, kc, nr_pad, q, bp)
             for w in prange(workers):
@@ -307,13 +381,21 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
                     ic = blk * mc_blk
                     mc = min(mc_blk, m - ic)
                     _pack_a(a, trans_a, ic, mc, pc, kc, ap)
-                    for q in range(npanels):
-                        nr = min(nr_pad, nc - q * nr_pad)
-                        for ip in range((mc + MR - 1) // MR):
-                            _micro_kernel(kc, ap, ip * kc * MR, bp, q * kc * nr_pad, tile)
-                            _epilogue(tile, nr_pad, c, ic + ip * MR, jc + q * nr_pad,
-                                      min(MR, mc - ip * MR), nr, alpha, beta, first, last,
-                                      bias, has_bias, act)
+                    for ip in range((mc + MR - 1) // MR):
+                        for q in range(npanels):
+                            nr = min(nr_pad, nc - q * nr_pad)
+                            r0 = ic + ip * MR
+                            c0 = jc + q * nr_pad
+                            mr = min(MR, mc - ip * MR)
+                            full = mr == MR and nr == nr_pad
+                            _micro_kernel(kc, ap, ip * kc * MR, bp, q * kc * nr_pad, full, tile,
+                                          cf, r0 * n + c0, n, alpha, beta, mode, bias, c0,
+                                          last and has_bias)
+                            if not full:
+                                _epilogue(tile, nr_pad, c, r0, c0, mr, nr, alpha, beta, first,
+                                          last, bias, has_bias, act)
+                            elif last and act != 0:
+                                _activate_tile(c, r0, c0, MR, nr_pad, act)
 
 
 def _readonly(x):
