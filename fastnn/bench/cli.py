@@ -70,8 +70,7 @@ def main(argv=None) -> int:
     if args.json:
         report.write_json(run, args.json)
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(report.markdown(run))
+        report.write_markdown(run, args.markdown)
     if args.plot:
         from . import plot
 

@@ -6,7 +6,7 @@ import json
 import statistics
 
 from .harness import REFERENCE_LABELS
-from .machine import blas_line, machine_line
+from .machine import machine_line
 
 SCHEMA = "fastnn.bench/1"
 RATIO_NOTE = ("vs X = X's median time / this row's median time, timed interleaved in the same "
@@ -127,7 +127,6 @@ def markdown(run: dict) -> str:
         f"Date: {info.get('date')}",
         "",
         *[f"- {line}" for line in summary_lines(run)],
-        f"- BLAS in effect for NumPy: {blas_line(info)}",
         "",
         "| " + " | ".join(headers(refs)) + " |",
         "|" + "|".join("---" if i < 3 or i == len(headers(refs)) - 1 else "---:"
@@ -136,6 +135,27 @@ def markdown(run: dict) -> str:
     for r in rows:
         out.append("| " + " | ".join(c.replace("|", "/") for c in _cells(r, refs)) + " |")
     return "\n".join(out) + "\n"
+
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def write_markdown(run: dict, path: str) -> None:
+    """Write the markdown report; into an existing file that has the ``<!-- bench:begin -->`` /
+    ``<!-- bench:end -->`` markers (docs/benchmarks.md), replace only what is between them."""
+    body = markdown(run)
+    try:
+        with open(path) as f:
+            old = f.read()
+    except OSError:
+        old = ""
+    if BEGIN in old and END in old.split(BEGIN, 1)[1]:
+        head, rest = old.split(BEGIN, 1)
+        text = f"{head}{BEGIN}\n{body}{END}{rest.split(END, 1)[1]}"
+    else:
+        text = body
+    with open(path, "w") as f:
+        f.write(text)
 
 
 def to_json(run: dict) -> dict:
