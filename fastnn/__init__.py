@@ -49,6 +49,11 @@ from .functions.indexing import (  # noqa: E402
 from .functions.linalg import addmm, bmm, dot, inner, matmul, mm, mv, outer  # noqa: E402
 
 
+# ---- nn, optim, data and checkpoints (they build on everything above)
+from . import nn, optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
+
+
 def is_tensor(obj) -> "bool":
     """True for fastnn Tensors (and Parameters)."""
     return isinstance(obj, Tensor)

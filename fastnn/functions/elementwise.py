@@ -196,11 +196,81 @@ def _zero(g, x, y):
     return g * 0
 
 
+# The most used activations and maths, written out (no closure layers on the hot path).
+class Exp(Function):
+    float_only = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx._saved[0]
+
+
+class Log(Function):
+    float_only = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx._saved[0]
+
+
+class Tanh(Function):
+    float_only = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx._saved[0]
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    float_only = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = _sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx._saved[0]
+        return g * y * (1 - y)
+
+
+class Relu(Function):
+    float_only = False
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx._saved[0] > 0)
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-Exp = _unary("Exp", np.exp, lambda g, x, y: g * y)
 Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * _LN2)
 Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1))
-Log = _unary("Log", np.log, lambda g, x, y: g / x)
 Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * _LN2))
 Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * _LN10))
 Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (1 + x))
@@ -210,9 +280,6 @@ Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y)
 Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
 Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
 Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y))
-Tanh = _unary("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y))
-Sigmoid = _unary("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y))
-Relu = _unary("Relu", lambda x: np.maximum(x, 0), lambda g, x, y: g * (x > 0), float_only=False)
 Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False)
 Square = _unary("Square", lambda x: x * x, lambda g, x, y: 2 * g * x, float_only=False)
 Sign = _unary("Sign", np.sign, _zero, float_only=False)
@@ -232,7 +299,11 @@ def _apply_unary(cls, x):
 
 
 def _unary_fn(cls, name):
+    float_only = cls.float_only
+
     def fn(input):  # noqa: A002 - PyTorch's argument name
+        if isinstance(input, Tensor) and (not float_only or input.array.dtype.kind in "fc"):
+            return cls.apply(input)
         return _apply_unary(cls, input)
 
     fn.__name__ = name

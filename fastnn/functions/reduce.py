@@ -59,8 +59,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype=None):
         ctx.meta = (x.shape, axes, keepdim)
-        out = np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
-        return np.asarray(out) if type(out) is not np.ndarray else out
+        return x.sum(axis=axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -75,6 +74,9 @@ def _prep(input, dim):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001,A002
     """Sum over ``dim`` (all dims by default). bool/int inputs sum to int64."""
+    if dim is None and dtype is None and isinstance(input, Tensor) and (
+            input.array.dtype.kind in "fc"):
+        return Sum.apply(input, None, bool(keepdim), None)
     x, axes = _prep(input, dim)
     if dtype is None and x.array.dtype.kind in "biu":
         dtype = _dt.int64
@@ -88,8 +90,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.meta = (x.shape, axes, keepdim)
-        out = np.mean(x, axis=axes, keepdims=keepdim)
-        return np.asarray(out, dtype=x.dtype) if type(out) is not np.ndarray else out
+        return x.mean(axis=axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):

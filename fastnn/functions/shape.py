@@ -37,7 +37,7 @@ class Reshape(Function):
         ctx.shape = x.shape
         if view:
             try:
-                return np.reshape(x, shape, copy=False)
+                return x.reshape(shape, copy=False)
             except ValueError as exc:
                 if "copy" not in str(exc) and "cannot reshape" in str(exc):
                     raise RuntimeError(
@@ -47,7 +47,7 @@ class Reshape(Function):
                     "one dimension spans across two contiguous subspaces). Use .reshape(...) "
                     "instead.") from None
         try:
-            return np.reshape(x, shape)
+            return x.reshape(shape)
         except ValueError:
             raise RuntimeError(
                 f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
@@ -58,10 +58,14 @@ class Reshape(Function):
 
 
 def reshape(input, *shape):  # noqa: A002
+    if shape and type(shape[0]) is int:
+        return Reshape.apply(input, shape, False)
     return Reshape.apply(input, _sizes(shape), False)
 
 
 def view(input, *shape):  # noqa: A002
+    if shape and type(shape[0]) is int:  # the common view(a, b, ...) / view(-1)
+        return Reshape.apply(input, shape, True)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
         # view(dtype): reinterpret the bytes (not differentiable)
         from .. import dtypes as _dt
