@@ -33,7 +33,8 @@ REFERENCES = ["numpy", "torch"]
 
 def sizes(config) -> str:
     disabled = config.getoption("benchmark_disable", default=True) and not config.getoption(
-        "benchmark_enable", default=False)
+        "benchmark_enable", default=False
+    )
     if disabled:
         return "tiny"
     return os.environ.get("FASTNN_BENCH_SIZES", "quick")
@@ -62,8 +63,10 @@ def contender(name: str) -> Contender:
     mod = backends.get_backend(name)
     if mod.DEVICE == "cuda":
         if backends._simulated():
-            pytest.skip("cuda in Numba's CUDA simulator: checks indexing, not speed "
-                        "(tests/ cover its correctness)")
+            pytest.skip(
+                "cuda in Numba's CUDA simulator: checks indexing, not speed "
+                "(tests/ cover its correctness)"
+            )
         pytest.skip("cuda benchmarks run through `python -m fastnn bench` (CUDA events)")
     return Contender(name, "fastnn", mod.DEVICE, mod)
 

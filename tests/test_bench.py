@@ -104,8 +104,14 @@ def test_a_backend_without_the_kernel_is_na_not_a_fallback_timing():
 
 def test_interleaved_order_is_a_b_a_b(monkeypatch):
     order = []
-    live = [(harness.Contender(n, "fastnn"), (lambda n=n: order.append(n)),
-             harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0)) for n in "AB"]
+    live = [
+        (
+            harness.Contender(n, "fastnn"),
+            (lambda n=n: order.append(n)),
+            harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0),
+        )
+        for n in "AB"
+    ]
     monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
     harness._time_interleaved(live, timing.Budget(0.0, 3, 3), None)
     # one call per sample: the calibration round is the first of the three sample rounds
@@ -121,7 +127,8 @@ def test_a_slow_contender_is_capped_not_the_fast_ones():
     quick = timing.BUDGETS["quick"]
     reps, caps = timing.sample_caps([0.001, 10.0], [2, 1], quick)
     assert reps == quick.max_reps and caps == [quick.max_reps, quick.slow_reps]
-    assert timing.sample_caps([10.0, 20.0], [1, 1], quick) == (quick.slow_reps, [quick.slow_reps] * 2)
+    slow = quick.slow_reps
+    assert timing.sample_caps([10.0, 20.0], [1, 1], quick) == (slow, [slow, slow])
 
 
 # ------------------------------------------------------------------------------------ the CLI
@@ -135,15 +142,39 @@ def _main(capsys, *argv):
 
 def test_json_schema_and_markdown(tmp_path, capsys):
     js, md = tmp_path / "b.json", tmp_path / "b.md"
-    rc, out, _ = _main(capsys, "roof", "gemm", "--sizes", "tiny", "--backend", "cpp",
-                       "--json", str(js), "--markdown", str(md))
+    rc, out, _ = _main(
+        capsys,
+        "roof",
+        "gemm",
+        "--sizes",
+        "tiny",
+        "--backend",
+        "cpp",
+        "--json",
+        str(js),
+        "--markdown",
+        str(md),
+    )
     assert rc == 0, out
     data = json.loads(js.read_text())
     assert data["schema"] == report.SCHEMA and data["sizes"] == "tiny"
     assert data["command"].startswith("python -m fastnn bench roof gemm")
     m = data["machine"]
-    for key in ("cpu", "cpu_flags", "simd", "isa", "threads", "numpy", "numba", "torch", "blas",
-                "env", "gpu", "date", "backends"):
+    for key in (
+        "cpu",
+        "cpu_flags",
+        "simd",
+        "isa",
+        "threads",
+        "numpy",
+        "numba",
+        "torch",
+        "blas",
+        "env",
+        "gpu",
+        "date",
+        "backends",
+    ):
         assert key in m, key
     assert set(data["roof"]) >= {"fma_gflops", "copy_gbs"}
     fields = set(harness.Result("k", "s", "b", "fastnn", "ok").to_dict())
@@ -155,8 +186,10 @@ def test_json_schema_and_markdown(tmp_path, capsys):
         assert r["min_ms"] <= r["median_ms"] <= r["max_ms"] and r["gflops"] > 0
     cpp = [r for r in timed if r["backend"] == "cpp"]
     assert all("numpy" in r["ratios"] for r in cpp)
-    assert "| kernel | size | backend |" in md.read_text() and "Command: `python -m fastnn" in \
-        md.read_text()
+    assert (
+        "| kernel | size | backend |" in md.read_text()
+        and "Command: `python -m fastnn" in md.read_text()
+    )
     assert "vs NumPy" in out and "gemm" in out
 
 
@@ -171,11 +204,14 @@ def test_plot_writes_a_readable_png(tmp_path, capsys):
     assert np.ptp(img[..., :3]) > 0.5  # bars and text, not a blank canvas
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["conv3d"], ["unknown kernel 'conv3d'", "gemm, conv2d"]),
-    (["gemm", "--backend", "tpu"], ["unknown backend 'tpu'", "cpp"]),
-    (["--sizes", "huge"], ["invalid choice"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["conv3d"], ["unknown kernel 'conv3d'", "gemm, conv2d"]),
+        (["gemm", "--backend", "tpu"], ["unknown backend 'tpu'", "cpp"]),
+        (["--sizes", "huge"], ["invalid choice"]),
+    ],
+)
 def test_unknown_names_are_a_clear_error(capsys, argv, words):
     rc, out, err = _main(capsys, *argv)
     assert rc == 2 and out == ""
@@ -189,7 +225,8 @@ def test_without_pytorch_the_run_works_and_says_the_reference_is_missing(monkeyp
     rc, out, _ = _main(capsys, "gemm", "--sizes", "tiny", "--backend", "cpp")
     assert rc == 0, out
     assert "PyTorch missing" in out
-    torch_rows = [line for line in out.splitlines() if line.startswith("gemm") and " torch " in line]
+    lines = out.splitlines()
+    torch_rows = [line for line in lines if line.startswith("gemm") and " torch " in line]
     assert torch_rows and all("n/a: reference missing" in line for line in torch_rows)
     assert any(" cpp " in line and line.rstrip().endswith("ok") for line in out.splitlines())
 
@@ -211,8 +248,7 @@ def test_train_race_machinery_with_pytorch_standing_in_for_fastnn():
     from fastnn import backends
 
     cpp = harness.Contender("cpp", "fastnn", module=backends.get_backend("cpp"))
-    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0),
-                      framework=torch)
+    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0), framework=torch)
     by = {r.backend: r for r in rows}
     assert by["cpp"].status == "ok" and by["torch"].status == "ok", rows
     assert by["cpp"].rate > 0 and by["cpp"].unit == "steps/s"

@@ -18,18 +18,34 @@ def parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="The fastnn benchmark report: roof, then each kernel validated against the "
         "float64 reference and timed interleaved with NumPy/PyTorch (and CuPy/PyTorch CUDA on a "
-        "GPU), then the training-step race.")
-    p.add_argument("kernels", nargs="*", metavar="KERNEL",
-                   help=f"any of {', '.join(KERNELS)} (default: all)")
-    p.add_argument("--backend", action="extend", nargs="+", metavar="NAME", default=None,
-                   help="fastnn backends to time (default: every available one but reference)")
-    p.add_argument("--sizes", default="quick", choices=("quick", "full", "tiny"),
-                   help="quick (< 3 min on 2 cores), full (the docs), tiny (smoke test)")
+        "GPU), then the training-step race.",
+    )
+    p.add_argument(
+        "kernels", nargs="*", metavar="KERNEL", help=f"any of {', '.join(KERNELS)} (default: all)"
+    )
+    p.add_argument(
+        "--backend",
+        action="extend",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help="fastnn backends to time (default: every available one but reference)",
+    )
+    p.add_argument(
+        "--sizes",
+        default="quick",
+        choices=("quick", "full", "tiny"),
+        help="quick (< 3 min on 2 cores), full (the docs), tiny (smoke test)",
+    )
     p.add_argument("--json", metavar="PATH", help="write every sample and the machine info")
     p.add_argument("--markdown", metavar="PATH", help="write the table as markdown")
     p.add_argument("--plot", metavar="PATH", help="write a PNG: bars per kernel/size, roof, race")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="threads for fastnn (OpenMP + Numba), PyTorch and NumPy's BLAS")
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads for fastnn (OpenMP + Numba), PyTorch and NumPy's BLAS",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     return p
 
@@ -49,13 +65,17 @@ def main(argv=None) -> int:
 
     unknown = [k for k in args.kernels if k not in KERNELS]
     if unknown:
-        return _fail(f"unknown kernel {', '.join(map(repr, unknown))}; choose from "
-                     f"{', '.join(KERNELS)}")
+        return _fail(
+            f"unknown kernel {', '.join(map(repr, unknown))}; choose from {', '.join(KERNELS)}"
+        )
     known = backends.names()
     bad = [b for b in (args.backend or []) if b not in known]
     if bad:
-        return _fail(f"unknown backend {', '.join(map(repr, bad))}; fastnn backends: "
-                     f"{', '.join(known)} (references NumPy/PyTorch/CuPy always run when installed)")
+        return _fail(
+            f"unknown backend {', '.join(map(repr, bad))}; fastnn backends: "
+            f"{', '.join(known)} (the references NumPy/PyTorch/CuPy always run when "
+            "installed)"
+        )
     if args.threads is not None and args.threads < 1:
         return _fail(f"--threads: expected a positive int, got {args.threads}")
     with contextlib.ExitStack() as stack:
@@ -76,8 +96,10 @@ def main(argv=None) -> int:
 
         plot.write(run, args.plot)
     wrote = [p for p in (args.json, args.markdown, args.plot) if p]
-    print(f"\n{len(run['rows'])} rows in {run['elapsed_s']:.0f} s" +
-          (f"; wrote {', '.join(wrote)}" if wrote else ""))
+    print(
+        f"\n{len(run['rows'])} rows in {run['elapsed_s']:.0f} s"
+        + (f"; wrote {', '.join(wrote)}" if wrote else "")
+    )
     return 1 if any(r.status in ("FAIL", "error") for r in run["rows"]) else 0
 
 
@@ -119,8 +141,13 @@ def execute(args, argv) -> dict:
     budget = timing.BUDGETS[args.sizes]
     cases = [c for f in specs.FAMILIES if f in wanted for c in specs.cases(f, args.sizes)]
     models = train.SIZES[args.sizes] if "train" in wanted else []
-    bar = tqdm(total=len(cases) * len(contenders) + len(models) + 1, desc="fastnn bench",
-               file=sys.stderr, unit="step", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(cases) * len(contenders) + len(models) + 1,
+        desc="fastnn bench",
+        file=sys.stderr,
+        unit="step",
+        dynamic_ncols=True,
+    )
     rows = []
     with bar:
         bar.set_postfix_str("roof")
@@ -130,15 +157,26 @@ def execute(args, argv) -> dict:
         bar.update(1)
         for i, case in enumerate(cases):
             bar.set_postfix_str(case.label)
-            rows += harness.measure_case(case, contenders, seed=args.seed + i, budget=budget,
-                                         progress=bar)
+            rows += harness.measure_case(
+                case, contenders, seed=args.seed + i, budget=budget, progress=bar
+            )
         if models:
             bar.set_postfix_str("train")
-            train_budget = timing.Budget(budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0,
-                                         budget.slow_reps)
-            rows += train.race(contenders, args.sizes, seed=args.seed, budget=train_budget,
-                               progress=bar)
+            train_budget = timing.Budget(
+                budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0, budget.slow_reps
+            )
+            rows += train.race(
+                contenders, args.sizes, seed=args.seed, budget=train_budget, progress=bar
+            )
     report.apply_roof(rows, measured)
-    return {"command": " ".join([PROG, *map(shlex.quote, argv)]), "argv": argv,
-            "sizes": args.sizes, "seed": args.seed, "machine": info, "roof": measured,
-            "rows": rows, "skipped": skipped, "elapsed_s": time.perf_counter() - t0}
+    return {
+        "command": " ".join([PROG, *map(shlex.quote, argv)]),
+        "argv": argv,
+        "sizes": args.sizes,
+        "seed": args.seed,
+        "machine": info,
+        "roof": measured,
+        "rows": rows,
+        "skipped": skipped,
+        "elapsed_s": time.perf_counter() - t0,
+    }

@@ -20,7 +20,12 @@ import numpy as np
 from . import timing
 from .specs.base import Unavailable, native, optional, rel_error, to_numpy, tolerance
 
-REFERENCE_LABELS = {"numpy": "NumPy", "torch": "PyTorch", "cupy": "CuPy", "torch-cuda": "PyTorch CUDA"}
+REFERENCE_LABELS = {
+    "numpy": "NumPy",
+    "torch": "PyTorch",
+    "cupy": "CuPy",
+    "torch-cuda": "PyTorch CUDA",
+}
 
 
 @dataclass
@@ -69,7 +74,9 @@ class Result:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+        return {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()
+        }
 
 
 def _to_device(inputs: dict, device: str) -> dict:
@@ -124,8 +131,16 @@ def measure_case(case, contenders, *, seed: int, budget: timing.Budget, progress
     tol, _why = tolerance(case.reduction)
 
     def row(c, status, reason="", **kw):
-        r = Result(backend=c.name, kind=c.kind, status=status, reason=reason, device=c.device,
-                   tolerance=tol, **base, **kw)
+        r = Result(
+            backend=c.name,
+            kind=c.kind,
+            status=status,
+            reason=reason,
+            device=c.device,
+            tolerance=tol,
+            **base,
+            **kw,
+        )
         rows.append(r)
         return r
 
@@ -151,7 +166,8 @@ def measure_case(case, contenders, *, seed: int, budget: timing.Budget, progress
 
     # fastnn contenders first: references are only worth timing next to a correct fastnn kernel
     ordered = [c for c in contenders if c.kind == "fastnn"] + [
-        c for c in contenders if c.kind != "fastnn"]
+        c for c in contenders if c.kind != "fastnn"
+    ]
     for c in ordered:
         if c.kind != "fastnn" and not live:
             if c.why_na or case.refs.get("torch" if c.name == "torch-cuda" else c.name):
@@ -176,8 +192,13 @@ def measure_case(case, contenders, *, seed: int, budget: timing.Budget, progress
             tick()
             continue
         if not err <= tol:
-            row(c, "FAIL", f"max rel error {err:.3g} > tolerance {tol:.3g} (float64 reference); not timed",
-                first_call_ms=first_ms, error=err)
+            row(
+                c,
+                "FAIL",
+                f"max rel error {err:.3g} > tolerance {tol:.3g} (float64 reference); not timed",
+                first_call_ms=first_ms,
+                error=err,
+            )
             tick()
             continue
         live.append((c, fn, row(c, "ok", first_call_ms=first_ms, error=err)))
@@ -238,8 +259,14 @@ def contenders(fastnn_names, *, gpu: bool | None = None) -> list:
             continue
         mod = backends.get_backend(name)
         if mod.DEVICE == "cuda" and backends._simulated():
-            out.append(Contender(name, "fastnn", device="cuda",
-                                 why_na="Numba CUDA simulator: checks indexing, not speed"))
+            out.append(
+                Contender(
+                    name,
+                    "fastnn",
+                    device="cuda",
+                    why_na="Numba CUDA simulator: checks indexing, not speed",
+                )
+            )
             continue
         out.append(Contender(name, "fastnn", device=mod.DEVICE, module=mod))
     if gpu is None:
@@ -249,11 +276,23 @@ def contenders(fastnn_names, *, gpu: bool | None = None) -> list:
     out.append(Contender("torch", "reference", why_na="" if torch else f"reference missing: {why}"))
     if gpu:  # pragma: no cover - needs a GPU
         cupy, why_cp = optional("cupy")
-        out.append(Contender("cupy", "reference", device="cuda",
-                             why_na="" if cupy else f"reference missing: {why_cp}"))
+        out.append(
+            Contender(
+                "cupy",
+                "reference",
+                device="cuda",
+                why_na="" if cupy else f"reference missing: {why_cp}",
+            )
+        )
         cuda_ok = bool(torch) and torch.cuda.is_available()
-        out.append(Contender("torch-cuda", "reference", device="cuda",
-                             why_na="" if cuda_ok else "reference missing: PyTorch without CUDA"))
+        out.append(
+            Contender(
+                "torch-cuda",
+                "reference",
+                device="cuda",
+                why_na="" if cuda_ok else "reference missing: PyTorch without CUDA",
+            )
+        )
     return out
 
 

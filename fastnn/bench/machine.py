@@ -10,10 +10,29 @@ import platform
 
 from .specs.base import optional
 
-BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "FASTNN_BACKEND", "FASTNN_CPU_CAPABILITY", "NUMBA_NUM_THREADS")
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq",
-              "avx512_bf16", "avx512_vnni", "amx_tile")
+BLAS_ENV = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "FASTNN_BACKEND",
+    "FASTNN_CPU_CAPABILITY",
+    "NUMBA_NUM_THREADS",
+)
+SIMD_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512dq",
+    "avx512_bf16",
+    "avx512_vnni",
+    "amx_tile",
+)
 
 
 def cpu_flags() -> list:
@@ -51,8 +70,11 @@ def collect() -> dict:
     info["blas"] = blas_info()
     info["loadavg"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     torch, why = optional("torch")
-    info["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads()} if torch \
+    info["torch"] = (
+        {"version": torch.__version__, "threads": torch.get_num_threads()}
+        if torch
         else {"missing": why}
+    )
     if info.get("gpu", "none").startswith("none"):
         info["cupy"] = {"missing": "no GPU"}
     else:  # pragma: no cover - needs a GPU
@@ -66,8 +88,11 @@ def blas_line(info: dict) -> str:
     parts = []
     for d in info.get("blas", []):
         if d.get("user_api") == "blas":
-            parts.append(f"{d.get('internal_api', '?')} {d.get('version', '?')} "
-                         f"(kernel {d.get('architecture', '?')}, {d.get('num_threads', '?')} threads)")
+            parts.append(
+                f"{d.get('internal_api', '?')} {d.get('version', '?')} "
+                f"(kernel {d.get('architecture', '?')}, "
+                f"{d.get('num_threads', '?')} threads)"
+            )
     env = info.get("env", {})
     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         parts.append(f"{k}={env[k]}" if k in env else f"{k} unset")
@@ -77,8 +102,14 @@ def blas_line(info: dict) -> str:
 def machine_line(info: dict) -> str:
     """One line: CPU, cores, SIMD, threads, ISA, versions, BLAS, GPU."""
     t = info.get("torch", {})
-    torch = f"PyTorch {t['version']} ({t['threads']} threads)" if "version" in t else "PyTorch missing"
-    return (f"{info.get('cpu')}, {info.get('cores')} cores ({' '.join(info.get('simd', [])) or 'no SIMD flags'}); "
-            f"fastnn {info.get('fastnn')} threads {info.get('threads')}, C++ ISA {info.get('isa')}; "
-            f"Python {info.get('python')}, NumPy {info.get('numpy')}, Numba {info.get('numba')}, "
-            f"{torch}; BLAS: {blas_line(info)}; GPU: {info.get('gpu')}")
+    torch = (
+        f"PyTorch {t['version']} ({t['threads']} threads)" if "version" in t else "PyTorch missing"
+    )
+    simd = " ".join(info.get("simd", [])) or "no SIMD flags"
+    return (
+        f"{info.get('cpu')}, {info.get('cores')} cores ({simd}); "
+        f"fastnn {info.get('fastnn')} threads {info.get('threads')}, "
+        f"C++ ISA {info.get('isa')}; "
+        f"Python {info.get('python')}, NumPy {info.get('numpy')}, Numba {info.get('numba')}, "
+        f"{torch}; BLAS: {blas_line(info)}; GPU: {info.get('gpu')}"
+    )

@@ -7,8 +7,16 @@ from __future__ import annotations
 import math
 
 FAMILIES = ("gemm", "conv2d", "lstm", "attention")
-COLORS = {"cpp": "#1f77b4", "numba": "#2ca02c", "cuda": "#9467bd", "reference": "#7f7f7f",
-          "numpy": "#ff7f0e", "torch": "#d62728", "cupy": "#8c564b", "torch-cuda": "#e377c2"}
+COLORS = {
+    "cpp": "#1f77b4",
+    "numba": "#2ca02c",
+    "cuda": "#9467bd",
+    "reference": "#7f7f7f",
+    "numpy": "#ff7f0e",
+    "torch": "#d62728",
+    "cupy": "#8c564b",
+    "torch-cuda": "#e377c2",
+}
 
 
 def write(run: dict, path: str) -> None:
@@ -25,15 +33,19 @@ def write(run: dict, path: str) -> None:
         panels = ["roof"]
     ncols = 1 if len(panels) == 1 else 2
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(7.5 * ncols, 4.8 * nrows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(7.5 * ncols, 4.8 * nrows), squeeze=False, layout="constrained"
+    )
     for ax, family in zip(axes.flat, panels):
         _panel(ax, family, [r for r in rows if r.kernel == family], roof)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     info = run["machine"]
-    fig.suptitle(f"fastnn bench --sizes {run['sizes']}  |  {info.get('cpu')}, "
-                 f"{info.get('threads')} threads  |  {info.get('date')}", fontsize=10)
+    fig.suptitle(
+        f"fastnn bench --sizes {run['sizes']}  |  {info.get('cpu')}, "
+        f"{info.get('threads')} threads  |  {info.get('date')}",
+        fontsize=10,
+    )
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -59,14 +71,30 @@ def _panel(ax, family, rows, roof):
                 hs.append(value(r))
             else:
                 mark = r.status if r.status in ("FAIL", "error") else "n/a"
-                ax.text(x, 0.02, mark, rotation=90, ha="center", va="bottom", fontsize=7,
-                        color="red" if mark != "n/a" else "0.4", transform=ax.get_xaxis_transform(),
-                        in_layout=False)
+                ax.text(
+                    x,
+                    0.02,
+                    mark,
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    color="red" if mark != "n/a" else "0.4",
+                    transform=ax.get_xaxis_transform(),
+                    in_layout=False,
+                )
         ax.bar(xs, hs, width * 0.95, color=COLORS.get(b, "0.3"))
     if roof and not train:
         ax.axhline(roof, color="k", ls="--", lw=1)
-        ax.text(len(sizes) - 0.5, roof, f"FMA roof {roof:.0f} GFLOP/s", ha="right", va="bottom",
-                fontsize=7, in_layout=False)
+        ax.text(
+            len(sizes) - 0.5,
+            roof,
+            f"FMA roof {roof:.0f} GFLOP/s",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            in_layout=False,
+        )
     ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_yscale("log")
     ax.set_ylim(top=top * 2.5)
@@ -77,8 +105,22 @@ def _panel(ax, family, rows, roof):
     ax.grid(axis="y", which="both", alpha=0.25)
     if not any(value(r) for r in rows):
         reasons = sorted({r.reason for r in rows if r.reason})
-        ax.text(0.5, 0.55, "nothing timed\n" + "\n".join(x[:70] for x in reasons[:3]),
-                ha="center", va="center", fontsize=8, color="0.3", transform=ax.transAxes, in_layout=False)
+        ax.text(
+            0.5,
+            0.55,
+            "nothing timed\n" + "\n".join(x[:70] for x in reasons[:3]),
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="0.3",
+            transform=ax.transAxes,
+            in_layout=False,
+        )
     if backends:
-        ax.legend([Patch(color=COLORS.get(b, "0.3")) for b in backends], backends, fontsize=7,
-                  ncol=min(len(backends), 4), loc="upper right")
+        ax.legend(
+            [Patch(color=COLORS.get(b, "0.3")) for b in backends],
+            backends,
+            fontsize=7,
+            ncol=min(len(backends), 4),
+            loc="upper right",
+        )

@@ -9,8 +9,10 @@ from .harness import REFERENCE_LABELS
 from .machine import machine_line
 
 SCHEMA = "fastnn.bench/1"
-RATIO_NOTE = ("vs X = X's median time / this row's median time, timed interleaved in the same "
-              "run (> 1: fastnn is faster)")
+RATIO_NOTE = (
+    "vs X = X's median time / this row's median time, timed interleaved in the same "
+    "run (> 1: fastnn is faster)"
+)
 
 
 def apply_roof(rows, roof: dict) -> None:
@@ -49,20 +51,42 @@ def _ms(v) -> str:
 def _cells(r, refs, reason_width=None) -> list:
     status = r.status
     if r.status != "ok" and r.reason:
-        reason = r.reason if reason_width is None or len(r.reason) <= reason_width \
+        reason = (
+            r.reason
+            if reason_width is None or len(r.reason) <= reason_width
             else r.reason[: reason_width - 1] + "…"
+        )
         status = f"{r.status}: {reason}"
     elif r.status == "ok" and r.reason:
         status = f"ok ({r.reason})" if reason_width is None else "ok*"
     spread = "" if r.min_ms is None else f"{_ms(r.min_ms)}-{_ms(r.max_ms)}"
-    return [r.kernel, r.size, r.backend, _ms(r.median_ms), spread, _rate(r),
-            _num(r.pct_roof, "{:.0f}%"), *[_num(r.ratios.get(n), "{:.2f}x") for n in refs],
-            _ms(r.first_call_ms), status]
+    return [
+        r.kernel,
+        r.size,
+        r.backend,
+        _ms(r.median_ms),
+        spread,
+        _rate(r),
+        _num(r.pct_roof, "{:.0f}%"),
+        *[_num(r.ratios.get(n), "{:.2f}x") for n in refs],
+        _ms(r.first_call_ms),
+        status,
+    ]
 
 
 def headers(refs) -> list:
-    return ["kernel", "size", "backend", "ms", "min-max ms", "GFLOP/s", "% roof",
-            *[f"vs {REFERENCE_LABELS[n]}" for n in refs], "1st call ms", "status"]
+    return [
+        "kernel",
+        "size",
+        "backend",
+        "ms",
+        "min-max ms",
+        "GFLOP/s",
+        "% roof",
+        *[f"vs {REFERENCE_LABELS[n]}" for n in refs],
+        "1st call ms",
+        "status",
+    ]
 
 
 def text_table(rows, reason_width: int = 60) -> str:
@@ -72,8 +96,12 @@ def text_table(rows, reason_width: int = 60) -> str:
     right = {3, 4, 5, 6, *range(7, 7 + len(refs) + 1)}
     out = []
     for k, line in enumerate(table):
-        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(line, widths))).rstrip())
+        out.append(
+            "  ".join(
+                c.rjust(w) if i in right else c.ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths))
+            ).rstrip()
+        )
         if k == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
@@ -84,8 +112,11 @@ def noise(rows) -> dict:
     spreads = [r.spread for r in rows if r.spread is not None]
     if not spreads:
         return {"median_spread": None, "max_spread": None, "rows": 0}
-    return {"median_spread": statistics.median(spreads), "max_spread": max(spreads),
-            "rows": len(spreads)}
+    return {
+        "median_spread": statistics.median(spreads),
+        "max_spread": max(spreads),
+        "rows": len(spreads),
+    }
 
 
 def summary_lines(run: dict) -> list:
@@ -93,19 +124,25 @@ def summary_lines(run: dict) -> list:
     lines = [f"Machine: {machine_line(info)}"]
     if roof.get("fma_gflops"):
         copy = f"{roof['copy_gbs']:.1f} GB/s" if roof.get("copy_gbs") else "n/a"
-        lines.append(f"Roof: float32 FMA {roof['fma_gflops']:.1f} GFLOP/s ({info.get('threads')} "
-                     f"threads), copy {copy}")
+        lines.append(
+            f"Roof: float32 FMA {roof['fma_gflops']:.1f} GFLOP/s ({info.get('threads')} "
+            f"threads), copy {copy}"
+        )
     else:
         lines.append(f"Roof: n/a ({roof.get('reason')}); % roof column empty")
     over = [r for r in rows if r.kernel != "roof" and (r.pct_roof or 0) > 100]
     if over:
-        lines.append(f"Note: {len(over)} rows exceed 100% of the roof: the roof was measured while "
-                     "the machine was busier than during those rows (a shared machine)")
+        lines.append(
+            f"Note: {len(over)} rows exceed 100% of the roof: the roof was measured while "
+            "the machine was busier than during those rows (a shared machine)"
+        )
     n = noise(rows)
     if n["rows"]:
-        lines.append(f"Noise: median (max-min)/median spread {100 * n['median_spread']:.0f}% "
-                     f"(worst {100 * n['max_spread']:.0f}%) over {n['rows']} timed rows; "
-                     f"load average at start {_load(info)}")
+        lines.append(
+            f"Noise: median (max-min)/median spread {100 * n['median_spread']:.0f}% "
+            f"(worst {100 * n['max_spread']:.0f}%) over {n['rows']} timed rows; "
+            f"load average at start {_load(info)}"
+        )
     lines.append(f"Ratios: {RATIO_NOTE}")
     if run.get("skipped"):
         lines.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in run["skipped"].items()))
@@ -129,8 +166,12 @@ def markdown(run: dict) -> str:
         *[f"- {line}" for line in summary_lines(run)],
         "",
         "| " + " | ".join(headers(refs)) + " |",
-        "|" + "|".join("---" if i < 3 or i == len(headers(refs)) - 1 else "---:"
-                       for i in range(len(headers(refs)))) + "|",
+        "|"
+        + "|".join(
+            "---" if i < 3 or i == len(headers(refs)) - 1 else "---:"
+            for i in range(len(headers(refs)))
+        )
+        + "|",
     ]
     for r in rows:
         out.append("| " + " | ".join(c.replace("|", "/") for c in _cells(r, refs)) + " |")

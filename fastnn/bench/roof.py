@@ -41,9 +41,24 @@ def rows(roof: dict) -> list:
     why = roof.get("reason") or "not measured"
     mib = roof.get("copy_bytes", COPY_BYTES) >> 20
     return [
-        Result("roof", "fp32 FMA peak", "cpp", "fastnn", "ok" if fma else "n/a",
-               "" if fma else roof.get("fma_reason", why), gflops=fma,
-               pct_roof=100.0 if fma else None),
-        Result("roof", f"copy {mib} MiB", "cpp", "fastnn", "ok" if copy else "n/a",
-               "" if copy else roof.get("copy_reason", why), unit="GB/s", rate=copy),
+        Result(
+            "roof",
+            "fp32 FMA peak",
+            "cpp",
+            "fastnn",
+            "ok" if fma else "n/a",
+            "" if fma else roof.get("fma_reason", why),
+            gflops=fma,
+            pct_roof=100.0 if fma else None,
+        ),
+        Result(
+            "roof",
+            f"copy {mib} MiB",
+            "cpp",
+            "fastnn",
+            "ok" if copy else "n/a",
+            "" if copy else roof.get("copy_reason", why),
+            unit="GB/s",
+            rate=copy,
+        ),
     ]

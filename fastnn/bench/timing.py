@@ -96,5 +96,9 @@ def summary(samples_s) -> dict:
         return {"median_ms": None, "min_ms": None, "max_ms": None, "spread": None}
     med = statistics.median(samples_s)
     lo, hi = min(samples_s), max(samples_s)
-    return {"median_ms": med * 1e3, "min_ms": lo * 1e3, "max_ms": hi * 1e3,
-            "spread": (hi - lo) / med if med > 0 else None}
+    return {
+        "median_ms": med * 1e3,
+        "min_ms": lo * 1e3,
+        "max_ms": hi * 1e3,
+        "spread": (hi - lo) / med if med > 0 else None,
+    }

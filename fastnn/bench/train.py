@@ -30,9 +30,17 @@ def mlp(torch):
 def cnn(torch):
     nn = torch.nn
     return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2304, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(3, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2304, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 def lstm_classifier(torch):
@@ -82,18 +90,34 @@ def _sgd(torch, params):
 
 
 MODELS = [
-    Model("MLP 784-256-10 Adam b64", mlp,
-          lambda r: (r.standard_normal((64, 784), np.float32), r.integers(0, 10, 64)), _adam,
-          ("gemm",)),
-    Model("CNN 3x24x24 SGD-m b64", cnn,
-          lambda r: (r.standard_normal((64, 3, 24, 24), np.float32), r.integers(0, 10, 64)), _sgd,
-          ("gemm", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")),
-    Model("Emb-LSTM 64-128 Adam b64 T100", lstm_classifier,
-          lambda r: (r.integers(0, 10000, (64, 100)), r.integers(0, 3, 64)), _adam,
-          ("gemm", "lstm_sequence_forward", "lstm_sequence_backward")),
-    Model("Transformer 2x128 h4 Adam b32 L64", transformer,
-          lambda r: (r.standard_normal((32, 64, 128), np.float32), r.integers(0, 128, (32, 64))),
-          _adam, ("gemm", "attention_forward", "attention_backward")),
+    Model(
+        "MLP 784-256-10 Adam b64",
+        mlp,
+        lambda r: (r.standard_normal((64, 784), np.float32), r.integers(0, 10, 64)),
+        _adam,
+        ("gemm",),
+    ),
+    Model(
+        "CNN 3x24x24 SGD-m b64",
+        cnn,
+        lambda r: (r.standard_normal((64, 3, 24, 24), np.float32), r.integers(0, 10, 64)),
+        _sgd,
+        ("gemm", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
+    ),
+    Model(
+        "Emb-LSTM 64-128 Adam b64 T100",
+        lstm_classifier,
+        lambda r: (r.integers(0, 10000, (64, 100)), r.integers(0, 3, 64)),
+        _adam,
+        ("gemm", "lstm_sequence_forward", "lstm_sequence_backward"),
+    ),
+    Model(
+        "Transformer 2x128 h4 Adam b32 L64",
+        transformer,
+        lambda r: (r.standard_normal((32, 64, 128), np.float32), r.integers(0, 128, (32, 64))),
+        _adam,
+        ("gemm", "attention_forward", "attention_backward"),
+    ),
 ]
 SIZES = {"tiny": MODELS[:1], "quick": MODELS, "full": MODELS}
 
@@ -181,13 +205,17 @@ def fastnn_trainer(c, model: Model, seed: int, ref: _Trainer | None, framework=N
                 return tr, f"loss not cross-checked with PyTorch: {_short(exc)}"
             err = abs(got - want) / max(abs(want), 1e-30)
             if not err <= LOSS_TOLERANCE:
-                raise WrongResult(f"initial loss {got:.6g} vs PyTorch {want:.6g} (rel {err:.2g} > "
-                                  f"{LOSS_TOLERANCE}); not timed", err)
+                raise WrongResult(
+                    f"initial loss {got:.6g} vs PyTorch {want:.6g} (rel {err:.2g} > "
+                    f"{LOSS_TOLERANCE}); not timed",
+                    err,
+                )
     return tr, note
 
 
-def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None,
-         framework=None) -> list:
+def race(
+    fastnn_contenders, sizes: str, *, seed: int, budget, progress=None, framework=None
+) -> list:
     """Rows for the training-step race (kernel "train", one size per model)."""
     torch, why = optional("torch")
     rows = []
@@ -227,8 +255,13 @@ def race(fastnn_contenders, sizes: str, *, seed: int, budget, progress=None,
             live.append((c, _bound(c, tr), row(c, "ok", note, first_call_ms=first)))
         if live and ref is not None:
             first = _first_step(ref)
-            live.append((Contender("torch", "reference"), ref.step,
-                         row(Contender("torch", "reference"), "ok", first_call_ms=first)))
+            live.append(
+                (
+                    Contender("torch", "reference"),
+                    ref.step,
+                    row(Contender("torch", "reference"), "ok", first_call_ms=first),
+                )
+            )
         elif ref is not None:
             row(Contender("torch", "reference"), "n/a", "no fastnn step to race against")
         if live:

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import math
 
-from .base import Case, Unavailable, expect64, f64, native, optional, randn, reference_backend
-from .base import torch_tensors
+from .base import (
+    Case,
+    Unavailable,
+    expect64,
+    f64,
+    native,
+    optional,
+    randn,
+    reference_backend,
+    torch_tensors,
+)
 
 FORWARD = ("attention_forward",)
 BACKWARD = ("attention_backward",)
@@ -23,8 +32,11 @@ def attention_flops(b: int, h: int, lq: int, lk: int, d: int) -> float:
 
 
 def _inputs(rng, b, h, length, d):
-    return {"q": randn(rng, b, h, length, d), "k": randn(rng, b, h, length, d),
-            "v": randn(rng, b, h, length, d)}
+    return {
+        "q": randn(rng, b, h, length, d),
+        "k": randn(rng, b, h, length, d),
+        "v": randn(rng, b, h, length, d),
+    }
 
 
 def forward_case(b, h, length, d):
@@ -47,9 +59,17 @@ def forward_case(b, h, length, d):
 
         return run
 
-    return Case("attention", f"fwd {b}x{h}x{length}x{d}", attention_flops(b, h, length, length, d),
-                FORWARD, make, call, expect64(FORWARD, call), {"torch": torch_ref},
-                reduction=max(d, length))
+    return Case(
+        "attention",
+        f"fwd {b}x{h}x{length}x{d}",
+        attention_flops(b, h, length, length, d),
+        FORWARD,
+        make,
+        call,
+        expect64(FORWARD, call),
+        {"torch": torch_ref},
+        reduction=max(d, length),
+    )
 
 
 def backward_case(b, h, length, d):
@@ -66,8 +86,9 @@ def backward_case(b, h, length, d):
         return x
 
     def call(mod, x):
-        return mod.attention_backward(x["go"], x["q"], x["k"], x["v"], x["out"], x["lse"], None,
-                                      False, scale)
+        return mod.attention_backward(
+            x["go"], x["q"], x["k"], x["v"], x["out"], x["lse"], None, False, scale
+        )
 
     def torch_ref(x, device="cpu"):
         torch, _ = optional("torch")
@@ -76,14 +97,25 @@ def backward_case(b, h, length, d):
         wrt = [t["q"], t["k"], t["v"]]
         return lambda: torch.autograd.grad(out, wrt, t["go"], retain_graph=True)
 
-    return Case("attention", f"bwd {b}x{h}x{length}x{d}",
-                2.5 * attention_flops(b, h, length, length, d), BACKWARD, make, call,
-                expect64(BACKWARD, call), {"torch": torch_ref}, reduction=max(d, length))
+    return Case(
+        "attention",
+        f"bwd {b}x{h}x{length}x{d}",
+        2.5 * attention_flops(b, h, length, length, d),
+        BACKWARD,
+        make,
+        call,
+        expect64(BACKWARD, call),
+        {"torch": torch_ref},
+        reduction=max(d, length),
+    )
 
 
 def cases(sizes: str) -> list[Case]:
-    shapes = {"tiny": [(1, 2, 5, 3)], "quick": [(4, 8, 256, 64), (1, 8, 1024, 64)],
-              "full": [(8, 8, 512, 64), (1, 8, 2048, 64), (1, 8, 4096, 64)]}[sizes]
+    shapes = {
+        "tiny": [(1, 2, 5, 3)],
+        "quick": [(4, 8, 256, 64), (1, 8, 1024, 64)],
+        "full": [(8, 8, 512, 64), (1, 8, 2048, 64), (1, 8, 4096, 64)],
+    }[sizes]
     out = []
     for s in shapes:
         out += [forward_case(*s), backward_case(*s)]

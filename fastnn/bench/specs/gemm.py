@@ -49,8 +49,13 @@ def _torch(ta, tb, act):
         a = t["a"].t() if ta else t["a"]
         b = t["b"].t() if tb else t["b"]
         bias = t["bias"]
-        f = {None: lambda y: y, "relu": torch.relu, "gelu": torch.nn.functional.gelu,
-             "sigmoid": torch.sigmoid, "tanh": torch.tanh}[act]
+        f = {
+            None: lambda y: y,
+            "relu": torch.relu,
+            "gelu": torch.nn.functional.gelu,
+            "sigmoid": torch.sigmoid,
+            "tanh": torch.tanh,
+        }[act]
 
         def run():
             with torch.no_grad():
@@ -108,7 +113,7 @@ def case(m, n, k, *, trans_a=False, trans_b=False, bias=False, activation=None, 
             "cupy": _cupy(trans_a, trans_b, activation),
         },
         reduction=k,
-        note="trans " + ("a" if trans_a else "") + ("b" if trans_b else "") if trans_a or trans_b else "",
+        note=("trans " + "a" * trans_a + "b" * trans_b) if trans_a or trans_b else "",
     )
 
 
@@ -123,8 +128,15 @@ def cases(sizes: str) -> list[Case]:
     out += [
         case(64, 256, 784, trans_b=True, label="MLP fwd 64x256x784"),
         case(256, 784, 64, trans_a=True, label="MLP dW 256x784x64"),
-        case(2048, 512, 128, trans_b=True, bias=True, activation="relu",
-             label="FFN 2048x512x128+bias+relu"),
+        case(
+            2048,
+            512,
+            128,
+            trans_b=True,
+            bias=True,
+            activation="relu",
+            label="FFN 2048x512x128+bias+relu",
+        ),
     ]
     if sizes == "full":
         out += [
