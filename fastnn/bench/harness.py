@@ -82,8 +82,9 @@ class Result:
 def _to_device(inputs: dict, device: str) -> dict:
     if device == "cpu":
         return inputs
-    import cupy  # pragma: no cover - needs a GPU
-
+    cupy, why = optional("cupy")  # pragma: no cover - needs a GPU
+    if cupy is None:
+        raise Unavailable(f"GPU inputs are CuPy arrays: {why}")
     return {k: cupy.asarray(v) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
 
 
