@@ -19,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
         description="The fastnn benchmark report: roof, then each kernel validated against the "
         "float64 reference and timed interleaved with NumPy/PyTorch (and CuPy/PyTorch CUDA on a "
         "GPU), then the training-step race.",
+        epilog="Exit status: 0; 1 when a kernel FAILs validation or errors; 2 for a usage error.",
     )
     p.add_argument(
         "kernels", nargs="*", metavar="KERNEL", help=f"any of {', '.join(KERNELS)} (default: all)"
@@ -70,6 +71,11 @@ def main(argv=None) -> int:
         )
     known = backends.names()
     bad = [b for b in (args.backend or []) if b not in known]
+    if bad and set(bad) <= set(KERNELS):
+        return _fail(
+            f"unknown backend {', '.join(map(repr, bad))}: kernels go before --backend "
+            f"(fastnn backends: {', '.join(known)})"
+        )
     if bad:
         return _fail(
             f"unknown backend {', '.join(map(repr, bad))}; fastnn backends: "
