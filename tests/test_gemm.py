@@ -195,8 +195,12 @@ def test_gemm_activations(backend, act, with_bias, rng):
 def test_gemm_alpha_beta_out(backend, alpha, beta, rng):
     require_native(backend, "gemm")
     for dtype in dtypes_of(backend):
-        run_and_check(backend, rng, 11, 17, 29, dtype=dtype, act="sigmoid", with_bias=True,
+        # 13 x 70: full and edge register tiles of every backend (numba: 6 x 32 float32)
+        run_and_check(backend, rng, 13, 17, 70, dtype=dtype, act="sigmoid", with_bias=True,
                       alpha=alpha, beta=beta, with_out=True)
+        if backend != "cuda" or ON_GPU:  # K = 600: several K slices (numba KC = 512)
+            run_and_check(backend, rng, 13, 600, 70, dtype=dtype, with_bias=True, alpha=alpha,
+                          beta=beta, with_out=True)
         run_and_check(backend, rng, 5, 0, 7, dtype=dtype, alpha=alpha, beta=beta, with_out=True)
 
 
