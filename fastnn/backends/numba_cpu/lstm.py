@@ -5,7 +5,9 @@
   (T*B) x I x 4H product with the bias fused in its epilogue; per step ``G_t += h W_hh^T``
   (beta = 1).
 * pointwise: one fused prange loop per step (activations in place -- they are the saved gates --
-  cell update, h); backward likewise produces dG and dc_{t-1} in one pass.
+  cell update, h); backward likewise produces dG and dc_{t-1} in one pass. float32 uses a
+  rational tanh (and sigmoid(x) = (1 + tanh(x/2)) / 2) that LLVM vectorises; float64 uses libm.
+  error_model="numpy" drops the ZeroDivisionError checks that would block vectorisation.
 * weight gradients: GEMMs over all T*B rows at the end; bias gradient a column sum.
 Constants are typed through a ``one`` argument of the array dtype, so float32 stays float32.
 """
@@ -16,61 +18,115 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from .gemm import _gemm
 
 
-@njit(cache=True, inline="always")
-def _sigmoid(v, one):
-    return one / (one + math.exp(-v))
+@njit(cache=True, inline="always", error_model="numpy")
+def _tanh32(x):
+    # Eigen's float tanh: odd rational approximation on [-7.9, 7.9], pure arithmetic so LLVM
+    # vectorises the loops that call it (Numba has no vector libm here); NaN propagates.
+    lim = np.float32(7.90531110763549805)
+    xc = lim if x > lim else x
+    xc = -lim if xc < -lim else xc
+    x2 = xc * xc
+    p = np.float32(-2.76076847742355e-16)
+    p = p * x2 + np.float32(2.00018790482477e-13)
+    p = p * x2 + np.float32(-8.60467152213735e-11)
+    p = p * x2 + np.float32(5.12229709037114e-08)
+    p = p * x2 + np.float32(1.48572235717979e-05)
+    p = p * x2 + np.float32(6.37261928875436e-04)
+    p = p * x2 + np.float32(4.89352455891786e-03)
+    p = p * xc
+    q = np.float32(1.19825839466702e-06)
+    q = q * x2 + np.float32(1.18534705686654e-04)
+    q = q * x2 + np.float32(2.26843463243900e-03)
+    q = q * x2 + np.float32(4.89352518554385e-03)
+    t = p / q
+    t = np.float32(1.0) if t > np.float32(1.0) else t
+    t = np.float32(-1.0) if t < np.float32(-1.0) else t
+    return x if abs(x) < np.float32(0.0004) else t
 
 
-@njit(parallel=True, cache=True)
-def _pointwise_forward(G, c_prev, c_out, h_out, one):
+def _tanh(x):
+    """tanh in the argument's precision: the vectorisable rational form for float32, libm for
+    float64 (which must match the float64 reference to rounding)."""
+
+
+def _sigmoid(x):
+    """Logistic function, as _tanh: float32 via 0.5 + 0.5 tanh(x / 2) (absolute error < 1e-7),
+    float64 via exp."""
+
+
+@overload(_tanh, inline="always")
+def _tanh_impl(x):
+    if x == types.float32:
+        return lambda x: _tanh32(x)
+    return lambda x: math.tanh(x)
+
+
+@overload(_sigmoid, inline="always")
+def _sigmoid_impl(x):
+    if x == types.float32:
+        half = np.float32(0.5)
+        return lambda x: half + half * _tanh32(half * x)
+    return lambda x: 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def _pointwise_forward(G, c_prev, c_out, h_out):
     B, H = c_prev.shape
     for b in prange(B):
+        gi, gf, gg, go = G[b, :H], G[b, H : 2 * H], G[b, 2 * H : 3 * H], G[b, 3 * H :]
+        cp, cn, hn = c_prev[b], c_out[b], h_out[b]
         for j in range(H):
-            i = _sigmoid(G[b, j], one)
-            f = _sigmoid(G[b, H + j], one)
-            g = math.tanh(G[b, 2 * H + j])
-            o = _sigmoid(G[b, 3 * H + j], one)
-            G[b, j] = i
-            G[b, H + j] = f
-            G[b, 2 * H + j] = g
-            G[b, 3 * H + j] = o
-            c = f * c_prev[b, j] + i * g
-            c_out[b, j] = c
-            h_out[b, j] = o * math.tanh(c)
+            i = _sigmoid(gi[j])
+            f = _sigmoid(gf[j])
+            g = _tanh(gg[j])
+            o = _sigmoid(go[j])
+            gi[j] = i
+            gf[j] = f
+            gg[j] = g
+            go[j] = o
+            c = f * cp[j] + i * g
+            cn[j] = c
+            hn[j] = o * _tanh(c)
 
 
-@njit(parallel=True, cache=True)
-def _pointwise_backward(dh, gy, has_gy, dc, c_prev, c_new, gates, dG, one):
+@njit(parallel=True, cache=True, error_model="numpy")
+def _pointwise_backward(dh, gy, dc, c_prev, c_new, gates, dG, one):
     B, H = dc.shape
     for b in prange(B):
+        ai, af, ag, ao = gates[b, :H], gates[b, H : 2 * H], gates[b, 2 * H : 3 * H], gates[b, 3 * H :]
+        di, df, dg, do = dG[b, :H], dG[b, H : 2 * H], dG[b, 2 * H : 3 * H], dG[b, 3 * H :]
+        dhr, gyr, dcr, cp, cn = dh[b], gy[b], dc[b], c_prev[b], c_new[b]
         for j in range(H):
-            i = gates[b, j]
-            f = gates[b, H + j]
-            g = gates[b, 2 * H + j]
-            o = gates[b, 3 * H + j]
-            tc = math.tanh(c_new[b, j])
-            dhj = dh[b, j] + gy[b, j] if has_gy else dh[b, j]
-            dcj = dc[b, j] + dhj * o * (one - tc * tc)
-            dG[b, j] = dcj * g * i * (one - i)
-            dG[b, H + j] = dcj * c_prev[b, j] * f * (one - f)
-            dG[b, 2 * H + j] = dcj * i * (one - g * g)
-            dG[b, 3 * H + j] = dhj * tc * o * (one - o)
-            dc[b, j] = dcj * f
+            i, f, g, o = ai[j], af[j], ag[j], ao[j]
+            tc = _tanh(cn[j])
+            dhj = dhr[j] + gyr[j]
+            dcj = dcr[j] + dhj * o * (one - tc * tc)
+            di[j] = dcj * g * i * (one - i)
+            df[j] = dcj * cp[j] * f * (one - f)
+            dg[j] = dcj * i * (one - g * g)
+            do[j] = dhj * tc * o * (one - o)
+            dcr[j] = dcj * f
 
 
 @njit(parallel=True, cache=True)
-def _column_sums(a, out):
+def _column_sums(a, out, nthreads):
+    # rows split across threads (contiguous reads), one partial row of sums each, then reduced
     rows, n = a.shape
-    for j in prange(n):
-        s = out[j] - out[j]
-        for r in range(rows):
-            s += a[r, j]
-        out[j] = s
+    parts = np.zeros((nthreads, n), a.dtype)
+    for w in prange(nthreads):
+        acc = parts[w]
+        for r in range(rows * w // nthreads, rows * (w + 1) // nthreads):
+            row = a[r]
+            for j in range(n):
+                acc[j] += row[j]
+    for j in range(n):
+        out[j] = parts[:, j].sum()
 
 
 @njit(cache=True)
@@ -82,7 +138,7 @@ def _sequence_forward(x2, h0, c0, w_ih, w_hh, bias, has_bias, y, cs, G, G2, one,
         hp = h0 if t == 0 else y[t - 1]
         cp = c0 if t == 0 else cs[t - 1]
         _gemm(hp, w_hh, bias, False, 0, False, True, one, one, G[t], nthreads)
-        _pointwise_forward(G[t], cp, cs[t], y[t], one)
+        _pointwise_forward(G[t], cp, cs[t], y[t])
 
 
 @njit(cache=True)
@@ -93,7 +149,7 @@ def _sequence_backward(gy, x2, h0, c0, w_ih, w_hh, y_head, cs, gates, dG, dG2, d
     empty = gb[:0]
     for t in range(T - 1, -1, -1):
         cp = c0 if t == 0 else cs[t - 1]
-        _pointwise_backward(dh, gy[t], True, dc, cp, cs[t], gates[t], dG[t], one)
+        _pointwise_backward(dh, gy[t], dc, cp, cs[t], gates[t], dG[t], one)
         _gemm(dG[t], w_hh, empty, False, 0, False, False, one, zero, dh, nthreads)
     _gemm(dG2, w_ih, empty, False, 0, False, False, one, zero, gx2, nthreads)
     _gemm(dG2, x2, empty, False, 0, True, False, one, zero, gwi, nthreads)
@@ -101,7 +157,7 @@ def _sequence_backward(gy, x2, h0, c0, w_ih, w_hh, y_head, cs, gates, dG, dG2, d
           nthreads)
     if T > 1:
         _gemm(dG_tail, y_head, empty, False, 0, True, False, one, one, gwh, nthreads)
-    _column_sums(dG2, gb)
+    _column_sums(dG2, gb, nthreads)
 
 
 def _bias(b_ih, b_hh, n, dt):
