@@ -5,7 +5,6 @@ from collections import namedtuple
 
 import numpy as np
 import pytest
-import torch
 import torch.utils.data as tud
 
 import fastnn
@@ -57,9 +56,9 @@ def test_shuffle_uses_fastnn_generator():
     assert sorted(a) == list(range(50)) and a != list(range(50))
     assert a != b and a == c  # reshuffled every epoch, reproducible from the seed
     g = fastnn.Generator().manual_seed(3)
-    d1 = [v for (b,) in DataLoader(ds, batch_size=50, shuffle=True, generator=g) for v in b.tolist()]
+    d1 = next(iter(DataLoader(ds, batch_size=50, shuffle=True, generator=g)))[0].tolist()
     g.manual_seed(3)
-    d2 = [v for (b,) in DataLoader(ds, batch_size=50, shuffle=True, generator=g) for v in b.tolist()]
+    d2 = next(iter(DataLoader(ds, batch_size=50, shuffle=True, generator=g)))[0].tolist()
     assert d1 == d2
 
 

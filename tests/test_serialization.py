@@ -87,7 +87,8 @@ def test_optimizer_and_checkpoint_round_trip(tmp_path):
 
 
 def test_dtypes_scalars_and_numpy(tmp_path):
-    obj = {"i": fastnn.arange(5), "b": fastnn.tensor([True, False]), "d": fastnn.randn(2, 3).double(),
+    obj = {"i": fastnn.arange(5), "b": fastnn.tensor([True, False]),
+           "d": fastnn.randn(2, 3).double(),
            "s": fastnn.tensor(3.5), "nc": fastnn.randn(4, 3).t(), "np": np.arange(3.0),
            "empty": fastnn.zeros(0, 4)}
     path = tmp_path / "t.safetensors"

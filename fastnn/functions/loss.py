@@ -53,7 +53,9 @@ def _class_targets(target, n_rows, n_classes, ignore_index):
     xp = xp_of(target)
     t = target.reshape(-1)
     if t.shape[0] != n_rows:
-        raise ValueError(f"target: expected {n_rows} class indices, got shape {tuple(target.shape)}")
+        raise ValueError(
+            f"target: expected {n_rows} class indices, got shape {tuple(target.shape)}"
+        )
     valid = t != ignore_index
     safe = xp.where(valid, t, 0).astype(np.int64)
     if safe.size:

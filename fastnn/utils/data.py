@@ -285,7 +285,9 @@ def default_collate(batch):
         return wrap(_stack([b.array for b in batch]))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "USO":
-            raise TypeError(f"default_collate: batch must contain numeric arrays; found {elem.dtype}")
+            raise TypeError(
+                f"default_collate: batch must contain numeric arrays; found {elem.dtype}"
+            )
         return wrap(np.stack(batch))
     if isinstance(elem, np.generic):
         return wrap(np.asarray(batch))

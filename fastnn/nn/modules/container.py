@@ -249,7 +249,8 @@ class ModuleDict(Module):
             for j, m in enumerate(modules):
                 if len(m) != 2:
                     raise ValueError(
-                        f"ModuleDict update sequence element #{j} has length {len(m)}; 2 is required"
+                        f"ModuleDict update sequence element #{j} has length {len(m)}; "
+                        "2 is required"
                     )
                 self[m[0]] = m[1]
 

@@ -561,7 +561,7 @@ class Module:
         device, dtype = _parse_to(*args, **kwargs)
 
         def convert(arr):
-            if dtype is not None and np.dtype(arr.dtype).kind == "f" and np.dtype(arr.dtype) != dtype:
+            if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
                 arr = arr.astype(dtype)
             if device is not None:
                 arr = _to_device(arr, device)
@@ -667,5 +667,7 @@ def _to_device(arr, device):
     try:
         import cupy
     except ImportError:
-        raise RuntimeError("moving a module to cuda needs CuPy (pip install fastnn[cuda12])") from None
+        raise RuntimeError(
+            "moving a module to cuda needs CuPy (pip install fastnn[cuda12])"
+        ) from None
     return arr if isinstance(arr, cupy.ndarray) else cupy.asarray(arr)
