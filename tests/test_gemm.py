@@ -258,6 +258,7 @@ def _bad_cases():
         "activation": (dict(a=a, b=b, activation="softplus"), ValueError, "activation"),
         "beta-without-out": (dict(a=a, b=b, beta=1.0), ValueError, "beta"),
         "alpha-str": (dict(a=a, b=b, alpha="2"), TypeError, "alpha"),
+        "beta-complex": (dict(a=a, b=b, beta=1j, out=np.zeros((4, 5), f32)), TypeError, "beta"),
     }
 
 
@@ -338,6 +339,15 @@ def test_matmul_bad_input(backend):
         ops.matmul(np.ones((), np.float32), a, backend=backend)
     with pytest.raises(TypeError, match="b:"):
         ops.matmul(a, np.ones((5, 3), np.int32), backend=backend)
+    with pytest.raises(ValueError, match="a, b: batch"):
+        ops.matmul(np.ones((2, 4, 5), np.float32), np.ones((3, 5, 2), np.float32), backend=backend)
+
+
+def test_gemm_accepts_numpy_scalars_for_alpha_beta(rng):
+    a, b = operands(rng, 3, 4, 5, np.float32)
+    want = 2.0 * (a.astype(np.float64) @ b)
+    got = ops.gemm(a, b, alpha=np.float32(2.0), beta=np.float64(0.0), backend="reference")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 # ------------------------------------------------------------------------ randomized sweep

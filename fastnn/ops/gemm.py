@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import backends
@@ -42,8 +44,8 @@ def gemm(a, b, bias=None, activation=None, *, trans_a=False, trans_b=False, alph
         if bias.shape[0] != N:
             raise ValueError(f"bias: expected shape ({N},), got {tuple(bias.shape)}")
         bias = bias if c_contiguous(bias) else xp_of(bias).ascontiguousarray(bias)
-    if not isinstance(alpha, (int, float)) or not isinstance(beta, (int, float)):
-        raise TypeError("alpha, beta: expected Python numbers")
+    if not isinstance(alpha, numbers.Real) or not isinstance(beta, numbers.Real):
+        raise TypeError("alpha, beta: expected real numbers")
     target = None
     if out is not None:
         check_array(out, "out", 2, a.dtype)
@@ -81,7 +83,13 @@ def matmul(a, b, *, backend=None):
     if a2.ndim == 2 and b2.ndim == 2:
         out = gemm(a2, b2, backend=backend)
     else:
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        try:
+            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"a, b: batch dimensions do not broadcast: a is {tuple(a.shape)}, "
+                f"b is {tuple(b.shape)}"
+            ) from None
         M, N = a2.shape[-2], b2.shape[-1]
         ab = xp.broadcast_to(a2, batch + a2.shape[-2:]).reshape((-1,) + a2.shape[-2:])
         bb = xp.broadcast_to(b2, batch + b2.shape[-2:]).reshape((-1,) + b2.shape[-2:])
