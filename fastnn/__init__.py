@@ -10,7 +10,10 @@ from . import backends, ops
 from ._threads import get_num_threads, set_num_threads
 
 # ---- Tensor and autograd (the tensor module pulls in autograd and the Functions)
-from .tensor import Tensor, set_printoptions, wrap  # noqa: E402  (first: the rest builds on it)
+from .tensor import (  # noqa: E402  (first: the rest builds on it)
+    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, Tensor,
+    set_printoptions, wrap,
+)
 from . import autograd, cuda, random  # noqa: E402
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .dtypes import (  # noqa: E402
@@ -25,7 +28,7 @@ from .functions.creation import (  # noqa: E402
     randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from .functions.elementwise import (  # noqa: E402
-    abs, absolute, add, allclose, bitwise_not, ceil, clamp, clip, clone, cos, div, divide, eq,
+    abs, absolute, add, addcdiv, addcmul, allclose, bitwise_not, ceil, clamp, clamp_max, clamp_min, clip, clone, cos, div, divide, eq,
     equal, exp, exp2, expm1, floor, floor_divide, fmax, fmin, frac, ge, greater, greater_equal, gt,
     isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log, log1p, log2, log10,
     logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul,
@@ -37,16 +40,16 @@ from .functions.reduce import (  # noqa: E402
     min, norm, prod, softmax, std, std_mean, sum, var, var_mean,
 )
 from .functions.shape import (  # noqa: E402
-    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand, flatten, flip,
-    fliplr, flipud, hstack, movedim, moveaxis, narrow, permute, reshape, roll, split, squeeze,
-    stack, swapaxes, swapdims, t, tensor_split, transpose, tril, triu, unbind, unflatten, unsqueeze,
+    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, diag, expand, flatten, flip,
+    fliplr, flipud, hstack, meshgrid, movedim, moveaxis, narrow, permute, reshape, roll, split, squeeze,
+    stack, swapaxes, swapdims, t, tensor_split, trace, transpose, tril, triu, unbind, unflatten, unsqueeze,
     vstack,
 )
 from .functions.indexing import (  # noqa: E402
-    argsort, gather, index_select, kthvalue, masked_select, nonzero, scatter, scatter_add, sort,
-    take_along_dim, topk,
+    argsort, bincount, gather, index_select, kthvalue, masked_select, nonzero, repeat_interleave,
+    scatter, scatter_add, sort, take_along_dim, topk, unique,
 )
-from .functions.linalg import addmm, bmm, dot, inner, matmul, mm, mv, outer  # noqa: E402
+from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer  # noqa: E402
 
 
 # ---- nn, optim, data and checkpoints (they build on everything above)

@@ -268,11 +268,16 @@ class Tensor:
             device, builtins.int) else device)
 
     def type(self, dtype=None, non_blocking=False):
+        """``t.type()`` names the tensor type ("fastnn.FloatTensor"); ``t.type(T)`` converts to
+        the dtype of ``T`` (a dtype, a name, or a class such as ``fastnn.LongTensor``)."""
         if dtype is None:
-            return {"f": "Float", "i": "Long", "b": "Bool"}.get(self.array.dtype.kind, "") and (
-                "fastnn." + {np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
-                             np.dtype(np.int64): "LongTensor", np.dtype(np.int32): "IntTensor",
-                             np.dtype(np.bool_): "BoolTensor"}.get(self.array.dtype, "Tensor"))
+            return "fastnn." + _TYPE_NAMES.get(self.array.dtype, "Tensor")
+        if isinstance(dtype, str):
+            name = dtype.split(".")[-1]
+            inv = {v: k for k, v in _TYPE_NAMES.items()}
+            dtype = inv[name] if name in inv else dtype
+        elif isinstance(dtype, builtins.type) and hasattr(dtype, "dtype"):
+            dtype = dtype.dtype
         return self.to(dtype)
 
     def float(self):
@@ -484,6 +489,39 @@ class Tensor:
 
     def __setitem__(self, index, value):
         _ix.setitem(self, index, value)
+
+
+_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
+
+
+class _TypedTensorMeta(builtins.type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.array.dtype == cls.dtype
+
+
+def _typed_tensor(name, dtype):
+    """PyTorch's legacy constructors (``fastnn.LongTensor([1, 2])``, ``FloatTensor(2, 3)``);
+    ``isinstance(t, fastnn.FloatTensor)`` checks the dtype."""
+
+    def __new__(cls, *args, **kwargs):
+        return Tensor(*args, dtype=cls.dtype, **kwargs)
+
+    return _TypedTensorMeta(name, (), {"dtype": dtype, "__new__": __new__})
+
+
+FloatTensor = _typed_tensor("FloatTensor", np.dtype(np.float32))
+DoubleTensor = _typed_tensor("DoubleTensor", np.dtype(np.float64))
+HalfTensor = _typed_tensor("HalfTensor", np.dtype(np.float16))
+LongTensor = _typed_tensor("LongTensor", np.dtype(np.int64))
+IntTensor = _typed_tensor("IntTensor", np.dtype(np.int32))
+BoolTensor = _typed_tensor("BoolTensor", np.dtype(np.bool_))
+ByteTensor = _typed_tensor("ByteTensor", np.dtype(np.uint8))
 
 
 def _binary(fn, a, b):

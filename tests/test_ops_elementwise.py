@@ -136,3 +136,28 @@ def test_inplace_ops():
     np.testing.assert_allclose(x.array, [[1, 2, 3], [1, 2, 3]])
     with pytest.raises(RuntimeError):
         fastnn.tensor([1, 2]).add_(0.5)  # float into int: PyTorch refuses too
+
+
+def test_addcmul_addcdiv_and_inplace_forms():
+    helper_test_op([(3, 4), (3, 4), (4,)], lambda x, a, b: x.addcmul(a, b, value=0.5))
+    helper_test_op([(3, 4), (3, 4), (4,)], lambda x, a, b: x.addcdiv(a, b, value=2), low=0.5)
+    x, t = fastnn.ones(3), torch.ones(3)
+    a = np.array([1.0, 2.0, 3.0], np.float32)
+    x.addcmul_(fastnn.tensor(a), fastnn.tensor(a), value=2).addcdiv_(fastnn.tensor(a),
+                                                                      fastnn.tensor(a + 1))
+    t.addcmul_(torch.tensor(a), torch.tensor(a), value=2).addcdiv_(torch.tensor(a),
+                                                                    torch.tensor(a + 1))
+    np.testing.assert_allclose(x.array, t.numpy(), rtol=1e-6)
+    helper_test_op([(3, 4)], lambda x: x.clamp_min(0.1) + x.clamp_max(-0.1))
+
+
+def test_new_and_legacy_constructors():
+    x = fastnn.ones(2, dtype=fastnn.float64)
+    assert x.new_zeros(3).dtype == fastnn.float64 and x.new_ones((2, 2)).shape == (2, 2)
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
+    assert x.new_tensor([1, 2]).dtype == fastnn.float64
+    assert fastnn.LongTensor([1, 2]).dtype == fastnn.int64 and fastnn.FloatTensor(2, 3).shape == (2, 3)
+    assert isinstance(fastnn.zeros(2), fastnn.FloatTensor) and not isinstance(x, fastnn.FloatTensor)
+    assert x.type() == "fastnn.DoubleTensor" and x.type(fastnn.LongTensor).dtype == fastnn.int64
+    v = fastnn.autograd.Variable(fastnn.zeros(2), requires_grad=True)
+    assert v.requires_grad and v.is_leaf

@@ -107,3 +107,15 @@ def test_index_errors():
         fastnn.zeros(3)[5]
     with pytest.raises(IndexError):
         fastnn.zeros(3)[fastnn.tensor([0.5])]
+
+
+def test_repeat_interleave_unique_bincount():
+    helper_test_op([(3, 2)], lambda x: x.repeat_interleave(2, dim=0))
+    helper_test_op([(3, 2)], lambda x: x.repeat_interleave(3))
+    a = np.array([3, 1, 3, 2, 1, 3])
+    fu = fastnn.unique(fastnn.tensor(a), return_inverse=True, return_counts=True)
+    tu = torch.unique(torch.tensor(a), return_inverse=True, return_counts=True)
+    for f, t in zip(fu, tu):
+        np.testing.assert_array_equal(f.array, t.numpy())
+    np.testing.assert_array_equal(fastnn.bincount(fastnn.tensor(a)).array,
+                                  torch.bincount(torch.tensor(a)).numpy())

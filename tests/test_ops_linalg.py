@@ -79,3 +79,13 @@ def test_matmul_errors_and_ints():
     i = fastnn.tensor([[1, 2], [3, 4]])
     np.testing.assert_array_equal((i @ i).array, [[7, 10], [15, 22]])
     assert (i @ i).dtype == fastnn.int64
+
+
+@pytest.mark.parametrize("eq,shapes", [
+    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij->", [(3, 4)]), ("ij->j", [(3, 4)]), ("i,j->ij", [(3,), (4,)]),
+    ("...ij,jk->...ik", [(2, 3, 4), (4, 2)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,ij->i", [(3, 4), (3, 4)]), ("ij,kj", [(3, 4), (2, 4)]),
+])
+def test_einsum(eq, shapes):
+    helper_test_op(shapes, lambda *xs: _ns(xs[0]).einsum(eq, *xs), atol=1e-5, rtol=1e-5)

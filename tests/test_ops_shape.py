@@ -84,3 +84,13 @@ def test_shape_metadata():
     assert x.shape.numel() == 24
     assert x.transpose(0, 1).stride() == (4, 12, 1)
     assert not x.transpose(0, 1).is_contiguous() and x.transpose(0, 1).contiguous().is_contiguous()
+
+
+def test_meshgrid_diag_trace():
+    for indexing in ("ij", "xy"):
+        helper_test_op([(3,), (4,)], lambda a, b: _ns(a).meshgrid(a, b, indexing=indexing))
+    helper_test_op([(4,)], lambda x: x.diag())
+    helper_test_op([(4,)], lambda x: x.diag(1))
+    helper_test_op([(3, 4)], lambda x: x.diag())
+    helper_test_op([(3, 4)], lambda x: x.diag(-1))
+    helper_test_op([(4, 4)], lambda x: x.trace())

@@ -18,15 +18,16 @@ _SAME_NAME = {
          "masked_fill", "lerp", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
          "less", "less_equal", "not_equal", "isnan", "isinf", "isfinite", "isclose", "allclose",
          "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_not",
-         "subtract", "multiply", "divide", "true_divide", "fill_", "zero_", "copy_"],
+         "subtract", "multiply", "divide", "true_divide", "fill_", "zero_", "copy_", "clamp_min",
+         "clamp_max", "addcmul", "addcdiv"],
     rd: ["sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
          "logsumexp", "norm", "all", "any", "count_nonzero", "cumsum", "softmax", "log_softmax"],
     sh: ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
          "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as", "repeat", "split",
          "tensor_split", "chunk", "unbind", "flip", "fliplr", "flipud", "roll", "tril", "triu",
-         "narrow", "broadcast_to"],
+         "narrow", "broadcast_to", "diag", "trace"],
     ix: ["gather", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argsort",
-         "sort", "topk", "kthvalue", "take_along_dim"],
+         "sort", "topk", "kthvalue", "take_along_dim", "repeat_interleave", "unique", "bincount"],
     la: ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm"],
 }
 
@@ -178,3 +179,42 @@ def _index_put_(self, indices, values, accumulate=False):
 
 
 Tensor.index_put_ = _index_put_
+
+
+def _addc_(op):
+    def method(self, tensor1, tensor2, *, value=1):
+        other = op(tensor1, tensor2)
+        return ew.inplace(self, ew.Add, other if value == 1 else other * value)
+
+    return method
+
+
+Tensor.addcmul_ = _addc_(ew.mul)
+Tensor.addcdiv_ = _addc_(ew.div)
+
+
+def _new(fn_name):
+    def method(self, *args, dtype=None, device=None, requires_grad=False, **kwargs):
+        from . import creation
+
+        return getattr(creation, fn_name)(*args, dtype=dtype or self.array.dtype,
+                                          device=device or self.device,
+                                          requires_grad=requires_grad, **kwargs)
+
+    return method
+
+
+Tensor.new_zeros = _new("zeros")
+Tensor.new_ones = _new("ones")
+Tensor.new_empty = _new("empty")
+Tensor.new_full = _new("full")
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    from . import creation
+
+    return creation.tensor(data, dtype=dtype or self.array.dtype, device=device or self.device,
+                           requires_grad=requires_grad)
+
+
+Tensor.new_tensor = _new_tensor

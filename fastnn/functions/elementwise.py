@@ -494,6 +494,26 @@ def clamp(input, min=None, max=None):  # noqa: A001,A002
 clip = clamp
 
 
+def clamp_min(input, min):  # noqa: A001,A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A001,A002
+    return clamp(input, max=max)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value * tensor1 * tensor2``."""
+    prod = tensor1 * tensor2
+    return input + (prod if value == 1 else prod * value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    """``input + value * tensor1 / tensor2``."""
+    q = tensor1 / tensor2
+    return input + (q if value == 1 else q * value)
+
+
 class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):

@@ -307,3 +307,41 @@ def _kth(input, k, dim, keepdim):
 
 def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
     return _kth(input, k, dim, keepdim)
+
+
+def repeat_interleave(input, repeats, dim=None, *, output_size=None):  # noqa: A002
+    """Repeat each element ``repeats`` times (an int or a per-element tensor) along ``dim``
+    (flattened when None); differentiable through index_select."""
+    x = input.reshape(-1) if dim is None else input
+    axis = 0 if dim is None else _dim(dim, x.array.ndim)
+    n = x.array.shape[axis]
+    reps = repeats.array if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(n), reps)
+    return index_select(x, axis, idx)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """Sorted unique values (and optionally inverse indices and counts); not differentiable."""
+    a = input.array if type(input.array) is np.ndarray else np.asarray(input.array.get())
+    res = np.unique(a, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return _make(res, False, None, 0)
+    out = [_make(res[0], False, None, 0)]
+    k = 1
+    if return_inverse:
+        inv = res[k].reshape(a.shape if dim is None else -1).astype(np.int64)
+        out.append(_make(inv, False, None, 0))
+        k += 1
+    if return_counts:
+        out.append(_make(res[k].astype(np.int64), False, None, 0))
+    return tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):  # noqa: A002
+    w = None if weights is None else weights.array
+    out = np.bincount(input.array, weights=w, minlength=minlength)
+    if w is None:
+        out = out.astype(np.int64)
+    elif w.dtype == np.float32:
+        out = out.astype(np.float32)
+    return _make(out, False, None, 0)

@@ -192,3 +192,86 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
     return addmm(input, batch1, batch2, beta=beta, alpha=alpha)
+
+
+# ------------------------------------------------------------------------------------ einsum
+def _einsum_parse(equation, shapes):
+    """Explicit subscripts per operand and for the output, with '...' spelled out as capitals."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum(): {len(ins)} operand subscripts for {len(shapes)} operands")
+    n_ell = max((len(s) - len(sub.replace("...", "")) for sub, s in zip(ins, shapes)
+                 if "..." in sub), default=0)
+    ell = "".join(chr(ord("A") + i) for i in range(n_ell))
+    subs = []
+    for sub, s in zip(ins, shapes):
+        if "..." in sub:
+            k = len(s) - len(sub.replace("...", ""))
+            sub = sub.replace("...", ell[n_ell - k:])
+        if len(sub) != len(s):
+            raise ValueError(f"einsum(): subscripts {sub!r} do not match an operand of {len(s)} dims")
+        subs.append(sub)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        letters = "".join(subs)
+        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+    return subs, out
+
+
+class Einsum(Function):
+    """``numpy.einsum`` with autograd: each operand's gradient is another einsum of the upstream
+    gradient with the other operands. (Runs on NumPy's einsum, not on the gemm kernels.)"""
+
+    @staticmethod
+    def forward(ctx, subs, out, *arrays):
+        ctx.save_for_backward(*arrays)
+        ctx.meta = (subs, out)
+        return np.asarray(np.einsum(",".join(subs) + "->" + out, *arrays))
+
+    @staticmethod
+    def backward(ctx, g):
+        arrays = ctx.saved_tensors
+        subs, out = ctx.meta
+        needs = ctx.needs_input_grad[2:]
+        sizes = {}
+        for sub, a in zip(subs, arrays):
+            for c, n in zip(sub, a.shape):
+                sizes[c] = max(sizes.get(c, 1), n)
+        grads = []
+        for i, (sub, a) in enumerate(zip(subs, arrays)):
+            if not needs[i]:
+                grads.append(None)
+                continue
+            if len(set(sub)) != len(sub):
+                raise NotImplementedError("einsum backward with a repeated index in one operand "
+                                          "(a diagonal) is not supported by fastnn")
+            others = [(s, x) for j, (s, x) in enumerate(zip(subs, arrays)) if j != i]
+            avail = set(out).union(*[set(s) for s, _ in others])
+            kept = "".join(c for c in sub if c in avail)
+            spec = ",".join([out] + [s for s, _ in others]) + "->" + kept
+            r = np.asarray(np.einsum(spec, g, *[x for _, x in others]))
+            missing = [k for k, c in enumerate(sub) if c not in avail]
+            if missing:
+                r = np.broadcast_to(np.expand_dims(r, missing), tuple(sizes[c] for c in sub))
+            axes = tuple(k for k, n in enumerate(a.shape) if n == 1 and r.shape[k] != 1)
+            if axes:
+                r = r.sum(axis=axes, keepdims=True)
+            grads.append(r.astype(a.dtype, copy=False))
+        return (None, None, *grads)
+
+
+def einsum(equation, *operands):
+    """Einstein summation (``torch.einsum``), differentiable; '...' and implicit output allowed."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ops = [o if isinstance(o, Tensor) else _to_tensor(o) for o in operands]
+    dt = ops[0].array.dtype
+    for o in ops[1:]:
+        if o.array.dtype != dt:
+            dt = promote(_make(np.empty(1, dt), False, None, 0), o)[1].array.dtype
+    ops = [cast(o, dt) for o in ops]
+    subs, out = _einsum_parse(equation, [o.array.shape for o in ops])
+    return Einsum.apply(subs, out, *ops)

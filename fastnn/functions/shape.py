@@ -469,3 +469,51 @@ class ToDevice(Function):
     @staticmethod
     def backward(ctx, g):
         return _tensor_mod._to_device(g, ctx.src), None
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors (differentiable: each grid is an expanded view)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = list(tensors)
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t.array.size for t in ts)
+    n = len(ts)
+    grids = [expand(reshape(t, tuple(-1 if j == i else 1 for j in range(n))), shape)
+             for i, t in enumerate(ts)]
+    if swap:  # "xy": the ij grids of (y, x, ...), first two outputs swapped
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+class Diag(Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.meta = (x.shape, k)
+        return np.diag(x, k).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, k = ctx.meta
+        if len(shape) == 1:
+            return np.diagonal(g, k).copy(), None
+        gx = np.zeros(shape, g.dtype)
+        idx = np.arange(g.shape[0])
+        rows, cols = (idx, idx + k) if k >= 0 else (idx - k, idx)
+        gx[rows, cols] = g
+        return gx, None
+
+
+def diag(input, diagonal=0):  # noqa: A002
+    """1-D -> a square matrix with it on the ``diagonal``; 2-D -> that diagonal."""
+    if input.array.ndim not in (1, 2):
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.array.ndim}D")
+    return Diag.apply(input, int(diagonal))
+
+
+def trace(input):  # noqa: A002
+    return diag(input).sum()
