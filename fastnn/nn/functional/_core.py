@@ -70,11 +70,11 @@ def linear(input, weight, bias=None):
 
     Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,).
     """
-    if input.shape[-1] != weight.shape[-1]:
+    xs, ws = input.array.shape, weight.array.shape
+    if not xs or xs[-1] != ws[-1]:
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied "
-            f"({int(np.prod(input.shape[:-1]))}x{input.shape[-1]} and "
-            f"{weight.shape[1]}x{weight.shape[0]})"
+            f"({int(np.prod(xs[:-1]))}x{xs[-1] if xs else 0} and {ws[-1]}x{ws[0]})"
         )
     return LinearFunction.apply(input, weight, bias)
 

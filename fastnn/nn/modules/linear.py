@@ -8,6 +8,7 @@ import numpy as np
 
 from ...dtypes import as_dtype, get_default_dtype
 from .. import init
+from ..functional._core import linear as _linear
 from .module import Module, Parameter
 
 __all__ = ["Identity", "Linear"]
@@ -64,9 +65,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        from ..functional._core import linear
-
-        return linear(input, self.weight, self.bias)
+        return _linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
