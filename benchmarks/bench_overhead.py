@@ -88,8 +88,10 @@ def main():
         for op in args.ops.split(","):
             r = interleaved(op, n, args.rounds)
             npy = f"{r['numpy']:9.2f}"
-            print(f"{op:8} {n:5d} {r['fastnn']:10.2f} {r['torch']:9.2f} "
-                  f"{r['fastnn'] / r['torch']:6.2f} {npy}")
+            print(
+                f"{op:8} {n:5d} {r['fastnn']:10.2f} {r['torch']:9.2f} "
+                f"{r['fastnn'] / r['torch']:6.2f} {npy}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
+# ruff: noqa: F401, E402  (this module re-exports the torch-style API; __all__ is built below)
 """fastnn: compiled kernels (GEMM, conv2d, LSTM, fused attention) behind a PyTorch-style API.
 
 ``import fastnn as torch`` runs ordinary PyTorch training scripts; ``fastnn.ops`` is the
@@ -6,55 +7,232 @@ array-level kernel API; ``fastnn.backends`` chooses among reference, numba, cpp 
 
 __version__ = "0.1.0"
 
-from . import backends, ops
+# ---- nn, optim, data and checkpoints (they build on everything above)
+from . import autograd, backends, cuda, nn, ops, optim, random, utils  # noqa: E402  # noqa: E402
 from ._threads import get_num_threads, set_num_threads
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .dtypes import (  # noqa: E402
+    Size,
+    bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    device,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .functions.creation import (  # noqa: E402
+    arange,
+    as_tensor,
+    asarray,
+    bernoulli,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    multinomial,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functions.elementwise import (  # noqa: E402
+    abs,
+    absolute,
+    add,
+    addcdiv,
+    addcmul,
+    allclose,
+    bitwise_not,
+    ceil,
+    clamp,
+    clamp_max,
+    clamp_min,
+    clip,
+    clone,
+    cos,
+    div,
+    divide,
+    eq,
+    equal,
+    exp,
+    exp2,
+    expm1,
+    floor,
+    floor_divide,
+    fmax,
+    fmin,
+    frac,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    lerp,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    masked_fill,
+    maximum,
+    minimum,
+    mul,
+    multiply,
+    ne,
+    neg,
+    negative,
+    not_equal,
+    pow,
+    reciprocal,
+    relu,
+    remainder,
+    round,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    subtract,
+    tan,
+    tanh,
+    true_divide,
+    trunc,
+    where,
+)
+from .functions.indexing import (  # noqa: E402
+    argsort,
+    bincount,
+    gather,
+    index_select,
+    kthvalue,
+    masked_select,
+    nonzero,
+    repeat_interleave,
+    scatter,
+    scatter_add,
+    sort,
+    take_along_dim,
+    topk,
+    unique,
+)
+from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer  # noqa: E402
+from .functions.reduce import (  # noqa: E402
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    count_nonzero,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    softmax,
+    std,
+    std_mean,
+    sum,
+    var,
+    var_mean,
+)
+from .functions.shape import (  # noqa: E402
+    broadcast_tensors,
+    broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    diag,
+    expand,
+    flatten,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    meshgrid,
+    moveaxis,
+    movedim,
+    narrow,
+    permute,
+    reshape,
+    roll,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    swapdims,
+    t,
+    tensor_split,
+    trace,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unflatten,
+    unsqueeze,
+    vstack,
+)
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 # ---- Tensor and autograd (the tensor module pulls in autograd and the Functions)
 from .tensor import (  # noqa: E402  (first: the rest builds on it)
-    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, Tensor,
-    set_printoptions, wrap,
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    Tensor,
+    set_printoptions,
+    wrap,
 )
-from . import autograd, cuda, random  # noqa: E402
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from .dtypes import (  # noqa: E402
-    Size, bool, cdouble, cfloat, complex64, complex128, device, double, float, float16, float32,
-    float64, get_default_dtype, half, int, int8, int16, int32, int64, long, set_default_dtype,
-    short, uint8,
-)
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
-from .functions.creation import (  # noqa: E402
-    arange, as_tensor, asarray, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-    linspace, logspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
-    randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like,
-)
-from .functions.elementwise import (  # noqa: E402
-    abs, absolute, add, addcdiv, addcmul, allclose, bitwise_not, ceil, clamp, clamp_max, clamp_min, clip, clone, cos, div, divide, eq,
-    equal, exp, exp2, expm1, floor, floor_divide, fmax, fmin, frac, ge, greater, greater_equal, gt,
-    isclose, isfinite, isinf, isnan, le, lerp, less, less_equal, log, log1p, log2, log10,
-    logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, maximum, minimum, mul,
-    multiply, ne, neg, negative, not_equal, pow, reciprocal, relu, remainder, round, rsqrt, sigmoid,
-    sign, sin, sqrt, square, sub, subtract, tan, tanh, true_divide, trunc, where,
-)
-from .functions.reduce import (  # noqa: E402
-    all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, log_softmax, logsumexp, max, mean,
-    min, norm, prod, softmax, std, std_mean, sum, var, var_mean,
-)
-from .functions.shape import (  # noqa: E402
-    broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, diag, expand, flatten, flip,
-    fliplr, flipud, hstack, meshgrid, movedim, moveaxis, narrow, permute, reshape, roll, split, squeeze,
-    stack, swapaxes, swapdims, t, tensor_split, trace, transpose, tril, triu, unbind, unflatten, unsqueeze,
-    vstack,
-)
-from .functions.indexing import (  # noqa: E402
-    argsort, bincount, gather, index_select, kthvalue, masked_select, nonzero, repeat_interleave,
-    scatter, scatter_add, sort, take_along_dim, topk, unique,
-)
-from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer  # noqa: E402
-
-
-# ---- nn, optim, data and checkpoints (they build on everything above)
-from . import nn, optim, utils  # noqa: E402
-from .serialization import load, save  # noqa: E402
 
 
 def is_tensor(obj) -> "bool":
@@ -74,4 +252,4 @@ def detach(input):  # noqa: A002
     return input.detach()
 
 
-__all__ = ["backends", "ops", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))

@@ -21,10 +21,17 @@ complex128 = cdouble = np.dtype(np.complex128)
 _builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
 
 _NAMES = {
-    np.dtype(np.float32): "float32", np.dtype(np.float64): "float64", np.dtype(np.float16): "float16",
-    np.dtype(np.int64): "int64", np.dtype(np.int32): "int32", np.dtype(np.int16): "int16",
-    np.dtype(np.int8): "int8", np.dtype(np.uint8): "uint8", np.dtype(np.bool_): "bool",
-    np.dtype(np.complex64): "complex64", np.dtype(np.complex128): "complex128",
+    np.dtype(np.float32): "float32",
+    np.dtype(np.float64): "float64",
+    np.dtype(np.float16): "float16",
+    np.dtype(np.int64): "int64",
+    np.dtype(np.int32): "int32",
+    np.dtype(np.int16): "int16",
+    np.dtype(np.int8): "int8",
+    np.dtype(np.uint8): "uint8",
+    np.dtype(np.bool_): "bool",
+    np.dtype(np.complex64): "complex64",
+    np.dtype(np.complex128): "complex128",
 }
 
 _default = [float32]
@@ -81,7 +88,9 @@ class device:
             type, idx = type.split(":", 1)
             index = _builtin_int(idx)
         if type not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type}")
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}"
+            )
         self.type = type
         self.index = index
 
@@ -89,8 +98,11 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __repr__(self):
-        return f"device(type='{self.type}')" if self.index is None else (
-            f"device(type='{self.type}', index={self.index})")
+        return (
+            f"device(type='{self.type}')"
+            if self.index is None
+            else (f"device(type='{self.type}', index={self.index})")
+        )
 
     def __eq__(self, other):
         if isinstance(other, str):
@@ -98,7 +110,8 @@ class device:
         if not isinstance(other, device):
             return NotImplemented
         return self.type == other.type and (
-            self.index == other.index or None in (self.index, other.index))
+            self.index == other.index or None in (self.index, other.index)
+        )
 
     def __hash__(self):
         return hash((self.type, self.index))

@@ -24,7 +24,7 @@ def generator(gen=None) -> np.random.Generator:
     raise TypeError(f"generator: expected a fastnn.Generator, got {type(gen).__name__}")
 
 
-def manual_seed(seed: int) -> "Generator":
+def manual_seed(seed: int) -> Generator:
     """Reseed the global generator; returns it as a ``Generator``."""
     seed = int(seed)
     _gen[0] = np.random.default_rng(seed)
@@ -59,7 +59,7 @@ class Generator:
         self.rng = np.random.default_rng()
         self._seed = None
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         self._seed = int(seed)
         self.rng = np.random.default_rng(self._seed)
         return self
@@ -75,7 +75,7 @@ class Generator:
     def get_state(self):
         return self.rng.bit_generator.state
 
-    def set_state(self, state) -> "Generator":
+    def set_state(self, state) -> Generator:
         self.rng.bit_generator.state = state
         return self
 

@@ -37,8 +37,12 @@ class Tensor:
             arr = args[0].array
         elif args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
             arr = np.empty(tuple(builtins.int(a) for a in args), dtype or _dt.get_default_dtype())
-        elif len(args) == 1 and isinstance(args[0], (tuple, _dt.Size)) and all(
-                isinstance(a, builtins.int) for a in args[0]) and type(args[0]) is _dt.Size:
+        elif (
+            len(args) == 1
+            and isinstance(args[0], (tuple, _dt.Size))
+            and all(isinstance(a, builtins.int) for a in args[0])
+            and type(args[0]) is _dt.Size
+        ):
             arr = np.empty(args[0], dtype or _dt.get_default_dtype())
         elif len(args) == 1:
             arr = np.array(args[0], dtype=dtype or _dt.get_default_dtype())
@@ -62,7 +66,7 @@ class Tensor:
 
     # ------------------------------------------------------------------ attributes
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """A tensor sharing this one's storage, outside the graph."""
         return _make(self.array, False, None, 0)
 
@@ -85,7 +89,11 @@ class Tensor:
 
     @property
     def device(self):
-        return _dt.CPU if type(self.array) is np.ndarray else _dt.device("cuda", _cuda_index(self.array))
+        return (
+            _dt.CPU
+            if type(self.array) is np.ndarray
+            else _dt.device("cuda", _cuda_index(self.array))
+        )
 
     @property
     def is_cuda(self) -> bool:
@@ -124,8 +132,11 @@ class Tensor:
         return st if dim is None else st[dim]
 
     def data_ptr(self) -> int:
-        return self.array.__array_interface__["data"][0] if type(self.array) is np.ndarray else (
-            self.array.data.ptr)
+        return (
+            self.array.__array_interface__["data"][0]
+            if type(self.array) is np.ndarray
+            else (self.array.data.ptr)
+        )
 
     def get_device(self) -> int:
         return -1 if type(self.array) is np.ndarray else _cuda_index(self.array)
@@ -143,16 +154,16 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars)."""
         _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing storage with this one, cut from the graph."""
         return _make(self.array, False, None, 0)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self.requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError(
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
@@ -201,9 +212,13 @@ class Tensor:
     def item(self):
         if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.array.size} elements cannot be converted to Scalar")
-        return self.array.reshape(()).item() if type(self.array) is np.ndarray else (
-            self.array.reshape(()).get().item())
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
+            )
+        return (
+            self.array.reshape(()).item()
+            if type(self.array) is np.ndarray
+            else (self.array.reshape(()).get().item())
+        )
 
     def tolist(self):
         return _to_numpy(self.array).tolist()
@@ -213,19 +228,21 @@ class Tensor:
             if not force:
                 raise TypeError(
                     "can't convert cuda tensor to numpy. Use Tensor.cpu() to copy the tensor to "
-                    "host memory first.")
+                    "host memory first."
+                )
             return _to_numpy(self.array)
         if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead.")
+                "instead."
+            )
         return self.array
 
     def __array__(self, dtype=None, copy=None):
         a = _to_numpy(self.array)
         return a if dtype is None else a.astype(dtype, copy=False)
 
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; returns self when
         nothing changes (unless ``copy=True``)."""
         dtype = kwargs.pop("dtype", None)
@@ -239,7 +256,8 @@ class Tensor:
             if isinstance(a, Tensor):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, (str, _dt.device)) and not (
-                    isinstance(a, str) and a.replace("torch.", "") in _dt._NAMES.values()):
+                isinstance(a, str) and a.replace("torch.", "") in _dt._NAMES.values()
+            ):
                 device = a
             elif isinstance(a, builtins.bool):
                 continue
@@ -260,12 +278,17 @@ class Tensor:
             out = self.clone()
         return out
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None, non_blocking=False) -> "Tensor":
-        return self.to("cuda" if device is None else _dt.device("cuda", device) if isinstance(
-            device, builtins.int) else device)
+    def cuda(self, device=None, non_blocking=False) -> Tensor:
+        return self.to(
+            "cuda"
+            if device is None
+            else _dt.device("cuda", device)
+            if isinstance(device, builtins.int)
+            else device
+        )
 
     def type(self, dtype=None, non_blocking=False):
         """``t.type()`` names the tensor type ("fastnn.FloatTensor"); ``t.type(T)`` converts to
@@ -327,8 +350,7 @@ class Tensor:
 
     def __bool__(self):
         if self.array.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return builtins.bool(self.item())
 
     def __float__(self):
@@ -360,7 +382,8 @@ class Tensor:
         if self.grad_fn is not None:
             raise RuntimeError(
                 "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
-                "protocol at the moment")
+                "protocol at the moment"
+            )
         t = Tensor._make_subclass(type(self), self.array.copy(), self.requires_grad)
         if self.grad is not None:
             t.grad = _make(self.grad.array.copy(), False, None, 0)
@@ -492,10 +515,14 @@ class Tensor:
 
 
 _TYPE_NAMES = {
-    np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
-    np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
-    np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
-    np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.float32): "FloatTensor",
+    np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor",
+    np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor",
+    np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor",
+    np.dtype(np.uint8): "ByteTensor",
     np.dtype(np.bool_): "BoolTensor",
 }
 
@@ -587,7 +614,9 @@ def promote(a, b):
     def conv(x):
         if isinstance(x, Tensor):
             return x if x.array.dtype == dt else _ew.cast(x, dt)
-        if isinstance(x, (builtins.int, builtins.float, np.generic)) and not isinstance(x, np.ndarray):
+        if isinstance(x, (builtins.int, builtins.float, np.generic)) and not isinstance(
+            x, np.ndarray
+        ):
             x = x.item() if isinstance(x, np.generic) else x
             return x
         return _make(np.asarray(x, dtype=dt), False, None, 0)
@@ -639,7 +668,8 @@ def _cupy():
     except ImportError as exc:
         raise RuntimeError(
             "CUDA tensors need CuPy (pip install fastnn[cuda12] or cupy-cuda12x); "
-            f"it could not be imported: {exc}") from None
+            f"it could not be imported: {exc}"
+        ) from None
     return cupy
 
 
@@ -659,8 +689,9 @@ def _to_numpy(arr):
 _PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
 
 
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None,
-                     sci_mode=None):
+def set_printoptions(
+    precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None
+):
     """Same options as ``torch.set_printoptions``."""
     if profile == "default":
         _PRINT.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
@@ -668,8 +699,12 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         _PRINT.update(precision=2, threshold=1000, edgeitems=2, linewidth=80)
     elif profile == "full":
         _PRINT.update(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)
-    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
-                 ("linewidth", linewidth)):
+    for k, v in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if v is not None:
             _PRINT[k] = v
     _PRINT["sci_mode"] = sci_mode
@@ -741,15 +776,21 @@ def _str_nd(a, indent, summarize, fmt):
         width = fmt.max_width + 2
         per_line = max(1, builtins.int(math.floor((_PRINT["linewidth"] - indent) / width)))
         if summarize and a.shape[0] > 2 * e:
-            data = [fmt.format(v) for v in a[:e].tolist()] + [" ..."] + [
-                fmt.format(v) for v in a[-e:].tolist()]
+            data = (
+                [fmt.format(v) for v in a[:e].tolist()]
+                + [" ..."]
+                + [fmt.format(v) for v in a[-e:].tolist()]
+            )
         else:
             data = [fmt.format(v) for v in a.tolist()]
-        lines = [", ".join(data[i:i + per_line]) for i in range(0, len(data), per_line)]
+        lines = [", ".join(data[i : i + per_line]) for i in range(0, len(data), per_line)]
         return "[" + ("," + "\n" + " " * (indent + 1)).join(lines) + "]"
     if summarize and a.shape[0] > 2 * e:
-        slices = [_str_nd(a[i], indent + 1, summarize, fmt) for i in range(e)] + ["..."] + [
-            _str_nd(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0] - e, a.shape[0])]
+        slices = (
+            [_str_nd(a[i], indent + 1, summarize, fmt) for i in range(e)]
+            + ["..."]
+            + [_str_nd(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0] - e, a.shape[0])]
+        )
     else:
         slices = [_str_nd(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
@@ -792,11 +833,11 @@ def _format(t: Tensor, prefix: str = "tensor(") -> str:
 
 # Late imports: these modules subclass Function, which needs Tensor defined above.
 from .autograd import engine as _engine  # noqa: E402
+from .functions import _methods  # noqa: E402,F401  (attaches the remaining Tensor methods)
 from .functions import elementwise as _ew  # noqa: E402
 from .functions import indexing as _ix  # noqa: E402
 from .functions import linalg as _la  # noqa: E402
 from .functions import reduce as _rd  # noqa: E402,F401
 from .functions import shape as _sh  # noqa: E402
-from .functions import _methods  # noqa: E402,F401  (attaches the remaining Tensor methods)
 
 _Add, _Sub, _Mul = _ew.Add, _ew.Sub, _ew.Mul

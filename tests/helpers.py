@@ -31,10 +31,25 @@ def _to_list(x):
     return list(x) if isinstance(x, (tuple, list)) else [x]
 
 
-def helper_test_op(shapes, torch_fn, fastnn_fn=None, *, vals=None, low=-2.0, high=2.0,
-                   dtypes=(np.float32, np.float64), atol=None, rtol=None, grad_atol=None,
-                   grad_rtol=None, forward_only=False, gradcheck_f64=True, noncontig=False,
-                   requires_grad=None, seed=0):
+def helper_test_op(
+    shapes,
+    torch_fn,
+    fastnn_fn=None,
+    *,
+    vals=None,
+    low=-2.0,
+    high=2.0,
+    dtypes=(np.float32, np.float64),
+    atol=None,
+    rtol=None,
+    grad_atol=None,
+    grad_rtol=None,
+    forward_only=False,
+    gradcheck_f64=True,
+    noncontig=False,
+    requires_grad=None,
+    seed=0,
+):
     """Compare ``fastnn_fn`` (default: ``torch_fn``) with ``torch_fn`` on random inputs.
 
     Args:
@@ -52,8 +67,23 @@ def helper_test_op(shapes, torch_fn, fastnn_fn=None, *, vals=None, low=-2.0, hig
     rng = np.random.default_rng(seed)
     for dtype in dtypes:
         with _f64_backend(dtype):
-            _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, grad_atol,
-                     grad_rtol, forward_only, noncontig, requires_grad, rng)
+            _compare(
+                shapes,
+                torch_fn,
+                fastnn_fn,
+                dtype,
+                vals,
+                low,
+                high,
+                atol,
+                rtol,
+                grad_atol,
+                grad_rtol,
+                forward_only,
+                noncontig,
+                requires_grad,
+                rng,
+            )
     if gradcheck_f64 and not forward_only:
         arrays = _inputs(shapes, np.float64, low, high, vals, rng)
         flags = requires_grad or [True] * len(arrays)
@@ -70,19 +100,38 @@ def _f64_backend(dtype):
     return contextlib.nullcontext()
 
 
-def _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, grad_atol,
-             grad_rtol, forward_only, noncontig, requires_grad, rng):
+def _compare(
+    shapes,
+    torch_fn,
+    fastnn_fn,
+    dtype,
+    vals,
+    low,
+    high,
+    atol,
+    rtol,
+    grad_atol,
+    grad_rtol,
+    forward_only,
+    noncontig,
+    requires_grad,
+    rng,
+):
     arrays = _inputs(shapes, dtype, low, high, vals, rng)
     if noncontig:  # same values, but as transposed views of a reversed-shape buffer
         arrays = [np.ascontiguousarray(a.T).T if a.ndim >= 2 else a for a in arrays]
     flags = requires_grad or [a.dtype.kind == "f" for a in arrays]
-    tt = [torch.tensor(a, requires_grad=bool(f and not forward_only)) for a, f in
-          zip(arrays, flags)]
-    ft = [fastnn.wrap(a.copy() if not noncontig else a, requires_grad=bool(f and not forward_only))
-          for a, f in zip(arrays, flags)]
+    tt = [
+        torch.tensor(a, requires_grad=bool(f and not forward_only)) for a, f in zip(arrays, flags)
+    ]
+    ft = [
+        fastnn.wrap(a.copy() if not noncontig else a, requires_grad=bool(f and not forward_only))
+        for a, f in zip(arrays, flags)
+    ]
     if noncontig:
         assert any(not t.is_contiguous() for t in ft if t.dim() >= 2) or all(
-            t.dim() < 2 or 1 in t.shape for t in ft)
+            t.dim() < 2 or 1 in t.shape for t in ft
+        )
     t_out = _to_list(torch_fn(*tt))
     f_out = _to_list(fastnn_fn(*ft))
     rt, at = TOL[dtype]
@@ -93,16 +142,18 @@ def _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, gr
         assert tuple(fo.shape) == tuple(to.shape), f"output {i}: shape {fo.shape} vs {to.shape}"
         tn = to.detach().numpy()
         assert fo.dtype == tn.dtype, f"output {i}: dtype {fo.dtype} vs torch {tn.dtype}"
-        np.testing.assert_allclose(fo.array, tn, rtol=rt, atol=at,
-                                   err_msg=f"forward output {i} ({np.dtype(dtype)})")
+        np.testing.assert_allclose(
+            fo.array, tn, rtol=rt, atol=at, err_msg=f"forward output {i} ({np.dtype(dtype)})"
+        )
     if forward_only:
         return
     # a random upstream gradient for every differentiable output
     weights = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in t_out]
-    t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip(t_out, weights)
-                 if o.requires_grad)
-    f_loss = sum(((o * fastnn.wrap(w)).sum() for o, w in zip(f_out, weights)
-                  if o.requires_grad), fastnn.zeros((), dtype=dtype))
+    t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip(t_out, weights) if o.requires_grad)
+    f_loss = sum(
+        ((o * fastnn.wrap(w)).sum() for o, w in zip(f_out, weights) if o.requires_grad),
+        fastnn.zeros((), dtype=dtype),
+    )
     if not isinstance(t_loss, torch.Tensor):
         return
     t_loss.backward()
@@ -116,5 +167,10 @@ def _compare(shapes, torch_fn, fastnn_fn, dtype, vals, low, high, atol, rtol, gr
             continue
         assert f_in.grad is not None, f"input {i}: fastnn got no gradient"
         assert f_in.grad.shape == f_in.shape
-        np.testing.assert_allclose(f_in.grad.array, t_in.grad.numpy(), rtol=grt, atol=gat,
-                                   err_msg=f"gradient of input {i} ({np.dtype(dtype)})")
+        np.testing.assert_allclose(
+            f_in.grad.array,
+            t_in.grad.numpy(),
+            rtol=grt,
+            atol=gat,
+            err_msg=f"gradient of input {i} ({np.dtype(dtype)})",
+        )

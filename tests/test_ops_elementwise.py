@@ -8,9 +8,15 @@ import fastnn
 from tests.helpers import helper_test_op
 
 BINARY = [
-    lambda x, y: x + y, lambda x, y: x - y, lambda x, y: x * y, lambda x, y: x / y,
-    lambda x, y: y - x, lambda x, y: x.maximum(y), lambda x, y: x.minimum(y),
-    lambda x, y: x.sub(y, alpha=2), lambda x, y: x.add(y, alpha=0.5),
+    lambda x, y: x + y,
+    lambda x, y: x - y,
+    lambda x, y: x * y,
+    lambda x, y: x / y,
+    lambda x, y: y - x,
+    lambda x, y: x.maximum(y),
+    lambda x, y: x.minimum(y),
+    lambda x, y: x.sub(y, alpha=2),
+    lambda x, y: x.add(y, alpha=0.5),
 ]
 
 
@@ -24,11 +30,25 @@ def test_binary_noncontiguous():
     helper_test_op([(4, 5), (4, 5)], lambda x, y: x * y + x / y, low=0.5, noncontig=True)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: x + 2, lambda x: 2 + x, lambda x: x - 1.5, lambda x: 3 - x, lambda x: x * 2.5,
-    lambda x: 2 * x, lambda x: x / 4, lambda x: 2 / x, lambda x: -x, lambda x: x**2,
-    lambda x: x**0.5, lambda x: 2**x, lambda x: x**-1.5, lambda x: x % 0.7,
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x + 2,
+        lambda x: 2 + x,
+        lambda x: x - 1.5,
+        lambda x: 3 - x,
+        lambda x: x * 2.5,
+        lambda x: 2 * x,
+        lambda x: x / 4,
+        lambda x: 2 / x,
+        lambda x: -x,
+        lambda x: x**2,
+        lambda x: x**0.5,
+        lambda x: 2**x,
+        lambda x: x**-1.5,
+        lambda x: x % 0.7,
+    ],
+)
 def test_scalar_ops(fn):
     helper_test_op([(3, 5)], fn, low=0.5, high=2.0)
 
@@ -37,21 +57,47 @@ def test_pow_tensor_tensor():
     helper_test_op([(3, 4), (3, 4)], lambda x, y: x**y, low=0.5, high=2.0)
 
 
-UNARY = ["exp", "log", "log1p", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
-         "neg", "reciprocal", "square", "expm1", "log2", "log10", "exp2", "tan"]
+UNARY = [
+    "exp",
+    "log",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "abs",
+    "neg",
+    "reciprocal",
+    "square",
+    "expm1",
+    "log2",
+    "log10",
+    "exp2",
+    "tan",
+]
 
 
 @pytest.mark.parametrize("name", UNARY)
 def test_unary(name):
     positive = name in ("log", "sqrt", "rsqrt", "log2", "log10", "reciprocal", "log1p")
-    helper_test_op([(4, 6)], lambda x: getattr(x, name)(), low=0.3 if positive else -1.2,
-                   high=1.2 if name == "tan" else 2.0)
+    helper_test_op(
+        [(4, 6)],
+        lambda x: getattr(x, name)(),
+        low=0.3 if positive else -1.2,
+        high=1.2 if name == "tan" else 2.0,
+    )
 
 
 @pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "relu", "abs", "sqrt", "log"])
 def test_unary_function_form(name):
-    helper_test_op([(5,)], lambda x: getattr(torch if isinstance(x, torch.Tensor) else fastnn,
-                                             name)(x), low=0.3)
+    helper_test_op(
+        [(5,)],
+        lambda x: getattr(torch if isinstance(x, torch.Tensor) else fastnn, name)(x),
+        low=0.3,
+    )
 
 
 def test_sigmoid_is_stable():
@@ -61,10 +107,18 @@ def test_sigmoid_is_stable():
     np.testing.assert_allclose(y, torch.tensor(x.array).sigmoid().numpy(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: x.clamp(-0.5, 0.5), lambda x: x.clamp(min=0.1), lambda x: x.clamp(max=0.2),
-    lambda x: x.clip(-1, 1), lambda x: x.sign(), lambda x: x.floor(), lambda x: x.round(),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x.clamp(-0.5, 0.5),
+        lambda x: x.clamp(min=0.1),
+        lambda x: x.clamp(max=0.2),
+        lambda x: x.clip(-1, 1),
+        lambda x: x.sign(),
+        lambda x: x.floor(),
+        lambda x: x.round(),
+    ],
+)
 def test_clamp_and_piecewise(fn):
     helper_test_op([(4, 5)], fn, gradcheck_f64=False)
 
@@ -75,11 +129,18 @@ def test_clamp_tensor_bounds():
 
 def test_where_masked_fill_lerp():
     cond = np.random.default_rng(0).random((3, 4)) > 0.5
-    helper_test_op([(3, 4), (4,)], lambda x, y: (
-        torch if isinstance(x, torch.Tensor) else fastnn).where(
-        (torch.tensor(cond) if isinstance(x, torch.Tensor) else fastnn.tensor(cond)), x, y))
-    helper_test_op([(3, 4)], lambda x: x.masked_fill(
-        (torch.tensor(cond) if isinstance(x, torch.Tensor) else fastnn.tensor(cond)), -1.0))
+    helper_test_op(
+        [(3, 4), (4,)],
+        lambda x, y: (torch if isinstance(x, torch.Tensor) else fastnn).where(
+            (torch.tensor(cond) if isinstance(x, torch.Tensor) else fastnn.tensor(cond)), x, y
+        ),
+    )
+    helper_test_op(
+        [(3, 4)],
+        lambda x: x.masked_fill(
+            (torch.tensor(cond) if isinstance(x, torch.Tensor) else fastnn.tensor(cond)), -1.0
+        ),
+    )
     helper_test_op([(3, 4), (3, 4)], lambda x, y: x.lerp(y, 0.3))
     helper_test_op([(3, 4), (3, 4), (4,)], lambda x, y, w: x.lerp(y, w))
 
@@ -143,10 +204,12 @@ def test_addcmul_addcdiv_and_inplace_forms():
     helper_test_op([(3, 4), (3, 4), (4,)], lambda x, a, b: x.addcdiv(a, b, value=2), low=0.5)
     x, t = fastnn.ones(3), torch.ones(3)
     a = np.array([1.0, 2.0, 3.0], np.float32)
-    x.addcmul_(fastnn.tensor(a), fastnn.tensor(a), value=2).addcdiv_(fastnn.tensor(a),
-                                                                      fastnn.tensor(a + 1))
-    t.addcmul_(torch.tensor(a), torch.tensor(a), value=2).addcdiv_(torch.tensor(a),
-                                                                    torch.tensor(a + 1))
+    x.addcmul_(fastnn.tensor(a), fastnn.tensor(a), value=2).addcdiv_(
+        fastnn.tensor(a), fastnn.tensor(a + 1)
+    )
+    t.addcmul_(torch.tensor(a), torch.tensor(a), value=2).addcdiv_(
+        torch.tensor(a), torch.tensor(a + 1)
+    )
     np.testing.assert_allclose(x.array, t.numpy(), rtol=1e-6)
     helper_test_op([(3, 4)], lambda x: x.clamp_min(0.1) + x.clamp_max(-0.1))
 
@@ -156,7 +219,10 @@ def test_new_and_legacy_constructors():
     assert x.new_zeros(3).dtype == fastnn.float64 and x.new_ones((2, 2)).shape == (2, 2)
     assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
     assert x.new_tensor([1, 2]).dtype == fastnn.float64
-    assert fastnn.LongTensor([1, 2]).dtype == fastnn.int64 and fastnn.FloatTensor(2, 3).shape == (2, 3)
+    assert fastnn.LongTensor([1, 2]).dtype == fastnn.int64 and fastnn.FloatTensor(2, 3).shape == (
+        2,
+        3,
+    )
     assert isinstance(fastnn.zeros(2), fastnn.FloatTensor) and not isinstance(x, fastnn.FloatTensor)
     assert x.type() == "fastnn.DoubleTensor" and x.type(fastnn.LongTensor).dtype == fastnn.int64
     v = fastnn.autograd.Variable(fastnn.zeros(2), requires_grad=True)

@@ -12,13 +12,25 @@ def _idx(x, a):
     return torch.tensor(a) if isinstance(x, torch.Tensor) else fastnn.tensor(a)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: x[1], lambda x: x[-1, 2], lambda x: x[:, 1:3], lambda x: x[::2, ::-1 if False else 2],
-    lambda x: x[..., 1], lambda x: x[None, :, None], lambda x: x[1:, ..., :2],
-    lambda x: x[[0, 2, 2]], lambda x: x[:, [3, 0, 3]], lambda x: x[[0, 1], [2, 3]],
-    lambda x: x[_idx(x, [[0, 1], [2, 2]])], lambda x: x[x > 0], lambda x: x[:, 1:4:2][[1, 2]],
-    lambda x: x[_idx(x, np.array([True, False, True, False]))],
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x[1],
+        lambda x: x[-1, 2],
+        lambda x: x[:, 1:3],
+        lambda x: x[::2, :: -1 if False else 2],
+        lambda x: x[..., 1],
+        lambda x: x[None, :, None],
+        lambda x: x[1:, ..., :2],
+        lambda x: x[[0, 2, 2]],
+        lambda x: x[:, [3, 0, 3]],
+        lambda x: x[[0, 1], [2, 3]],
+        lambda x: x[_idx(x, [[0, 1], [2, 2]])],
+        lambda x: x[x > 0],
+        lambda x: x[:, 1:4:2][[1, 2]],
+        lambda x: x[_idx(x, np.array([True, False, True, False]))],
+    ],
+)
 def test_getitem(fn):
     helper_test_op([(4, 5, 3)], fn)
 
@@ -85,8 +97,9 @@ def test_gather_scatter_index_select():
     helper_test_op([(3, 4)], lambda x: x.masked_select(x > 0))
     x = fastnn.zeros(3, 4)
     x.scatter_(1, fastnn.tensor([[1], [0], [3]]), 1.0)
-    np.testing.assert_array_equal(x.array, torch.zeros(3, 4).scatter_(
-        1, torch.tensor([[1], [0], [3]]), 1.0).numpy())
+    np.testing.assert_array_equal(
+        x.array, torch.zeros(3, 4).scatter_(1, torch.tensor([[1], [0], [3]]), 1.0).numpy()
+    )
 
 
 def test_sort_topk_argsort():
@@ -96,10 +109,12 @@ def test_sort_topk_argsort():
     helper_test_op([(3, 6)], lambda x: x.topk(3, dim=0, largest=False).values)
     a = np.random.default_rng(2).standard_normal((3, 6)).astype(np.float32)
     np.testing.assert_array_equal(fastnn.tensor(a).argsort(1).array, torch.tensor(a).argsort(1))
-    np.testing.assert_array_equal(fastnn.tensor(a).topk(2).indices.array,
-                                  torch.tensor(a).topk(2).indices.numpy())
-    np.testing.assert_array_equal(fastnn.tensor(a > 0).nonzero().array,
-                                  torch.tensor(a > 0).nonzero().numpy())
+    np.testing.assert_array_equal(
+        fastnn.tensor(a).topk(2).indices.array, torch.tensor(a).topk(2).indices.numpy()
+    )
+    np.testing.assert_array_equal(
+        fastnn.tensor(a > 0).nonzero().array, torch.tensor(a > 0).nonzero().numpy()
+    )
 
 
 def test_index_errors():
@@ -117,5 +132,6 @@ def test_repeat_interleave_unique_bincount():
     tu = torch.unique(torch.tensor(a), return_inverse=True, return_counts=True)
     for f, t in zip(fu, tu):
         np.testing.assert_array_equal(f.array, t.numpy())
-    np.testing.assert_array_equal(fastnn.bincount(fastnn.tensor(a)).array,
-                                  torch.bincount(torch.tensor(a)).numpy())
+    np.testing.assert_array_equal(
+        fastnn.bincount(fastnn.tensor(a)).array, torch.bincount(torch.tensor(a)).numpy()
+    )

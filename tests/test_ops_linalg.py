@@ -14,8 +14,15 @@ def _ns(x):
 
 
 MATMUL_SHAPES = [
-    [(3, 5), (5, 4)], [(5,), (5, 4)], [(3, 5), (5,)], [(5,), (5,)], [(2, 3, 5), (5, 4)],
-    [(2, 3, 5), (2, 5, 4)], [(2, 1, 3, 5), (3, 5, 2)], [(3, 5), (2, 5, 4)], [(7, 1), (1, 6)],
+    [(3, 5), (5, 4)],
+    [(5,), (5, 4)],
+    [(3, 5), (5,)],
+    [(5,), (5,)],
+    [(2, 3, 5), (5, 4)],
+    [(2, 3, 5), (2, 5, 4)],
+    [(2, 1, 3, 5), (3, 5, 2)],
+    [(3, 5), (2, 5, 4)],
+    [(7, 1), (1, 6)],
 ]
 
 
@@ -37,9 +44,16 @@ def test_matmul_forms_and_noncontiguous():
 @pytest.mark.parametrize("bias", [True, False])
 def test_linear(xshape, bias):
     shapes = [xshape, (3, 4)] + ([(3,)] if bias else [])
-    helper_test_op(shapes, lambda x, w, *b: (
-        torch.nn.functional.linear(x, w, *b) if isinstance(x, torch.Tensor)
-        else linalg.linear(x, w, *b)), atol=1e-4, rtol=1e-4)
+    helper_test_op(
+        shapes,
+        lambda x, w, *b: (
+            torch.nn.functional.linear(x, w, *b)
+            if isinstance(x, torch.Tensor)
+            else linalg.linear(x, w, *b)
+        ),
+        atol=1e-4,
+        rtol=1e-4,
+    )
 
 
 def test_backward_uses_gemm_trans_flags(monkeypatch):
@@ -57,13 +71,20 @@ def test_backward_uses_gemm_trans_flags(monkeypatch):
     assert calls == [(False, False), (False, True), (True, False)]
 
 
-@pytest.mark.parametrize("name", [n for n in fastnn.backends.names()
-                                  if fastnn.backends.available(n)[0] and
-                                  fastnn.backends.get_backend(n).DEVICE == "cpu"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in fastnn.backends.names()
+        if fastnn.backends.available(n)[0] and fastnn.backends.get_backend(n).DEVICE == "cpu"
+    ],
+)
 def test_matmul_on_each_backend(name):
     rng = np.random.default_rng(0)
-    A, B = rng.standard_normal((2, 7, 9)).astype(np.float32), rng.standard_normal((9, 5)).astype(
-        np.float32)
+    A, B = (
+        rng.standard_normal((2, 7, 9)).astype(np.float32),
+        rng.standard_normal((9, 5)).astype(np.float32),
+    )
     with fastnn.backends.use(name):
         a, b = fastnn.tensor(A, requires_grad=True), fastnn.tensor(B, requires_grad=True)
         (a @ b).square().sum().backward()
@@ -81,11 +102,19 @@ def test_matmul_errors_and_ints():
     assert (i @ i).dtype == fastnn.int64
 
 
-@pytest.mark.parametrize("eq,shapes", [
-    ("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
-    ("ij->", [(3, 4)]), ("ij->j", [(3, 4)]), ("i,j->ij", [(3,), (4,)]),
-    ("...ij,jk->...ik", [(2, 3, 4), (4, 2)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
-    ("ij,ij->i", [(3, 4), (3, 4)]), ("ij,kj", [(3, 4), (2, 4)]),
-])
+@pytest.mark.parametrize(
+    "eq,shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 5)]),
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("ij->", [(3, 4)]),
+        ("ij->j", [(3, 4)]),
+        ("i,j->ij", [(3,), (4,)]),
+        ("...ij,jk->...ik", [(2, 3, 4), (4, 2)]),
+        ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+        ("ij,ij->i", [(3, 4), (3, 4)]),
+        ("ij,kj", [(3, 4), (2, 4)]),
+    ],
+)
 def test_einsum(eq, shapes):
     helper_test_op(shapes, lambda *xs: _ns(xs[0]).einsum(eq, *xs), atol=1e-5, rtol=1e-5)

@@ -12,17 +12,38 @@ def _ns(x):
     return torch if isinstance(x, torch.Tensor) else fastnn
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: x.reshape(6, 4), lambda x: x.reshape(-1), lambda x: x.view(2, 12),
-    lambda x: x.view(-1, 3), lambda x: x.flatten(), lambda x: x.flatten(1),
-    lambda x: x.unflatten(2, (2, 2)), lambda x: x.unsqueeze(0), lambda x: x.unsqueeze(-1),
-    lambda x: x.unsqueeze(1).squeeze(), lambda x: x.unsqueeze(1).squeeze(1),
-    lambda x: x.transpose(0, 2), lambda x: x.permute(2, 0, 1), lambda x: x[0].T,
-    lambda x: x.expand(2, 2, 3, 4), lambda x: x[:, :1].expand(2, 3, 4), lambda x: x.repeat(2, 1, 3),
-    lambda x: x.repeat(2, 1, 1, 1), lambda x: x.flip(0), lambda x: x.flip(0, 2),
-    lambda x: x.narrow(2, 1, 2), lambda x: x.tril(), lambda x: x.triu(1), lambda x: x.roll(1, 2),
-    lambda x: x.movedim(0, -1), lambda x: x.swapaxes(0, 1), lambda x: x.mT,
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x.reshape(6, 4),
+        lambda x: x.reshape(-1),
+        lambda x: x.view(2, 12),
+        lambda x: x.view(-1, 3),
+        lambda x: x.flatten(),
+        lambda x: x.flatten(1),
+        lambda x: x.unflatten(2, (2, 2)),
+        lambda x: x.unsqueeze(0),
+        lambda x: x.unsqueeze(-1),
+        lambda x: x.unsqueeze(1).squeeze(),
+        lambda x: x.unsqueeze(1).squeeze(1),
+        lambda x: x.transpose(0, 2),
+        lambda x: x.permute(2, 0, 1),
+        lambda x: x[0].T,
+        lambda x: x.expand(2, 2, 3, 4),
+        lambda x: x[:, :1].expand(2, 3, 4),
+        lambda x: x.repeat(2, 1, 3),
+        lambda x: x.repeat(2, 1, 1, 1),
+        lambda x: x.flip(0),
+        lambda x: x.flip(0, 2),
+        lambda x: x.narrow(2, 1, 2),
+        lambda x: x.tril(),
+        lambda x: x.triu(1),
+        lambda x: x.roll(1, 2),
+        lambda x: x.movedim(0, -1),
+        lambda x: x.swapaxes(0, 1),
+        lambda x: x.mT,
+    ],
+)
 def test_unary_shape_ops(fn):
     helper_test_op([(2, 3, 4)], fn)
 
@@ -48,17 +69,26 @@ def test_t_matrix():
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cat_stack(dim):
-    helper_test_op([(2, 3), (2, 3), (2, 3)], lambda a, b, c: _ns(a).cat([a, b, c], dim) if dim != 0
-                   else _ns(a).cat((a, b, c)))
+    helper_test_op(
+        [(2, 3), (2, 3), (2, 3)],
+        lambda a, b, c: _ns(a).cat([a, b, c], dim) if dim != 0 else _ns(a).cat((a, b, c)),
+    )
     helper_test_op([(2, 3), (2, 3)], lambda a, b: _ns(a).stack([a, b], dim))
     helper_test_op([(2, 3), (4, 3)], lambda a, b: _ns(a).cat([a, b], 0))
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: x.split(2, 1), lambda x: x.split([1, 4], 1), lambda x: x.chunk(3, 1),
-    lambda x: x.chunk(2, 0), lambda x: x.unbind(1), lambda x: x.unbind(0),
-    lambda x: x.split(2, 1)[1],
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x.split(2, 1),
+        lambda x: x.split([1, 4], 1),
+        lambda x: x.chunk(3, 1),
+        lambda x: x.chunk(2, 0),
+        lambda x: x.unbind(1),
+        lambda x: x.unbind(0),
+        lambda x: x.split(2, 1)[1],
+    ],
+)
 def test_split_family(fn):
     helper_test_op([(3, 5)], fn)
 
@@ -88,7 +118,7 @@ def test_shape_metadata():
 
 def test_meshgrid_diag_trace():
     for indexing in ("ij", "xy"):
-        helper_test_op([(3,), (4,)], lambda a, b: _ns(a).meshgrid(a, b, indexing=indexing))
+        helper_test_op([(3,), (4,)], lambda a, b, i=indexing: _ns(a).meshgrid(a, b, indexing=i))
     helper_test_op([(4,)], lambda x: x.diag())
     helper_test_op([(4,)], lambda x: x.diag(1))
     helper_test_op([(3, 4)], lambda x: x.diag())

@@ -1,4 +1,4 @@
-"""Tensor basics: creation, dtypes, conversion, repr (character-for-character PyTorch's), devices."""
+"""Tensor basics: creation, dtypes, conversion, devices, repr (character for character)."""
 
 import copy
 import pickle
@@ -13,12 +13,24 @@ import fastnn
 def _same(f, t):
     assert tuple(f.shape) == tuple(t.shape)
     assert str(f.dtype) == str(t.dtype).replace("torch.", ""), (f.dtype, t.dtype)
-    np.testing.assert_array_equal(f.numpy() if not f.requires_grad else f.detach().numpy(),
-                                  t.detach().numpy())
+    np.testing.assert_array_equal(
+        f.numpy() if not f.requires_grad else f.detach().numpy(), t.detach().numpy()
+    )
 
 
-@pytest.mark.parametrize("data", [[1.0, 2.0], [[1, 2], [3, 4]], [True, False], 3.5, 7, [[1, 2.5]],
-                                  np.arange(4, dtype=np.float64), np.arange(3, dtype=np.int32)])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1.0, 2.0],
+        [[1, 2], [3, 4]],
+        [True, False],
+        3.5,
+        7,
+        [[1, 2.5]],
+        np.arange(4, dtype=np.float64),
+        np.arange(3, dtype=np.int32),
+    ],
+)
 def test_tensor_dtype_inference(data):
     _same(fastnn.tensor(data), torch.tensor(data))
 
@@ -71,8 +83,10 @@ def test_random_reproducible_and_ranges():
     n = fastnn.normal(2.0, 0.1, (1000,))
     assert abs(n.mean().item() - 2.0) < 0.05
     g = fastnn.Generator().manual_seed(3)
-    assert fastnn.randperm(5, generator=g).tolist() == fastnn.randperm(
-        5, generator=fastnn.Generator().manual_seed(3)).tolist()
+    assert (
+        fastnn.randperm(5, generator=g).tolist()
+        == fastnn.randperm(5, generator=fastnn.Generator().manual_seed(3)).tolist()
+    )
     assert isinstance(fastnn.random.generator(), np.random.Generator)
 
 

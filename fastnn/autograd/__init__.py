@@ -1,10 +1,9 @@
-"""Reverse-mode autograd: ``Function``, the backward engine, grad mode, ``grad`` and ``gradcheck``."""
+"""Reverse-mode autograd: ``Function``, the backward engine, grad modes, ``grad``, ``gradcheck``."""
 
 from .engine import backward, grad
 from .function import BackwardNode, Function, unbroadcast
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
-
 
 
 def Variable(data, requires_grad=False, volatile=False):  # noqa: N802 - PyTorch's legacy name
@@ -14,6 +13,16 @@ def Variable(data, requires_grad=False, volatile=False):  # noqa: N802 - PyTorch
 
 __all__ = [
     "Variable",
-    "BackwardNode", "Function", "GradcheckError", "backward", "enable_grad", "grad", "gradcheck",
-    "inference_mode", "is_grad_enabled", "no_grad", "set_grad_enabled", "unbroadcast",
+    "BackwardNode",
+    "Function",
+    "GradcheckError",
+    "backward",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "inference_mode",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "unbroadcast",
 ]

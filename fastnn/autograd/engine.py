@@ -99,7 +99,9 @@ def run_backward(roots, grads, retain_graph, capture=None):
 
     for t, g in zip(roots, grads):
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
         send(t if t.grad_fn is None else (t.grad_fn, t._out_idx), g)
     for node, n in deps.items():
         if n == 0:
@@ -130,8 +132,11 @@ def run_backward(roots, grads, retain_graph, capture=None):
                     t = ref()
                     if t is not None and t.grad_fn is node:
                         g = outs[i]
-                        t.grad = _make(g.copy(), False, None, 0) if t.grad is None else _make(
-                            t.grad.array + g, False, None, 0)
+                        t.grad = (
+                            _make(g.copy(), False, None, 0)
+                            if t.grad is None
+                            else _make(t.grad.array + g, False, None, 0)
+                        )
             if cap_node and node in cap_node:
                 for idx, i in cap_node[node]:
                     captured[i] = outs[idx]
@@ -143,10 +148,12 @@ def run_backward(roots, grads, retain_graph, capture=None):
             if len(in_grads) != len(nxt):
                 # trailing non-tensor arguments may be left out; a missing needed gradient may not
                 if len(in_grads) > len(nxt) or builtins.any(
-                        e is not None for e in nxt[len(in_grads):]):
+                    e is not None for e in nxt[len(in_grads) :]
+                ):
                     raise RuntimeError(
                         f"function {fn.__name__}Backward returned an incorrect number of gradients "
-                        f"(expected {len(nxt)}, got {len(in_grads)})")
+                        f"(expected {len(nxt)}, got {len(in_grads)})"
+                    )
             if not retain_graph:
                 node._release()
             for e, g in zip(nxt, in_grads):
@@ -186,7 +193,7 @@ def _skip(node, deps, buffers, ready):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """``torch.autograd.backward``: accumulate the gradients of ``tensors`` into the leaves' .grad."""
+    """``torch.autograd.backward``: accumulate d(tensors)/d(leaf) into every leaf's .grad."""
     if create_graph:
         raise NotImplementedError(
             "create_graph=True (double backward) is not supported by fastnn: backward formulas run "
@@ -230,8 +237,15 @@ def _make_grads(outputs, grad_outputs):
     return grads
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, materialize_grads=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    allow_unused=None,
+    materialize_grads=False,
+):
     """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, returned
     (a tuple of Tensors) instead of accumulated into ``.grad``."""
     if create_graph:
@@ -246,7 +260,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs: element {i} is a {type(t).__name__}, expected a Tensor")
         if not t.requires_grad:
-            raise RuntimeError(f"One of the differentiated Tensors (input {i}) does not require grad")
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) does not require grad"
+            )
     grads = _make_grads(outputs, grad_outputs)
     res = run_backward(outputs, grads, bool(retain_graph), capture=inputs)
     out = []
@@ -262,5 +278,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             else:
                 out.append(None)
                 continue
-        out.append(_make(g.astype(t.array.dtype, copy=False).reshape(t.array.shape), False, None, 0))
+        out.append(
+            _make(g.astype(t.array.dtype, copy=False).reshape(t.array.shape), False, None, 0)
+        )
     return tuple(out)

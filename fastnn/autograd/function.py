@@ -24,7 +24,7 @@ _FREED_MSG = (
 
 
 def unbroadcast(grad, shape):
-    """Sum ``grad`` over the dimensions that broadcasting added or stretched to get back ``shape``."""
+    """Sum ``grad`` over the dims that broadcasting added or stretched, back to ``shape``."""
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
@@ -92,7 +92,9 @@ class BackwardNode:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
 
-_ENGINE_KEYS = frozenset(("_next", "_saved", "_out_meta", "_retained", "_hooks", "_freed", "_non_diff"))
+_ENGINE_KEYS = frozenset(
+    ("_next", "_saved", "_out_meta", "_retained", "_hooks", "_freed", "_non_diff")
+)
 
 
 class Function:

@@ -20,8 +20,17 @@ def _outputs(func, inputs):
     return (out,) if isinstance(out, Tensor) else tuple(out)
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, nondet_tol: float = 0.0, **unused) -> bool:
+def gradcheck(
+    func,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    nondet_tol: float = 0.0,
+    **unused,
+) -> bool:
     """Check ``func``'s gradients w.r.t. the ``inputs`` that require grad (float64 recommended).
 
     Every entry of the Jacobian from backward (one backward per output element) is compared with
@@ -40,7 +49,9 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         if inputs[i].dtype != np.float64:
             warnings.warn(
                 f"Input #{i} requires gradient and is not a double precision floating point. "
-                "gradcheck's finite differences are only reliable in float64.", stacklevel=2)
+                "gradcheck's finite differences are only reliable in float64.",
+                stacklevel=2,
+            )
     outs = _outputs(func, inputs)
     douts = [k for k, o in enumerate(outs) if o.requires_grad]
 
@@ -53,8 +64,13 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         for m in range(n_out):
             onehot = np.zeros(o.array.shape, o.array.dtype)
             onehot.reshape(-1)[m] = 1
-            gs = _grad(o, [inputs[i] for i in diff], grad_outputs=_make(onehot, False, None, 0),
-                       retain_graph=True, allow_unused=True)
+            gs = _grad(
+                o,
+                [inputs[i] for i in diff],
+                grad_outputs=_make(onehot, False, None, 0),
+                retain_graph=True,
+                allow_unused=True,
+            )
             for i, g in zip(diff, gs):
                 if g is not None:
                     rows[i][m] = _to_numpy(g.array).reshape(-1)
@@ -70,11 +86,15 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
             for j, idx in enumerate(flat_idx):
                 orig = arr[idx].item()
                 arr[idx] = orig + eps
-                plus = [_to_numpy(o.array).astype(np.float64).reshape(-1)
-                        for o in _outputs(func, inputs)]
+                plus = [
+                    _to_numpy(o.array).astype(np.float64).reshape(-1)
+                    for o in _outputs(func, inputs)
+                ]
                 arr[idx] = orig - eps
-                minus = [_to_numpy(o.array).astype(np.float64).reshape(-1)
-                         for o in _outputs(func, inputs)]
+                minus = [
+                    _to_numpy(o.array).astype(np.float64).reshape(-1)
+                    for o in _outputs(func, inputs)
+                ]
                 arr[idx] = orig
                 for k in douts:
                     numerical[(k, i)][:, j] = (plus[k] - minus[k]) / (2 * eps)
@@ -82,8 +102,10 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     for (k, i), a in analytical.items():
         n = numerical[(k, i)]
         if not np.allclose(a, n, rtol=rtol, atol=atol, equal_nan=True):
-            msg = (f"Jacobian mismatch for output {k} with respect to input {i},\n"
-                   f"numerical:{n}\nanalytical:{a}\n")
+            msg = (
+                f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                f"numerical:{n}\nanalytical:{a}\n"
+            )
             if raise_exception:
                 raise GradcheckError(msg)
             return False

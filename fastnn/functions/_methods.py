@@ -11,23 +11,152 @@ from . import reduce as rd
 from . import shape as sh
 
 _SAME_NAME = {
-    ew: ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "exp", "exp2", "expm1",
-         "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "tanh",
-         "sigmoid", "relu", "abs", "absolute", "neg", "negative", "square", "sign", "floor", "ceil",
-         "round", "trunc", "frac", "maximum", "minimum", "fmax", "fmin", "clamp", "clip",
-         "masked_fill", "lerp", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
-         "less", "less_equal", "not_equal", "isnan", "isinf", "isfinite", "isclose", "allclose",
-         "equal", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_not",
-         "subtract", "multiply", "divide", "true_divide", "fill_", "zero_", "copy_", "clamp_min",
-         "clamp_max", "addcmul", "addcdiv"],
-    rd: ["sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin",
-         "logsumexp", "norm", "all", "any", "count_nonzero", "cumsum", "softmax", "log_softmax"],
-    sh: ["reshape", "view", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
-         "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as", "repeat", "split",
-         "tensor_split", "chunk", "unbind", "flip", "fliplr", "flipud", "roll", "tril", "triu",
-         "narrow", "broadcast_to", "diag", "trace"],
-    ix: ["gather", "scatter", "scatter_add", "index_select", "masked_select", "nonzero", "argsort",
-         "sort", "topk", "kthvalue", "take_along_dim", "repeat_interleave", "unique", "bincount"],
+    ew: [
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "floor_divide",
+        "remainder",
+        "pow",
+        "exp",
+        "exp2",
+        "expm1",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "sqrt",
+        "rsqrt",
+        "reciprocal",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "abs",
+        "absolute",
+        "neg",
+        "negative",
+        "square",
+        "sign",
+        "floor",
+        "ceil",
+        "round",
+        "trunc",
+        "frac",
+        "maximum",
+        "minimum",
+        "fmax",
+        "fmin",
+        "clamp",
+        "clip",
+        "masked_fill",
+        "lerp",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "greater",
+        "greater_equal",
+        "less",
+        "less_equal",
+        "not_equal",
+        "isnan",
+        "isinf",
+        "isfinite",
+        "isclose",
+        "allclose",
+        "equal",
+        "logical_not",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "bitwise_not",
+        "subtract",
+        "multiply",
+        "divide",
+        "true_divide",
+        "fill_",
+        "zero_",
+        "copy_",
+        "clamp_min",
+        "clamp_max",
+        "addcmul",
+        "addcdiv",
+    ],
+    rd: [
+        "sum",
+        "mean",
+        "var",
+        "std",
+        "prod",
+        "max",
+        "min",
+        "amax",
+        "amin",
+        "argmax",
+        "argmin",
+        "logsumexp",
+        "norm",
+        "all",
+        "any",
+        "count_nonzero",
+        "cumsum",
+        "softmax",
+        "log_softmax",
+    ],
+    sh: [
+        "reshape",
+        "view",
+        "flatten",
+        "unflatten",
+        "squeeze",
+        "unsqueeze",
+        "permute",
+        "transpose",
+        "swapaxes",
+        "swapdims",
+        "t",
+        "movedim",
+        "moveaxis",
+        "expand",
+        "expand_as",
+        "repeat",
+        "split",
+        "tensor_split",
+        "chunk",
+        "unbind",
+        "flip",
+        "fliplr",
+        "flipud",
+        "roll",
+        "tril",
+        "triu",
+        "narrow",
+        "broadcast_to",
+        "diag",
+        "trace",
+    ],
+    ix: [
+        "gather",
+        "scatter",
+        "scatter_add",
+        "index_select",
+        "masked_select",
+        "nonzero",
+        "argsort",
+        "sort",
+        "topk",
+        "kthvalue",
+        "take_along_dim",
+        "repeat_interleave",
+        "unique",
+        "bincount",
+    ],
     la: ["matmul", "mm", "bmm", "mv", "dot", "inner", "outer", "ger", "addmm"],
 }
 
@@ -81,12 +210,28 @@ def _unary_inplace(cls):
     return lambda self: ew.inplace(self, cls)
 
 
-for _name, _cls in [("exp_", ew.Exp), ("log_", ew.Log), ("sqrt_", ew.Sqrt), ("rsqrt_", ew.Rsqrt),
-                    ("sin_", ew.Sin), ("cos_", ew.Cos), ("tanh_", ew.Tanh),
-                    ("sigmoid_", ew.Sigmoid), ("relu_", ew.Relu), ("abs_", ew.Abs),
-                    ("neg_", ew.Neg), ("sign_", ew.Sign), ("floor_", ew.Floor), ("ceil_", ew.Ceil),
-                    ("round_", ew.Round), ("trunc_", ew.Trunc), ("reciprocal_", ew.Reciprocal),
-                    ("square_", ew.Square), ("log1p_", ew.Log1p), ("expm1_", ew.Expm1)]:
+for _name, _cls in [
+    ("exp_", ew.Exp),
+    ("log_", ew.Log),
+    ("sqrt_", ew.Sqrt),
+    ("rsqrt_", ew.Rsqrt),
+    ("sin_", ew.Sin),
+    ("cos_", ew.Cos),
+    ("tanh_", ew.Tanh),
+    ("sigmoid_", ew.Sigmoid),
+    ("relu_", ew.Relu),
+    ("abs_", ew.Abs),
+    ("neg_", ew.Neg),
+    ("sign_", ew.Sign),
+    ("floor_", ew.Floor),
+    ("ceil_", ew.Ceil),
+    ("round_", ew.Round),
+    ("trunc_", ew.Trunc),
+    ("reciprocal_", ew.Reciprocal),
+    ("square_", ew.Square),
+    ("log1p_", ew.Log1p),
+    ("expm1_", ew.Expm1),
+]:
     setattr(Tensor, _name, _unary_inplace(_cls))
 
 
@@ -171,8 +316,11 @@ Tensor.random_ = _random_
 
 def _index_put_(self, indices, values, accumulate=False):
     if accumulate:
-        ix._index_add(self.array, tuple(i.array if isinstance(i, Tensor) else i for i in indices),
-                      values.array if isinstance(values, Tensor) else values)
+        ix._index_add(
+            self.array,
+            tuple(i.array if isinstance(i, Tensor) else i for i in indices),
+            values.array if isinstance(values, Tensor) else values,
+        )
         return self
     self[tuple(indices)] = values
     return self
@@ -197,9 +345,13 @@ def _new(fn_name):
     def method(self, *args, dtype=None, device=None, requires_grad=False, **kwargs):
         from . import creation
 
-        return getattr(creation, fn_name)(*args, dtype=dtype or self.array.dtype,
-                                          device=device or self.device,
-                                          requires_grad=requires_grad, **kwargs)
+        return getattr(creation, fn_name)(
+            *args,
+            dtype=dtype or self.array.dtype,
+            device=device or self.device,
+            requires_grad=requires_grad,
+            **kwargs,
+        )
 
     return method
 
@@ -213,8 +365,12 @@ Tensor.new_full = _new("full")
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     from . import creation
 
-    return creation.tensor(data, dtype=dtype or self.array.dtype, device=device or self.device,
-                           requires_grad=requires_grad)
+    return creation.tensor(
+        data,
+        dtype=dtype or self.array.dtype,
+        device=device or self.device,
+        requires_grad=requires_grad,
+    )
 
 
 Tensor.new_tensor = _new_tensor

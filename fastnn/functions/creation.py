@@ -117,8 +117,16 @@ def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=N
     return _filled(1, size, dtype, device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
-          pin_memory=False, memory_format=None) -> Tensor:
+def empty(
+    *size,
+    dtype=None,
+    device=None,
+    requires_grad=False,
+    out=None,
+    layout=None,
+    pin_memory=False,
+    memory_format=None,
+) -> Tensor:
     return _filled(None, size, dtype, device, requires_grad)
 
 
@@ -128,15 +136,28 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> T
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     if dtype is None:
-        dtype = (_dt.bool if isinstance(fill_value, builtins.bool) else _dt.int64 if isinstance(
-            fill_value, (builtins.int, np.integer)) else _dt.get_default_dtype())
-    return _filled(fill_value, (tuple(size) if not isinstance(size, int) else (size,),), dtype,
-                   device, requires_grad)
+        dtype = (
+            _dt.bool
+            if isinstance(fill_value, builtins.bool)
+            else _dt.int64
+            if isinstance(fill_value, (builtins.int, np.integer))
+            else _dt.get_default_dtype()
+        )
+    return _filled(
+        fill_value,
+        (tuple(size) if not isinstance(size, int) else (size,),),
+        dtype,
+        device,
+        requires_grad,
+    )
 
 
 def _like(input, dtype, device):
-    return (input.array.shape, input.array.dtype if dtype is None else _dt.as_dtype(dtype),
-            input.device if device is None else device)
+    return (
+        input.array.shape,
+        input.array.dtype if dtype is None else _dt.as_dtype(dtype),
+        input.device if device is None else device,
+    )
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):  # noqa: A002
@@ -154,8 +175,15 @@ def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_fo
     return _filled(None, (s,), d, dev, requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,  # noqa: A002
-              memory_format=None):
+def full_like(
+    input,
+    fill_value,
+    *,
+    dtype=None,
+    device=None,
+    requires_grad=False,  # noqa: A002
+    memory_format=None,
+):
     s, d, dev = _like(input, dtype, device)
     return _filled(fill_value, (s,), d, dev, requires_grad)
 
@@ -190,8 +218,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.eye(int(n), None if m is None else int(m), dtype=_float(dtype)), device,
-                   requires_grad)
+    return _finish(
+        np.eye(int(n), None if m is None else int(m), dtype=_float(dtype)), device, requires_grad
+    )
 
 
 # --------------------------------------------------------------------------------- random
@@ -199,7 +228,9 @@ def _draw(kind, size, dtype, generator):
     rng = _random.generator(generator)
     d = _float(dtype)
     work = d if d in (_dt.float32, _dt.float64) else _dt.float64
-    arr = rng.random(size, dtype=work) if kind == "uniform" else rng.standard_normal(size, dtype=work)
+    arr = (
+        rng.random(size, dtype=work) if kind == "uniform" else rng.standard_normal(size, dtype=work)
+    )
     return arr.astype(d, copy=False)
 
 
@@ -223,8 +254,9 @@ def randn_like(input, *, dtype=None, device=None, requires_grad=False):  # noqa:
     return randn(s, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
+def randint(
+    low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
@@ -245,13 +277,17 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None):  # noqa: 
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    arr = _random.generator(generator).permutation(int(n)).astype(
-        _dt.int64 if dtype is None else _dt.as_dtype(dtype))
+    arr = (
+        _random.generator(generator)
+        .permutation(int(n))
+        .astype(_dt.int64 if dtype is None else _dt.as_dtype(dtype))
+    )
     return _finish(arr, device, requires_grad)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False) -> Tensor:
+def normal(
+    mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False
+) -> Tensor:
     """Normal samples: ``normal(mean, std, size)`` with numbers, or elementwise with tensors."""
     rng = _random.generator(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -278,6 +314,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):  # no
     rng = _random.generator(generator)
     p = _to_numpy(input.array).astype(np.float64)
     rows = p.reshape(-1, p.shape[-1])
-    out = np.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement,
-                               p=r / r.sum()) for r in rows]).astype(np.int64)
+    out = np.stack(
+        [
+            rng.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum())
+            for r in rows
+        ]
+    ).astype(np.int64)
     return _finish(out.reshape(p.shape[:-1] + (num_samples,)), input.device, False)

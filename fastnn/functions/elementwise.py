@@ -69,7 +69,8 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g * b, a.shape) if na else None), (
-            unbroadcast(g * a, b.shape) if nb else None)
+            unbroadcast(g * a, b.shape) if nb else None
+        )
 
 
 class Div(Function):
@@ -135,7 +136,8 @@ class Remainder(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         return (unbroadcast(g, _shape(a)) if na else None), (
-            unbroadcast(-g * np.floor_divide(a, b), _shape(b)) if nb else None)
+            unbroadcast(-g * np.floor_divide(a, b), _shape(b)) if nb else None
+        )
 
 
 class Maximum(Function):
@@ -150,7 +152,8 @@ class Maximum(Function):
         na, nb = ctx.needs_input_grad
         wa = (a > b) + 0.5 * (a == b)  # ties split the gradient, as PyTorch does
         return (unbroadcast(g * wa, _shape(a)) if na else None), (
-            unbroadcast(g * (1 - wa), _shape(b)) if nb else None)
+            unbroadcast(g * (1 - wa), _shape(b)) if nb else None
+        )
 
 
 class Minimum(Function):
@@ -165,7 +168,8 @@ class Minimum(Function):
         na, nb = ctx.needs_input_grad
         wa = (a < b) + 0.5 * (a == b)
         return (unbroadcast(g * wa, _shape(a)) if na else None), (
-            unbroadcast(g * (1 - wa), _shape(b)) if nb else None)
+            unbroadcast(g * (1 - wa), _shape(b)) if nb else None
+        )
 
 
 # ------------------------------------------------------------------------------- unary math
@@ -181,8 +185,11 @@ def _unary(name, forward, backward, float_only=True):
         x, y = ctx.saved_tensors
         return backward(g, x, y)
 
-    cls = type(name, (Function,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd),
-                                    "float_only": float_only})
+    cls = type(
+        name,
+        (Function,),
+        {"forward": staticmethod(fwd), "backward": staticmethod(bwd), "float_only": float_only},
+    )
     cls.__module__ = __name__
     return cls
 
@@ -394,8 +401,10 @@ def div(input, other, *, rounding_mode=None):  # noqa: A002
             out = _make(np.trunc(q.array), False, None, 0)
             dt = result_type(input, other)
             return out if dt.kind == "f" else cast(out, dt)
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                         f"found '{rounding_mode}'")
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+            f"found '{rounding_mode}'"
+        )
     a, b = input, other
     if result_type(a, b).kind not in "fc":  # int / int -> default float, as PyTorch
         a = cast(_to_tensor(a), _dt.get_default_dtype())
@@ -419,16 +428,22 @@ def remainder(input, other):  # noqa: A002
     return _bin(Remainder, input, other)
 
 
-
 def pow(input, exponent):  # noqa: A001,A002
     """``input ** exponent``; either may be a scalar."""
     if not isinstance(input, Tensor):
-        if isinstance(exponent, Tensor) and exponent.array.dtype.kind not in "fc" and isinstance(
-                input, float):
+        if (
+            isinstance(exponent, Tensor)
+            and exponent.array.dtype.kind not in "fc"
+            and isinstance(input, float)
+        ):
             exponent = cast(exponent, _dt.get_default_dtype())
         return _rbinary(Pow, input, exponent)
-    if isinstance(exponent, int) and not isinstance(exponent, builtins.bool) and exponent < 0 and (
-            input.array.dtype.kind in "iu"):
+    if (
+        isinstance(exponent, int)
+        and not isinstance(exponent, builtins.bool)
+        and exponent < 0
+        and (input.array.dtype.kind in "iu")
+    ):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _binary(Pow, input, exponent)
 
@@ -527,8 +542,11 @@ class Where(Function):
         _, na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
         zero = g.dtype.type(0)
-        return (None, unbroadcast(np.where(c, g, zero), sa) if na else None,
-                unbroadcast(np.where(c, zero, g), sb) if nb else None)
+        return (
+            None,
+            unbroadcast(np.where(c, g, zero), sa) if na else None,
+            unbroadcast(np.where(c, zero, g), sb) if nb else None,
+        )
 
 
 def where(condition, input=None, other=None):  # noqa: A002
@@ -553,12 +571,18 @@ class MaskedFill(Function):
     def forward(ctx, x, mask, value):
         ctx.mask = mask
         ctx.vshape = _shape(value)
-        out = np.where(mask, np.asarray(value, dtype=x.dtype) if not hasattr(value, "shape")
-                       else value.astype(x.dtype, copy=False), x)
+        out = np.where(
+            mask,
+            np.asarray(value, dtype=x.dtype)
+            if not hasattr(value, "shape")
+            else value.astype(x.dtype, copy=False),
+            x,
+        )
         if out.shape != x.shape:
             raise RuntimeError(
                 f"masked_fill: mask of shape {tuple(mask.shape)} is not broadcastable to the "
-                f"input's shape {tuple(x.shape)}")
+                f"input's shape {tuple(x.shape)}"
+            )
         return out
 
     @staticmethod
@@ -575,11 +599,14 @@ def masked_fill(input, mask, value):  # noqa: A002
     """Copy of ``input`` with ``value`` where the bool ``mask`` (broadcast) is True."""
     m = _arr(mask)
     if m.dtype != np.bool_:
-        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype "
-                           f"{m.dtype}")
+        raise RuntimeError(
+            f"masked_fill only supports boolean masks, but got mask with dtype {m.dtype}"
+        )
     if isinstance(value, Tensor) and value.array.ndim != 0:
-        raise RuntimeError("masked_fill only supports a 0-dimensional value tensor, but got tensor "
-                           f"with {value.array.ndim} dimension(s).")
+        raise RuntimeError(
+            "masked_fill only supports a 0-dimensional value tensor, but got tensor "
+            f"with {value.array.ndim} dimension(s)."
+        )
     return MaskedFill.apply(input, m, value)
 
 
@@ -593,9 +620,11 @@ class Lerp(Function):
     def backward(ctx, g):
         s, e, w = ctx.saved_tensors
         ns, ne, nw = ctx.needs_input_grad
-        return (unbroadcast(g * (1 - w), _shape(s)) if ns else None,
-                unbroadcast(g * w, _shape(e)) if ne else None,
-                unbroadcast(g * (e - s), _shape(w)) if nw else None)
+        return (
+            unbroadcast(g * (1 - w), _shape(s)) if ns else None,
+            unbroadcast(g * w, _shape(e)) if ne else None,
+            unbroadcast(g * (e - s), _shape(w)) if nw else None,
+        )
 
 
 def lerp(input, end, weight):  # noqa: A002
@@ -654,8 +683,12 @@ def compare(op, a, b):
     return _make(op(a.array, b), False, None, 0)
 
 
-_SWAP = {np.less: np.greater, np.greater: np.less, np.less_equal: np.greater_equal,
-         np.greater_equal: np.less_equal}
+_SWAP = {
+    np.less: np.greater,
+    np.greater: np.less,
+    np.less_equal: np.greater_equal,
+    np.greater_equal: np.less_equal,
+}
 
 
 def logical_op(op, a, b):
@@ -730,13 +763,18 @@ def isfinite(input):  # noqa: A002
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002
-    return _make(np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan),
-                 False, None, 0)
+    return _make(
+        np.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan),
+        False,
+        None,
+        0,
+    )
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:  # noqa: A002
-    return builtins.bool(np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
-                                     equal_nan=equal_nan))
+    return builtins.bool(
+        np.allclose(_arr(input), _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    )
 
 
 def equal(input, other) -> bool:  # noqa: A002
@@ -756,8 +794,9 @@ def inplace(self, fn, *args, **kwargs):
     stays intact for the Functions that saved it, so gradients stay correct); a leaf that
     requires grad refuses, as in PyTorch.
     """
-    recording = _grad_state.enabled and (self.requires_grad or builtins.any(
-        isinstance(a, Tensor) and a.requires_grad for a in args))
+    recording = _grad_state.enabled and (
+        self.requires_grad or builtins.any(isinstance(a, Tensor) and a.requires_grad for a in args)
+    )
     if recording:
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(_LEAF_MSG)
@@ -767,7 +806,8 @@ def inplace(self, fn, *args, **kwargs):
         if out.array.shape != self.array.shape:
             raise RuntimeError(
                 f"output with shape {list(self.array.shape)} doesn't match the broadcast shape "
-                f"{list(out.array.shape)}")
+                f"{list(out.array.shape)}"
+            )
         self.array, self.grad_fn, self._out_idx = out.array, out.grad_fn, out._out_idx
         self.requires_grad = out.requires_grad
     else:
@@ -784,7 +824,8 @@ def inplace(self, fn, *args, **kwargs):
             if res.shape != self.array.shape:
                 raise RuntimeError(
                     f"output with shape {list(self.array.shape)} doesn't match the broadcast "
-                    f"shape {list(res.shape)}")
+                    f"shape {list(res.shape)}"
+                )
             if type(self.array) is np.ndarray:
                 np.copyto(self.array, res, casting="same_kind")
             else:
@@ -801,8 +842,9 @@ def fill_(self, value):
     if _grad_state.enabled and self.requires_grad and self.grad_fn is None:
         raise RuntimeError(_LEAF_MSG)
     v = value.item() if isinstance(value, Tensor) else value
-    if _grad_state.enabled and (self.requires_grad or (isinstance(value, Tensor) and
-                                                       value.requires_grad)):
+    if _grad_state.enabled and (
+        self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+    ):
         return inplace(self, _Fill, value if isinstance(value, Tensor) else v)
     self.array[...] = v
     self._version += 1

@@ -110,7 +110,8 @@ def setitem(x, index, value):
     """``x[index] = value``: written into x's storage, or recorded when autograd is involved."""
     idx, _ = normalize_index(index)
     recording = _grad_state.enabled and (
-        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad))
+        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+    )
     if recording:
         if x.requires_grad and x.grad_fn is None:
             raise RuntimeError(_LEAF_MSG)
@@ -144,7 +145,7 @@ def _check_index(name, index, input_ndim):
     if index.dtype != np.int64 and index.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if index.ndim != input_ndim and not (index.ndim <= 1 and input_ndim <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
 
 
 class Gather(Function):
@@ -157,7 +158,11 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dtype, full = ctx.meta
-        gx = np.zeros(shape, dtype) if type(g) is np.ndarray else __import__("cupy").zeros(shape, dtype)
+        gx = (
+            np.zeros(shape, dtype)
+            if type(g) is np.ndarray
+            else __import__("cupy").zeros(shape, dtype)
+        )
         _index_add(gx, full, g)
         return gx, None, None
 
@@ -235,7 +240,11 @@ class IndexSelect(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dtype, axis, index = ctx.meta
-        gx = np.zeros(shape, dtype) if type(g) is np.ndarray else __import__("cupy").zeros(shape, dtype)
+        gx = (
+            np.zeros(shape, dtype)
+            if type(g) is np.ndarray
+            else __import__("cupy").zeros(shape, dtype)
+        )
         _index_add(gx, (slice(None),) * axis + (index,), g)
         return gx, None, None
 

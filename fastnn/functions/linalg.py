@@ -51,7 +51,8 @@ class MatMul(Function):
         if a2.shape[-1] != b2.shape[-2]:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({a2.shape[-2]}x{a2.shape[-1]} and "
-                f"{b2.shape[-2]}x{b2.shape[-1]})")
+                f"{b2.shape[-2]}x{b2.shape[-1]})"
+            )
         out = _bmm(a2, b2)
         ctx.save_for_backward(a2, b2)
         ctx.shapes = (a.shape, b.shape, out.shape)
@@ -96,8 +97,10 @@ def matmul(input, other):  # noqa: A002
     """Matrix product with broadcasting (``@``), on ``fastnn.ops.gemm``."""
     a, b = _operands(input, other)
     if a.array.ndim == 0 or b.array.ndim == 0:
-        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
-                           f"{a.array.ndim}D and {b.array.ndim}D")
+        raise RuntimeError(
+            "both arguments to matmul need to be at least 1D, but they are "
+            f"{a.array.ndim}D and {b.array.ndim}D"
+        )
     if a.array.dtype.kind != "f" or a.array.dtype == _dt.float16:
         # integer (and half) products are outside the gemm kernels: plain array matmul
         return _make(a.array @ b.array, False, None, 0)
@@ -106,18 +109,21 @@ def matmul(input, other):  # noqa: A002
 
 def mm(input, mat2):  # noqa: A002
     if input.array.ndim != 2 or mat2.array.ndim != 2:
-        raise RuntimeError(f"mm: expected 2D tensors, got {input.array.ndim}D and "
-                           f"{mat2.array.ndim}D")
+        raise RuntimeError(
+            f"mm: expected 2D tensors, got {input.array.ndim}D and {mat2.array.ndim}D"
+        )
     return matmul(input, mat2)
 
 
 def bmm(input, mat2):  # noqa: A002
     if input.array.ndim != 3 or mat2.array.ndim != 3:
-        raise RuntimeError(f"bmm: expected 3D tensors, got {input.array.ndim}D and "
-                           f"{mat2.array.ndim}D")
+        raise RuntimeError(
+            f"bmm: expected 3D tensors, got {input.array.ndim}D and {mat2.array.ndim}D"
+        )
     if input.array.shape[0] != mat2.array.shape[0]:
-        raise RuntimeError(f"bmm: batch sizes differ: {input.array.shape[0]} and "
-                           f"{mat2.array.shape[0]}")
+        raise RuntimeError(
+            f"bmm: batch sizes differ: {input.array.shape[0]} and {mat2.array.shape[0]}"
+        )
     return matmul(input, mat2)
 
 
@@ -127,8 +133,9 @@ def mv(input, vec):  # noqa: A002
 
 def dot(input, other):  # noqa: A002
     if input.array.ndim != 1 or other.array.ndim != 1:
-        raise RuntimeError("1D tensors expected, but got "
-                           f"{input.array.ndim}D and {other.array.ndim}D tensors")
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.array.ndim}D and {other.array.ndim}D tensors"
+        )
     return matmul(input, other)
 
 
@@ -171,10 +178,13 @@ def linear(input, weight, bias=None):  # noqa: A002
     Args:
         input: (*, in_features). weight: (out_features, in_features). bias: (out_features,).
     """
-    if input.array.shape[-1] != weight.array.shape[-1]:
+    k = input.array.shape[-1]
+    if k != weight.array.shape[-1]:
+        rows = input.array.size // max(k, 1)
         raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({input.array.size // max(input.array.shape[-1], 1)}"
-            f"x{input.array.shape[-1]} and {weight.array.shape[1]}x{weight.array.shape[0]})")
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
+            f"{weight.array.shape[1]}x{weight.array.shape[0]})"
+        )
     if input.array.dtype != weight.array.dtype:
         input = cast(input, weight.array.dtype)
     if input.array.ndim == 1:
@@ -202,22 +212,28 @@ def _einsum_parse(equation, shapes):
     ins = lhs.split(",")
     if len(ins) != len(shapes):
         raise ValueError(f"einsum(): {len(ins)} operand subscripts for {len(shapes)} operands")
-    n_ell = max((len(s) - len(sub.replace("...", "")) for sub, s in zip(ins, shapes)
-                 if "..." in sub), default=0)
+    n_ell = max(
+        (len(s) - len(sub.replace("...", "")) for sub, s in zip(ins, shapes) if "..." in sub),
+        default=0,
+    )
     ell = "".join(chr(ord("A") + i) for i in range(n_ell))
     subs = []
     for sub, s in zip(ins, shapes):
         if "..." in sub:
             k = len(s) - len(sub.replace("...", ""))
-            sub = sub.replace("...", ell[n_ell - k:])
+            sub = sub.replace("...", ell[n_ell - k :])
         if len(sub) != len(s):
-            raise ValueError(f"einsum(): subscripts {sub!r} do not match an operand of {len(s)} dims")
+            raise ValueError(
+                f"einsum(): subscripts {sub!r} do not match an operand of {len(s)} dims"
+            )
         subs.append(sub)
     if arrow:
         out = rhs.replace("...", ell)
     else:
         letters = "".join(subs)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+        out = ell + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell)
+        )
     return subs, out
 
 
@@ -246,8 +262,10 @@ class Einsum(Function):
                 grads.append(None)
                 continue
             if len(set(sub)) != len(sub):
-                raise NotImplementedError("einsum backward with a repeated index in one operand "
-                                          "(a diagonal) is not supported by fastnn")
+                raise NotImplementedError(
+                    "einsum backward with a repeated index in one operand "
+                    "(a diagonal) is not supported by fastnn"
+                )
             others = [(s, x) for j, (s, x) in enumerate(zip(subs, arrays)) if j != i]
             avail = set(out).union(*[set(s) for s, _ in others])
             kept = "".join(c for c in sub if c in avail)

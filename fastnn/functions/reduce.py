@@ -34,7 +34,8 @@ def _axes(dim, ndim):
         d = int(d)
         if not -n <= d < n:
             raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+                f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+            )
         out.append(d % n if ndim else 0)
     return tuple(sorted(set(out))) if ndim else None
 
@@ -74,8 +75,12 @@ def _prep(input, dim):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001,A002
     """Sum over ``dim`` (all dims by default). bool/int inputs sum to int64."""
-    if dim is None and dtype is None and isinstance(input, Tensor) and (
-            input.array.dtype.kind in "fc"):
+    if (
+        dim is None
+        and dtype is None
+        and isinstance(input, Tensor)
+        and (input.array.dtype.kind in "fc")
+    ):
         return Sum.apply(input, None, bool(keepdim), None)
     x, axes = _prep(input, dim)
     if dtype is None and x.array.dtype.kind in "biu":
@@ -107,7 +112,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if x.array.dtype.kind not in "fc":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {_dt.dtype_name(x.array.dtype).split('.')[-1].capitalize()}")
+            f"complex dtype. Got: {_dt.dtype_name(x.array.dtype).split('.')[-1].capitalize()}"
+        )
     return Mean.apply(x, axes, bool(keepdim))
 
 
@@ -261,12 +267,14 @@ def _max_min(input, dim, keepdim, is_min, other=None):
         if x.array.size == 0:
             raise RuntimeError(
                 "max(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                "the reduction dim with the 'dim' argument.")
+                "the reduction dim with the 'dim' argument."
+            )
         return AMax.apply(x, None, False, is_min)
     (axis,) = _axes(dim, x.array.ndim) or (0,)
     if x.array.ndim == 0:
-        return (return_min if is_min else return_max)(x.clone(), _make(np.zeros((), np.int64),
-                                                                       False, None, 0))
+        return (return_min if is_min else return_max)(
+            x.clone(), _make(np.zeros((), np.int64), False, None, 0)
+        )
     vals, idx = MaxDim.apply(x, axis, bool(keepdim), is_min)
     return (return_min if is_min else return_max)(vals, idx)
 
@@ -323,8 +331,9 @@ class LogSumExp(Function):
             out = np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, out)
         ctx.meta = (axes, keepdim)
-        return np.asarray(out if keepdim else (out.reshape(()) if axes is None else
-                                               out.squeeze(axes)))
+        return np.asarray(
+            out if keepdim else (out.reshape(()) if axes is None else out.squeeze(axes))
+        )
 
     @staticmethod
     def backward(ctx, g):
@@ -361,8 +370,9 @@ class Norm(Function):
         ctx.save_for_backward(x, out)
         ctx.meta = (p, axes, keepdim)
         out = out.astype(x.dtype, copy=False)
-        return np.asarray(out if keepdim else (out.reshape(()) if axes is None else
-                                               out.squeeze(axes)))
+        return np.asarray(
+            out if keepdim else (out.reshape(()) if axes is None else out.squeeze(axes))
+        )
 
     @staticmethod
     def backward(ctx, g):
@@ -410,8 +420,9 @@ def any(input, dim=None, keepdim=False):  # noqa: A001,A002
 
 def count_nonzero(input, dim=None):  # noqa: A002
     a = input.array
-    return _make(np.asarray(np.count_nonzero(a, axis=_axes(dim, a.ndim))).astype(np.int64),
-                 False, None, 0)
+    return _make(
+        np.asarray(np.count_nonzero(a, axis=_axes(dim, a.ndim))).astype(np.int64), False, None, 0
+    )
 
 
 # ------------------------------------------------------------------------------- cumulative

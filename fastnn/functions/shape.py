@@ -20,7 +20,8 @@ def _dim(d, ndim):
     d = int(d)
     if not -n <= d < n:
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})"
+        )
     return d % n
 
 
@@ -41,16 +42,19 @@ class Reshape(Function):
             except ValueError as exc:
                 if "copy" not in str(exc) and "cannot reshape" in str(exc):
                     raise RuntimeError(
-                        f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
+                        f"shape '{list(shape)}' is invalid for input of size {x.size}"
+                    ) from None
                 raise RuntimeError(
                     "view size is not compatible with input tensor's size and stride (at least "
                     "one dimension spans across two contiguous subspaces). Use .reshape(...) "
-                    "instead.") from None
+                    "instead."
+                ) from None
         try:
             return x.reshape(shape)
         except ValueError:
             raise RuntimeError(
-                f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
+                f"shape '{list(shape)}' is invalid for input of size {x.size}"
+            ) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -82,9 +86,9 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     if a > b:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     n = 1
-    for d in s[a:b + 1]:
+    for d in s[a : b + 1]:
         n *= d
-    return Reshape.apply(input, s[:a] + (n,) + s[b + 1:], False)
+    return Reshape.apply(input, s[:a] + (n,) + s[b + 1 :], False)
 
 
 def unflatten(input, dim, sizes):  # noqa: A002
@@ -97,7 +101,7 @@ def unflatten(input, dim, sizes):  # noqa: A002
             if x != -1:
                 known *= x
         sizes = tuple(s[d] // known if x == -1 else x for x in sizes)
-    return Reshape.apply(input, s[:d] + sizes + s[d + 1:], False)
+    return Reshape.apply(input, s[:d] + sizes + s[d + 1 :], False)
 
 
 def squeeze(input, dim=None):  # noqa: A002
@@ -151,8 +155,9 @@ swapaxes = swapdims = transpose
 
 def t(input):  # noqa: A002
     if input.array.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{input.array.ndim}D")
+        raise RuntimeError(
+            f"t() expects a tensor with <= 2 dimensions, but self is {input.array.ndim}D"
+        )
     return Permute.apply(input, tuple(range(input.array.ndim - 1, -1, -1)))
 
 
@@ -189,13 +194,16 @@ def expand(input, *sizes):  # noqa: A002
     if lead < 0:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-            f"number of dimensions in the tensor ({len(s)})")
+            f"number of dimensions in the tensor ({len(s)})"
+        )
     shape = tuple(s[i - lead] if (x == -1 and i >= lead) else x for i, x in enumerate(sizes))
     try:
         return Expand.apply(input, shape)
     except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor must match the existing size at "
-                           f"non-singleton dimensions: {list(s)} -> {list(sizes)}") from None
+        raise RuntimeError(
+            f"The expanded size of the tensor must match the existing size at "
+            f"non-singleton dimensions: {list(s)} -> {list(sizes)}"
+        ) from None
 
 
 def expand_as(input, other):  # noqa: A002
@@ -231,8 +239,10 @@ class Repeat(Function):
 def repeat(input, *sizes):  # noqa: A002
     sizes = _sizes(sizes)
     if len(sizes) < input.array.ndim:
-        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
-                           "dimensions of tensor")
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of "
+            "dimensions of tensor"
+        )
     return Repeat.apply(input, sizes)
 
 
@@ -272,13 +282,16 @@ def cat(tensors, dim=0, *, axis=None):
         raise RuntimeError("zero-dimensional tensor cannot be concatenated")
     for t in tensors[1:]:
         if t.array.ndim != nd:
-            raise RuntimeError("Tensors must have same number of dimensions: got "
-                               f"{nd} and {t.array.ndim}")
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {nd} and {t.array.ndim}"
+            )
     axis_ = _dim(dim, nd)
     try:
         return Cat.apply(axis_, *tensors)
     except ValueError as exc:
-        raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}: {exc}") from None
+        raise RuntimeError(
+            f"Sizes of tensors must match except in dimension {dim}: {exc}"
+        ) from None
 
 
 concat = concatenate = cat
@@ -303,8 +316,10 @@ def stack(tensors, dim=0):
     shape = tensors[0].array.shape
     for t in tensors[1:]:
         if t.array.shape != shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                               f"{list(shape)} and {list(t.array.shape)}")
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got "
+                f"{list(shape)} and {list(t.array.shape)}"
+            )
     return Stack.apply(_dim(dim, len(shape) + 1), *tensors)
 
 
@@ -342,8 +357,10 @@ def split(tensor, split_size_or_sections, dim=0):
     else:
         sizes = [int(x) for x in split_size_or_sections]
         if sum(sizes) != n:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
-                               f"tensor's size at dimension {dim}), but got split_sizes={sizes}")
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                f"tensor's size at dimension {dim}), but got split_sizes={sizes}"
+            )
     out = Split.apply(tensor, sizes, axis)
     return out if isinstance(out, tuple) else (out,)
 
@@ -427,8 +444,11 @@ class Roll(Function):
 
 
 def roll(input, shifts, dims=None):  # noqa: A002
-    return Roll.apply(input, shifts if isinstance(shifts, int) else tuple(shifts),
-                      dims if dims is None or isinstance(dims, int) else tuple(dims))
+    return Roll.apply(
+        input,
+        shifts if isinstance(shifts, int) else tuple(shifts),
+        dims if dims is None or isinstance(dims, int) else tuple(dims),
+    )
 
 
 class Tri(Function):
@@ -483,8 +503,10 @@ def meshgrid(*tensors, indexing="ij"):
         ts[0], ts[1] = ts[1], ts[0]
     shape = tuple(t.array.size for t in ts)
     n = len(ts)
-    grids = [expand(reshape(t, tuple(-1 if j == i else 1 for j in range(n))), shape)
-             for i, t in enumerate(ts)]
+    grids = [
+        expand(reshape(t, tuple(-1 if j == i else 1 for j in range(n))), shape)
+        for i, t in enumerate(ts)
+    ]
     if swap:  # "xy": the ij grids of (y, x, ...), first two outputs swapped
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
