@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function, unbroadcast
 from ..autograd.grad_mode import state as _grad_state
+from ..ops._util import xp_of
 from ..tensor import Tensor, _make, _to_device
 from .elementwise import _LEAF_MSG
 from .shape import _dim
@@ -68,7 +69,7 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dtype, idx, advanced = ctx.meta
-        gx = (np if type(g) is np.ndarray else __import__("cupy")).zeros(shape, dtype)
+        gx = xp_of(g).zeros(shape, dtype)
         if advanced:
             _index_add(gx, idx, g)
         else:
@@ -136,7 +137,7 @@ def setitem(x, index, value):
 # ---------------------------------------------------------------------------- gather / scatter
 def _full_index(index, axis):
     """The index tuple addressing ``input[..., index[...], ...]`` element by element."""
-    grid = list(np.indices(index.shape, sparse=True))
+    grid = list(xp_of(index).indices(index.shape, sparse=True))
     grid[axis] = index
     return tuple(grid)
 
@@ -158,11 +159,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dtype, full = ctx.meta
-        gx = (
-            np.zeros(shape, dtype)
-            if type(g) is np.ndarray
-            else __import__("cupy").zeros(shape, dtype)
-        )
+        gx = xp_of(g).zeros(shape, dtype)
         _index_add(gx, full, g)
         return gx, None, None
 
@@ -208,7 +205,7 @@ class Scatter(Function):
                 gx = g.copy()
                 gx[full] = 0
         if ns:
-            gs = np.zeros(sshape, g.dtype)
+            gs = xp_of(g).zeros(sshape, g.dtype)
             gs[tuple(slice(0, n) for n in ishape)] = g[full]
         return gx, gs, None, None, None
 
@@ -240,11 +237,7 @@ class IndexSelect(Function):
     @staticmethod
     def backward(ctx, g):
         shape, dtype, axis, index = ctx.meta
-        gx = (
-            np.zeros(shape, dtype)
-            if type(g) is np.ndarray
-            else __import__("cupy").zeros(shape, dtype)
-        )
+        gx = xp_of(g).zeros(shape, dtype)
         _index_add(gx, (slice(None),) * axis + (index,), g)
         return gx, None, None
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Function
+from ..ops._util import xp_of
 from ..tensor import Tensor, _make
 from .elementwise import _to_tensor, cast
 
@@ -187,7 +188,7 @@ class Prod(Function):
         axis, keepdim = ctx.meta
         # product of all the other elements = exclusive cumprod from the left times from the right
         xm = x.reshape(1, -1) if axis is None else np.moveaxis(x, axis, -1)
-        ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
+        ones = xp_of(x).ones(xm.shape[:-1] + (1,), x.dtype)
         left = np.cumprod(np.concatenate([ones, xm[..., :-1]], -1), -1)
         right = np.flip(np.cumprod(np.flip(np.concatenate([xm[..., 1:], ones], -1), -1), -1), -1)
         others = left * right
@@ -251,8 +252,8 @@ class MaxDim(Function):
     def backward(ctx, g, _gi):
         (idx,) = ctx.saved_tensors
         shape, dtype, axis = ctx.meta
-        gx = np.zeros(shape, dtype)
-        np.put_along_axis(gx, idx, g.reshape(idx.shape), axis)
+        gx = xp_of(g).zeros(shape, dtype)
+        xp_of(g).put_along_axis(gx, idx, g.reshape(idx.shape), axis)
         return gx, None, None, None
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import tensor as _tensor_mod
 from ..autograd.function import Function, unbroadcast
+from ..ops._util import xp_of
 from ..tensor import Tensor, _make, result_type
 from .elementwise import _to_tensor, cast
 
@@ -523,8 +524,9 @@ class Diag(Function):
         shape, k = ctx.meta
         if len(shape) == 1:
             return np.diagonal(g, k).copy(), None
-        gx = np.zeros(shape, g.dtype)
-        idx = np.arange(g.shape[0])
+        xp = xp_of(g)
+        gx = xp.zeros(shape, g.dtype)
+        idx = xp.arange(g.shape[0])
         rows, cols = (idx, idx + k) if k >= 0 else (idx - k, idx)
         gx[rows, cols] = g
         return gx, None
