@@ -70,7 +70,7 @@ class TransformerClassifier(nn.Module):
         self.embed = nn.Linear(FEATURES, d_model)
         self.pos = PositionalEncoding(d_model, dropout)
         layer = nn.TransformerEncoderLayer(d_model, nhead, dim_ff, dropout)
-        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.head = nn.Linear(d_model, CLASSES)
         self.d_model = d_model
 
