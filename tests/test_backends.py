@@ -74,11 +74,28 @@ def test_use_selects_backend_and_restores():
 
 
 def test_env_override(monkeypatch):
-    monkeypatch.setenv("FASTNN_BACKEND", "reference")
+    monkeypatch.setattr(backends, "_ENV_BACKEND", "reference")
     assert backends.current("cpu", "float32") == "reference"
-    monkeypatch.setenv("FASTNN_BACKEND", "nope")
+    monkeypatch.setattr(backends, "_ENV_BACKEND", "nope")
     with pytest.raises(backends.BackendUnavailable):
         fastnn.ops.gemm(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32))
+
+
+@pytest.mark.parametrize("value, expect", [("reference", "reference"), ("nope", "BackendUnavailable")])
+def test_env_override_in_a_fresh_process(value, expect):
+    code = (
+        "import numpy as np, fastnn\n"
+        "a = np.ones((2, 2), np.float32)\n"
+        "try:\n"
+        "    print(fastnn.backends.get('gemm', a)[1])\n"
+        "except fastnn.backends.BackendUnavailable as e:\n"
+        "    print('BackendUnavailable', e)\n"
+    )
+    env = dict(os.environ, FASTNN_BACKEND=value)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(expect), out.stdout
 
 
 def test_default_picks_best_cpu_backend_per_dtype():
