@@ -170,6 +170,18 @@ def test_parameter():
     assert isinstance(d, nn.Parameter) and not np.shares_memory(d.array, r.array)
 
 
+def test_deepcopy_and_missing_forward(pair):
+    _, fm = pair
+    clone = copy.deepcopy(fm)
+    assert isinstance(clone.heads["a"].weight, nn.Parameter)
+    assert clone.shared is clone.heads["a"]  # sharing preserved
+    for (k, a), b in zip(fm.state_dict().items(), clone.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert not np.shares_memory(a.array, b.array), k
+    with pytest.raises(NotImplementedError, match='missing the required "forward"'):
+        nn.Module()(1)
+
+
 def test_train_eval_zero_grad_requires_grad_apply(pair):
     tm, fm = pair
     assert fm.training and all(m.training for m in fm.modules())

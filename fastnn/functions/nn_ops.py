@@ -90,7 +90,9 @@ class EmbeddingFunction(Function):
         if xp is np:
             np.add.at(gw, flat_idx, g2)
         else:
-            xp.add.at(gw, flat_idx, g2)
+            import cupyx
+
+            cupyx.scatter_add(gw, flat_idx, g2)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return gw, None

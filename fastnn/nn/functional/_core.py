@@ -30,6 +30,7 @@ from ...functions.nn_ops import (
     LayerNormFunction,
     LinearFunction,
 )
+from ...ops._util import xp_of
 from ...tensor import Tensor, wrap
 
 __all__ = [
@@ -236,12 +237,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     idx = input.array
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError("index out of range in self")
-    if max_norm is not None:
+    if max_norm is not None:  # renormalise the looked-up rows in place, outside autograd
         w = weight.array
-        rows = np.unique(idx.reshape(-1) % n) if isinstance(idx, np.ndarray) else (
-            __import__("cupy").unique(idx.reshape(-1) % n))
-        norms = (abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+        xp = xp_of(w)
+        rows = xp.unique(idx.reshape(-1))
+        norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
         w[rows] = w[rows] * scale[:, None]
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
@@ -257,8 +258,7 @@ def one_hot(tensor, num_classes: int = -1):
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes.")
-    xp = np if isinstance(idx, np.ndarray) else __import__("cupy")
-    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)
+    out = (idx[..., None] == xp_of(idx).arange(num_classes)).astype(np.int64)
     return wrap(out)
 
 

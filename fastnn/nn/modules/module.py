@@ -123,7 +123,11 @@ class Module:
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
 
-    forward = None  # subclasses define forward(self, *inputs)
+    def forward(self, *args, **kwargs):
+        """Subclasses define the computation here; call the module itself, not forward."""
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     # -------------------------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
