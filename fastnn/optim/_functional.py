@@ -27,7 +27,8 @@ def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maxi
 
 def adam_step(p, g, state, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled):
     """One Adam (decoupled=False) or AdamW (decoupled=True) step; state holds arrays
-    exp_avg, exp_avg_sq, [max_exp_avg_sq] and the step count."""
+    exp_avg, exp_avg_sq, [max_exp_avg_sq] and the step count. In-place ufuncs with one scratch
+    array (same operations in the same order as PyTorch, so the same rounding)."""
     xp = _xp(p)
     dt = p.dtype.type
     if maximize:
@@ -38,9 +39,13 @@ def adam_step(p, g, state, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maxi
     elif weight_decay != 0:
         g = g + dt(weight_decay) * p
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    exp_avg += dt(1 - beta1) * (g - exp_avg)  # lerp_(g, 1 - beta1)
-    exp_avg_sq *= dt(beta2)
-    exp_avg_sq += dt(1 - beta2) * g * g
+    tmp = xp.subtract(g, exp_avg)  # exp_avg.lerp_(g, 1 - beta1)
+    tmp *= dt(1 - beta1)
+    exp_avg += tmp
+    exp_avg_sq *= dt(beta2)  # .mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    xp.multiply(g, dt(1 - beta2), out=tmp)
+    tmp *= g
+    exp_avg_sq += tmp
     bias_correction1 = 1 - beta1**step
     bias_correction2 = 1 - beta2**step
     step_size = lr / bias_correction1
@@ -48,10 +53,14 @@ def adam_step(p, g, state, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maxi
     if amsgrad:
         mx = state["max_exp_avg_sq"]
         xp.maximum(mx, exp_avg_sq, out=mx)
-        denom = xp.sqrt(mx) / dt(bc2_sqrt) + dt(eps)
+        xp.sqrt(mx, out=tmp)
     else:
-        denom = xp.sqrt(exp_avg_sq) / dt(bc2_sqrt) + dt(eps)
-    p += dt(-step_size) * exp_avg / denom
+        xp.sqrt(exp_avg_sq, out=tmp)
+    tmp /= dt(bc2_sqrt)
+    tmp += dt(eps)  # denom
+    num = xp.multiply(exp_avg, dt(-step_size))  # p.addcdiv_(exp_avg, denom, value=-step_size)
+    num /= tmp
+    p += num
 
 
 def adagrad_step(p, g, state, *, lr, lr_decay, weight_decay, eps, maximize):
