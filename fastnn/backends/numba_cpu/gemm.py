@@ -3,7 +3,8 @@
 Algorithm (BLIS/Goto structure, all in @njit code):
 
 * loop jc over N in NC-wide column blocks, pc over K in KC-deep slices;
-* pack op(b)[pc:pc+kc, jc:jc+nc] into NR-wide column panels (p-major, zero-padded), in parallel;
+* pack op(b)[pc:pc+kc, jc:jc+nc] into NR-wide column panels (p-major, zero-padded), in parallel
+  (row ranges of b, or panel ranges when trans_b), reading along b's contiguous axis;
 * prange over row blocks (MC rows, one static share per thread): pack op(a)[ic:ic+mc, pc:pc+kc]
   into MR-tall row panels (p-major, zero-padded), then for every (NR panel, MR panel) pair run the
   micro-kernel and the epilogue;
@@ -137,6 +138,37 @@ def _vfma(typingctx, arr, idx, b, c):
         return _fmuladd(builder, vty, _splat(builder, vty, builder.load(ptr)), args[2], args[3])
 
     return c(arr, idx, b, c), codegen
+
+
+@intrinsic
+def _vgather(typingctx, arr, idx, stride):
+    """arr[idx + l * stride] for every lane l (llvm.masked.gather: vgatherdps on AVX-512/AVX2,
+    scalar loads elsewhere)."""
+    vt = _Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        vty = context.get_value_type(vt)
+        n = vty.count
+        data = context.make_array(sig.args[0])(context, builder, args[0]).data
+        base = context.cast(builder, args[1], sig.args[1], types.intp)
+        st = context.cast(builder, args[2], sig.args[2], types.intp)
+        i64 = ir.IntType(64)
+        ivt = ir.VectorType(i64, n)
+        lane = ir.Constant(ivt, [ir.Constant(i64, v) for v in range(n)])
+        off = builder.add(_splat(builder, ivt, base), builder.mul(lane, _splat(builder, ivt, st)))
+        size = arr.dtype.bitwidth // 8
+        esz = ir.Constant(ivt, [ir.Constant(i64, size)] * n)
+        addr = builder.add(_splat(builder, ivt, builder.ptrtoint(data, i64)), builder.mul(off, esz))
+        ptrs = builder.inttoptr(addr, ir.VectorType(data.type, n))  # llvmlite's gep is scalar-only
+        maskty = ir.VectorType(ir.IntType(1), n)
+        fnty = ir.FunctionType(vty, [ptrs.type, ir.IntType(32), maskty, vty])
+        name = f"llvm.masked.gather.v{n}{vty.element.intrinsic_name}.v{n}p0"
+        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+        mask = ir.Constant(maskty, [ir.Constant(ir.IntType(1), 1)] * n)
+        undef = ir.Constant(vty, ir.Undefined)
+        return builder.call(fn, [ptrs, ir.Constant(ir.IntType(32), size), mask, undef])
+
+    return vt(arr, idx, stride), codegen
 
 
 @intrinsic
@@ -301,40 +333,86 @@ def _activate_tile(c, r0, c0, mr, nr, act):
 
 @njit(cache=True)
 def _pack_a(a, trans_a, ic, mc, pc, kc, ap):
-    """ap[panel][p][i] = op(a)[ic + panel*MR + i, pc + p], zero rows past mc."""
+    """ap[panel][p][i] = op(a)[ic + panel*MR + i, pc + p], zero rows past mc. Reads run along
+    a's contiguous axis for both trans flags."""
     for q in range((mc + MR - 1) // MR):
         base = q * kc * MR
+        r0 = ic + q * MR
         rows = min(MR, mc - q * MR)
-        for i in range(rows):
-            r = ic + q * MR + i
-            if trans_a:
+        if not trans_a:
+            for i in range(rows):
+                src = a[r0 + i]
                 for p in range(kc):
-                    ap[base + p * MR + i] = a[pc + p, r]
-            else:
-                for p in range(kc):
-                    ap[base + p * MR + i] = a[r, pc + p]
-        for i in range(rows, MR):
+                    ap[base + p * MR + i] = src[pc + p]
             for p in range(kc):
-                ap[base + p * MR + i] = 0
+                for i in range(rows, MR):
+                    ap[base + p * MR + i] = 0
+    if trans_a:  # a is (K, M): row pc+p of a is column pc+p of op(a), copied in one pass
+        nfull = mc // MR
+        for p in range(kc):
+            src = a[pc + p]
+            for q in range(nfull):
+                dst = q * kc * MR + p * MR
+                r0 = ic + q * MR
+                for i in range(MR):  # constant trip count: unrolled
+                    ap[dst + i] = src[r0 + i]
+            if nfull * MR < mc:
+                dst = nfull * kc * MR + p * MR
+                rows = mc - nfull * MR
+                for i in range(rows):
+                    ap[dst + i] = src[ic + nfull * MR + i]
+                for i in range(rows, MR):
+                    ap[dst + i] = 0
 
 
 @njit(cache=True)
-def _pack_b_panel(b, trans_b, jc, nc, pc, kc, nr_pad, q, bp):
-    """Panel q of bp: bp[q][p][j] = op(b)[pc + p, jc + q*NR + j], zero columns past nc."""
-    base = q * kc * nr_pad
-    cols = min(nr_pad, nc - q * nr_pad)
-    col0 = jc + q * nr_pad
+def _pack_b(b, trans_b, jc, nc, pc, kc, nr_pad, t, ntasks, bp):
+    """Share t of ntasks of packing op(b)[pc:pc+kc, jc:jc+nc] into bp[panel][p][j] (NR-wide
+    panels, zero columns past nc). b (K, N) is split by rows p and copied row by row (long
+    contiguous reads, no 4 KiB-strided walks down a column); b (N, K) (trans_b) by panels."""
+    npanels = (nc + nr_pad - 1) // nr_pad
     if trans_b:
-        for j in range(cols):
+        for q in range(t, npanels, ntasks):
+            base = q * kc * nr_pad
+            cols = min(nr_pad, nc - q * nr_pad)
+            col0 = jc + q * nr_pad
+            if cols == nr_pad:  # gathered NR-wide rows; the NR source rows stay in L1
+                bf = b.reshape(b.size)
+                ldb = b.shape[1]
+                w = _lanes(bp)
+                for p in range(kc):
+                    dst = base + p * nr_pad
+                    src = col0 * ldb + pc + p
+                    _vstore(bp, dst, _vgather(bf, src, ldb))
+                    _vstore(bp, dst + w, _vgather(bf, src + w * ldb, ldb))
+            else:
+                for j in range(cols):
+                    src_row = b[col0 + j]
+                    for p in range(kc):
+                        bp[base + p * nr_pad + j] = src_row[pc + p]
             for p in range(kc):
-                bp[base + p * nr_pad + j] = b[col0 + j, pc + p]
-    else:
-        for p in range(kc):
-            for j in range(cols):
-                bp[base + p * nr_pad + j] = b[pc + p, col0 + j]
-    for p in range(kc):
-        for j in range(cols, nr_pad):
-            bp[base + p * nr_pad + j] = 0
+                for j in range(cols, nr_pad):
+                    bp[base + p * nr_pad + j] = 0
+    else:  # full panels as two SIMD copies per row, the edge panel element-wise
+        w = _lanes(bp)
+        bf = b.reshape(b.size)
+        ldb = b.shape[1]
+        nfull = nc // nr_pad
+        p0 = kc * t // ntasks
+        p1 = kc * (t + 1) // ntasks
+        for p in range(p0, p1):
+            off = (pc + p) * ldb + jc
+            for q in range(nfull):
+                dst = q * kc * nr_pad + p * nr_pad
+                _vstore(bp, dst, _vload(bf, off + q * nr_pad))
+                _vstore(bp, dst + w, _vload(bf, off + q * nr_pad + w))
+            if nfull < npanels:
+                dst = nfull * kc * nr_pad + p * nr_pad
+                cols = nc - nfull * nr_pad
+                for j in range(cols):
+                    bp[dst + j] = bf[off + nfull * nr_pad + j]
+                for j in range(cols, nr_pad):
+                    bp[dst + j] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -372,8 +450,8 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
             first = pc == 0
             last = pc + kc >= k
             mode = 1 if not first else (0 if beta == 0 else 2)
-            for q in prange(npanels):
-                _pack_b_panel(b, trans_b, jc, nc, pc, kc, nr_pad, q, bp)
+            for t in prange(nthreads):
+                _pack_b(b, trans_b, jc, nc, pc, kc, nr_pad, t, nthreads, bp)
             for w in prange(workers):
                 ap = ap_all[w]
                 tile = tiles[w]
