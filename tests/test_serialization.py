@@ -35,8 +35,9 @@ def _trained():
 def test_model_state_dict_round_trip(tmp_path):
     m, _ = _trained()
     path = tmp_path / "model.safetensors"
-    save(m.state_dict(), path)
-    sd = load(path)
+    assert fastnn.save is save and fastnn.load is load
+    fastnn.save(m.state_dict(), path)  # the torch.save / torch.load spelling
+    sd = fastnn.load(path)
     assert list(sd) == list(m.state_dict())
     m2 = _model()
     m2.load_state_dict(sd)
