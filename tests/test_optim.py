@@ -220,6 +220,12 @@ SCHEDULERS = [
     ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.95)),
     ("ConstantLR", dict(factor=0.25, total_iters=6)),
     ("LinearLR", dict(start_factor=0.1, end_factor=1.0, total_iters=10)),
+    ("PolynomialLR", dict(total_iters=12, power=2.0)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2, eta_min=0.001)),
+    ("OneCycleLR", dict(max_lr=[1.0, 2.0], total_steps=STEPS)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=STEPS + 5, three_phase=True,
+                        anneal_strategy="linear")),
+    ("SequentialLR", None),
 ]
 
 
@@ -231,19 +237,27 @@ def test_scheduler_matches_pytorch(name, kw):
     to = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.ones(1))]},
                           {"params": [torch.nn.Parameter(torch.ones(1))], "lr": 0.3}],
                          lr=0.1, momentum=0.9)
-    fs = getattr(optim.lr_scheduler, name)(fo, **kw)
-    ts = getattr(torch.optim.lr_scheduler, name)(to, **kw)
+    def make(lib, opt):
+        if name == "SequentialLR":  # warm-up then step decay, PyTorch's usual recipe
+            s = lib.optim.lr_scheduler
+            return s.SequentialLR(opt, [s.LinearLR(opt, 0.2, total_iters=5),
+                                        s.StepLR(opt, 3, 0.5)], milestones=[6])
+        return getattr(lib.optim.lr_scheduler, name)(opt, **kw)
+
+    fs, ts = make(fastnn, fo), make(torch, to)
     for _ in range(STEPS):
         assert fs.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
         assert [g["lr"] for g in fo.param_groups] == pytest.approx(
             [g["lr"] for g in to.param_groups], rel=1e-12)
+        assert [g["momentum"] for g in fo.param_groups] == pytest.approx(
+            [g["momentum"] for g in to.param_groups], rel=1e-12)
         fo.step()
         to.step()
         fs.step()
         ts.step()
     sd = fs.state_dict()
     assert "optimizer" not in sd and sd["last_epoch"] == STEPS
-    fs2 = getattr(optim.lr_scheduler, name)(fo, **kw)
+    fs2 = make(fastnn, fo)
     fs2.load_state_dict(sd)
     assert fs2.last_epoch == STEPS and fs2.get_last_lr() == fs.get_last_lr()
 
