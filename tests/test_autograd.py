@@ -179,3 +179,44 @@ def test_custom_function_multi_output_and_non_differentiable():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.array, [2.0, 2.0])
     assert type(y.grad_fn).__name__ == "SplitMaxBackward0"
+
+
+def test_none_gradients_skip_subgraphs_and_grad_wrt_nonleaf():
+    class Block(Function):  # passes no gradient to its input
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return None
+
+    x = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    y = (Block.apply(h) + x * 3).sum()  # exp's node never gets a gradient
+    y.backward()
+    np.testing.assert_allclose(x.grad.array, [3.0, 3.0])
+    x2 = fastnn.tensor([1.0, 2.0], requires_grad=True)
+    h2 = x2 * 2
+    (gh,) = fastnn.autograd.grad((h2 * h2).sum(), h2)  # w.r.t. a non-leaf
+    np.testing.assert_allclose(gh.array, 2 * h2.array)
+    (gx,) = fastnn.autograd.grad(h2, x2, grad_outputs=fastnn.tensor([1.0, 10.0]))
+    np.testing.assert_allclose(gx.array, [2.0, 20.0])
+
+
+def test_requires_grad_rules():
+    with pytest.raises(RuntimeError, match="floating point"):
+        fastnn.tensor([1, 2], requires_grad=True)
+    y = fastnn.ones(2, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="leaf variables"):
+        y.requires_grad_(False)
+    with fastnn.inference_mode():
+        assert not (y * 2).requires_grad
+
+    @fastnn.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert not f(y).requires_grad and fastnn.is_grad_enabled()
+    x = fastnn.randn(3, dtype=fastnn.float64, requires_grad=True)
+    assert not fastnn.autograd.gradcheck(lambda t: t.detach() * t, (x,), raise_exception=False)

@@ -106,6 +106,7 @@ def run_backward(roots, grads, retain_graph, capture=None):
     for node, n in deps.items():
         if n == 0:
             ready.append(node)
+    needed = None if capture is None else _needed(deps, cap_leaf, cap_node)
 
     prev_mode = _grad_state.enabled
     _grad_state.enabled = False  # backward formulas work on arrays; never record them
@@ -140,6 +141,8 @@ def run_backward(roots, grads, retain_graph, capture=None):
             if cap_node and node in cap_node:
                 for idx, i in cap_node[node]:
                     captured[i] = outs[idx]
+            if needed is not None and node not in needed:
+                continue  # autograd.grad: nothing below this node is asked for; leave it intact
             fn = node._fn
             in_grads = fn.backward(node, *outs)
             if type(in_grads) is not tuple:
@@ -174,6 +177,33 @@ def run_backward(roots, grads, retain_graph, capture=None):
     finally:
         _grad_state.enabled = prev_mode
     return captured
+
+
+def _needed(deps, cap_leaf, cap_node):
+    """The nodes whose backward leads to a captured tensor (children first, then parents)."""
+    count = dict(deps)
+    order = [n for n, c in count.items() if c == 0]
+    i = 0
+    while i < len(order):  # Kahn order over the reachable graph: consumers before producers
+        for e in order[i]._next:
+            if type(e) is tuple:
+                count[e[0]] -= 1
+                if count[e[0]] == 0:
+                    order.append(e[0])
+        i += 1
+    needed = set()
+    for n in reversed(order):
+        for e in n._next:
+            if e is None:
+                continue
+            if type(e) is tuple:
+                if e[0] in needed or e[0] in cap_node:
+                    needed.add(n)
+                    break
+            elif id(e) in cap_leaf:
+                needed.add(n)
+                break
+    return needed
 
 
 def _skip(node, deps, buffers, ready):
