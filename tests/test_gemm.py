@@ -170,6 +170,8 @@ def _full_like_kind(x, shape):
 def test_gemm_views(backend, layout_a, layout_b, rng):
     """Transposed views and strided slices give the same result as contiguous copies."""
     require_native(backend, "gemm")
+    if backend == "cuda" and not ON_GPU and "C" not in (layout_a, layout_b):
+        pytest.skip("simulator time: each operand's layouts are covered against a contiguous one")
     a, b = operands(rng, 19, 23, 11, np.float32)
     bias = rng.standard_normal(11).astype(np.float32)
     av, bv = _layout(dev(a, backend), layout_a), _layout(dev(b, backend), layout_b)
