@@ -217,6 +217,38 @@ def test_mse_l1(name, reduction):
     assert any("different to the input size" in str(r.message) for r in rec)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name,kw", [("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.5}),
+                                     ("smooth_l1_loss", {"beta": 0.0}), ("huber_loss", {}),
+                                     ("huber_loss", {"delta": 2.0})])
+def test_smooth_l1_and_huber(name, kw, reduction):
+    x, y = logits(4, 5), logits(4, 5)
+    y.flat[:2] = x.flat[:2]
+    run_both(getattr(F, name), getattr(TF, name), x, y, t_grad=True, reduction=reduction, **kw)
+    cls = {"smooth_l1_loss": ("SmoothL1Loss", "beta"), "huber_loss": ("HuberLoss", "delta")}[name]
+    mk = {cls[1]: kw[cls[1]]} if kw else {}
+    run_both(getattr(nn, cls[0])(reduction=reduction, **mk),
+             getattr(torch.nn, cls[0])(reduction=reduction, **mk), x, y, t_grad=True)
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none", "mean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    x = np.log(RNG.dirichlet(np.ones(5), size=4)).astype(np.float32)
+    t = RNG.dirichlet(np.ones(5), size=4).astype(np.float32)
+    if log_target:
+        t = np.log(t).astype(np.float32)
+    t0 = t.copy()
+    t0[0, 0] = -np.inf if log_target else 0.0  # 0 log 0 = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_both(F.kl_div, TF.kl_div, x, t, t_grad=True, reduction=reduction,
+                 log_target=log_target)
+        # a zero target: the loss term is 0 (PyTorch's target gradient there is nan; ours is 0)
+        run_both(nn.KLDivLoss(reduction=reduction, log_target=log_target),
+                 torch.nn.KLDivLoss(reduction=reduction, log_target=log_target), x, t0)
+
+
 def test_losses_float64_gradcheck():
     def t(a, rg=True):
         return fastnn.tensor(a, dtype=fastnn.float64 if a.dtype.kind == "f" else None,
@@ -239,3 +271,7 @@ def test_losses_float64_gradcheck():
     assert gc(lambda a, b: F.binary_cross_entropy(a, b), (pr, y))
     assert gc(lambda a, b: F.mse_loss(a, b, reduction="sum"), (z, y))
     assert gc(lambda a, b: F.l1_loss(a, b), (z, y))
+    assert gc(lambda a, b: F.smooth_l1_loss(a, b, beta=0.7), (z, y))
+    assert gc(lambda a, b: F.huber_loss(a, b, delta=0.6), (z, y))
+    lp = t(np.log(RNG.dirichlet(np.ones(4), size=3)))
+    assert gc(lambda a, b: F.kl_div(a, b, reduction="batchmean"), (lp, y))

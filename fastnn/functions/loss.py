@@ -20,6 +20,8 @@ __all__ = [
     "BCEWithLogitsFunction",
     "MSELossFunction",
     "L1LossFunction",
+    "HuberFunction",
+    "KLDivFunction",
 ]
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -323,3 +325,85 @@ class L1LossFunction(Function):
         gx = unbroadcast(g, xs) if ctx.needs_input_grad[0] else None
         gy = unbroadcast(-g, ys) if ctx.needs_input_grad[1] else None
         return gx, gy, None
+
+
+class HuberFunction(Function):
+    """Huber (``smooth=False``): 0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta).
+    Smooth L1 (``smooth=True``, delta = beta): the Huber loss divided by beta (|d| when beta = 0).
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, reduction="mean", delta=1.0, smooth=False):
+        xp = xp_of(x)
+        d = x - y
+        ad = xp.abs(d)
+        dt = x.dtype.type
+        if smooth and delta == 0:
+            loss = ad
+        elif smooth:
+            loss = xp.where(ad < delta, dt(0.5) * d * d / dt(delta), ad - dt(0.5 * delta))
+        else:
+            loss = xp.where(ad < delta, dt(0.5) * d * d, dt(delta) * (ad - dt(0.5 * delta)))
+        ctx.save_for_backward(d)
+        ctx.meta = (x.shape, y.shape, reduction, delta, smooth)
+        return xp.asarray(_reduce(loss, reduction), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (d,) = ctx.saved_tensors
+        xs, ys, reduction, delta, smooth = ctx.meta
+        xp = xp_of(d)
+        dt = d.dtype.type
+        if smooth and delta == 0:
+            slope = xp.sign(d)
+        elif smooth:
+            slope = xp.clip(d / dt(delta), -1, 1)
+        else:
+            slope = xp.clip(d, -delta, delta)
+        g = _reduce_grad(grad, reduction, d.shape, d.size) * slope
+        gx = unbroadcast(g, xs) if ctx.needs_input_grad[0] else None
+        gy = unbroadcast(-g, ys) if ctx.needs_input_grad[1] else None
+        return gx, gy, None, None, None
+
+
+class KLDivFunction(Function):
+    """target * (log(target) - input) (0 where target == 0); with log_target:
+    exp(target) * (target - input). "batchmean" divides the sum by input.shape[0]."""
+
+    @staticmethod
+    def forward(ctx, x, t, reduction="mean", log_target=False):
+        xp = xp_of(x)
+        if log_target:
+            et = xp.exp(t)
+            loss = et * (t - x)
+            ctx.save_for_backward(x, t, et)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logt = xp.where(t > 0, xp.log(xp.where(t > 0, t, 1)), 0).astype(x.dtype)
+            loss = t * (logt - x)
+            ctx.save_for_backward(x, t, logt)
+        shape = np.broadcast_shapes(x.shape, t.shape)
+        loss = xp.broadcast_to(loss, shape)
+        n = loss.size
+        if reduction == "batchmean":
+            out = loss.sum() / x.dtype.type(x.shape[0] if x.ndim else 1)
+            n = x.shape[0] if x.ndim else 1
+            red = "batchmean"
+        else:
+            out = _reduce(loss, reduction)
+            red = reduction
+        ctx.meta = (shape, red, n, log_target)
+        return xp.asarray(out, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, aux = ctx.saved_tensors
+        shape, red, n, log_target = ctx.meta
+        g = _reduce_grad(grad, "mean" if red == "batchmean" else red, shape, n)
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            gx = unbroadcast(-g * (aux if log_target else t), x.shape)
+        if ctx.needs_input_grad[1]:
+            d = aux * (t - x + 1) if log_target else (aux - x + 1) * (t > 0)
+            gt = unbroadcast(g * d, t.shape)
+        return gx, gt, None, None

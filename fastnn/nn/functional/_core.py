@@ -20,6 +20,8 @@ from ...functions.loss import (
     BCEFunction,
     BCEWithLogitsFunction,
     CrossEntropyFunction,
+    HuberFunction,
+    KLDivFunction,
     L1LossFunction,
     MSELossFunction,
     NLLLossFunction,
@@ -40,7 +42,7 @@ __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d",
     "embedding", "one_hot", "layer_norm", "normalize",
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "smooth_l1_loss", "huber_loss", "kl_div",
 ]
 
 
@@ -385,3 +387,42 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
             f"({list(input.shape)})"
         )
     return BCEWithLogitsFunction.apply(input, target, weight, pos_weight, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target)."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError("smooth_l1_loss does not support negative values for beta.")
+    target = _as_tensor(target, "target")
+    _warn_broadcast(input, target, "smooth_l1_loss")
+    return HuberFunction.apply(input, target, reduction, beta, True)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
+    reduction = _reduction(None, None, reduction)
+    if weight is not None:
+        raise NotImplementedError("huber_loss: weight is not supported")
+    target = _as_tensor(target, "target")
+    _warn_broadcast(input, target, "huber_loss")
+    return HuberFunction.apply(input, target, reduction, delta, False)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
+    """KL divergence with ``input`` as log-probabilities: target (log target - input);
+    ``reduction="batchmean"`` gives the mathematical KL (sum / batch size)."""
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if reduction != "batchmean":
+        reduction = _reduction(size_average, reduce, reduction)
+    target = _as_tensor(target, "target")
+    return KLDivFunction.apply(input, target, reduction, log_target)
