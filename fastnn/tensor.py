@@ -421,6 +421,12 @@ class Tensor:
         return _binary(_ew.Mul, self, other)
 
     def __truediv__(self, other):
+        if self.array.dtype.kind == "f" and (
+            (type(other) is Tensor and other.array.dtype is self.array.dtype)
+            or type(other) is builtins.float
+            or type(other) is builtins.int
+        ):
+            return _Div.apply(self, other)
         return _ew.div(self, other)
 
     def __rtruediv__(self, other):
@@ -439,6 +445,10 @@ class Tensor:
         return _ew.remainder(other, self)
 
     def __pow__(self, other):
+        if self.array.dtype.kind == "f" and (
+            type(other) is builtins.float or type(other) is builtins.int
+        ):
+            return _Pow.apply(self, other)
         return _ew.pow(self, other)
 
     def __rpow__(self, other):
@@ -840,4 +850,4 @@ from .functions import linalg as _la  # noqa: E402
 from .functions import reduce as _rd  # noqa: E402,F401
 from .functions import shape as _sh  # noqa: E402
 
-_Add, _Sub, _Mul = _ew.Add, _ew.Sub, _ew.Mul
+_Add, _Sub, _Mul, _Div, _Pow = _ew.Add, _ew.Sub, _ew.Mul, _ew.Div, _ew.Pow
