@@ -130,6 +130,12 @@ def test_random_split_and_subset():
     sub = data.Subset(ds, [9, 1])
     assert len(sub) == 2 and sub[0][0].item() == 9
     assert [b[0].tolist() for b in DataLoader(sub, batch_size=2)] == [[9, 1]]
+    nested = data.Subset(data.Subset(TensorDataset(fastnn.arange(20).reshape(10, 2),
+                                                   fastnn.arange(10)), [9, 7, 5, 3, 1]), [4, 0, 2])
+    fast = list(DataLoader(nested, batch_size=2))  # one gather through both Subsets
+    slow = list(DataLoader(nested, batch_size=2, collate_fn=data.default_collate))
+    assert [[t.tolist() for t in b] for b in fast] == [[t.tolist() for t in b] for b in slow]
+    assert fast[0][1].tolist() == [1, 9]
     cat = ds + data.Subset(ds, [0])
     assert len(cat) == 11 and cat[10][0].item() == 0 and cat[-1][0].item() == 0
 

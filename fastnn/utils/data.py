@@ -420,11 +420,18 @@ class DataLoader:
 
     def _fetch(self, indices):
         ds = self.dataset
-        if not self._user_collate and type(ds) is TensorDataset and all(
-                isinstance(t, Tensor) and not t.requires_grad for t in ds.tensors):
-            # same result as default_collate over samples, one gather per tensor
-            idx = np.asarray(indices, dtype=np.int64)
-            return [wrap(t.array[idx]) for t in ds.tensors]
+        if not self._user_collate:
+            # TensorDataset (possibly under Subsets, e.g. from random_split): the same result as
+            # default_collate over the samples, as one gather per tensor
+            base, idx = ds, None
+            while type(base) is Subset:
+                sub = np.asarray(base.indices, dtype=np.int64)
+                idx = sub[np.asarray(indices, dtype=np.int64) if idx is None else idx]
+                base = base.dataset
+            if type(base) is TensorDataset and all(
+                    isinstance(t, Tensor) and not t.requires_grad for t in base.tensors):
+                idx = np.asarray(indices, dtype=np.int64) if idx is None else idx
+                return [wrap(t.array[idx]) for t in base.tensors]
         if hasattr(ds, "__getitems__"):
             samples = ds.__getitems__(indices)
         else:
