@@ -7,8 +7,10 @@ for autograd Functions and for users who train at the array level.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backends
-from ._util import check_array, contiguous, xp_of
+from ._util import FLOAT_DTYPES, check_array, contiguous, xp_of
 
 __all__ = [
     "lstm_cell",
@@ -62,6 +64,33 @@ def _c(*arrays):
     return tuple(None if a is None else contiguous(a) for a in arrays)
 
 
+_NDARRAY = np.ndarray
+
+
+def _ready(arrays, shapes):
+    """True when every array is a C-contiguous NumPy array of arrays[0]'s float dtype with exactly
+    the expected shape (None arrays must have shape None): the common case, checked in a few
+    microseconds; anything else goes through the full validation and its messages."""
+    dt = arrays[0].dtype if type(arrays[0]) is _NDARRAY else None
+    if dt not in FLOAT_DTYPES:
+        return False
+    for a, shape in zip(arrays, shapes):
+        if a is None:
+            if shape is not None:
+                return False
+            continue
+        if type(a) is not _NDARRAY or a.dtype != dt or a.shape != shape or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def _weight_shapes(x, w_hh, b_ih, b_hh):
+    H = w_hh.shape[1] if type(w_hh) is _NDARRAY and w_hh.ndim == 2 else -1
+    I = x.shape[-1] if type(x) is _NDARRAY and x.ndim else -1
+    return H, I, (4 * H, I), (4 * H, H), None if b_ih is None else (4 * H,), (
+        None if b_hh is None else (4 * H,))
+
+
 def _validate_cell(x, h, c, w_ih, w_hh, b_ih, b_hh, hname="h", cname="c"):
     check_array(x, "x", 2)
     H, I = _check_weights(w_ih, w_hh, b_ih, b_hh, x.dtype)
@@ -90,8 +119,12 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, *, backend=None
     Returns:
         (h_new (B, H), c_new (B, H), gates (B, 4H) activated gates saved for the backward).
     """
-    _validate_cell(x, h, c, w_ih, w_hh, b_ih, b_hh)
-    args = _c(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    args = (x, h, c, w_ih, w_hh, b_ih, b_hh)
+    H, I, swi, swh, sbi, sbh = _weight_shapes(x, w_hh, b_ih, b_hh)
+    B = x.shape[0] if x.ndim == 2 else -1
+    if not _ready(args, ((B, I), (B, H), (B, H), swi, swh, sbi, sbh)):
+        _validate_cell(*args)
+        args = _c(*args)
     fn, _ = backends.get("lstm_cell_forward", *args, backend=backend)
     return fn(*args)
 
@@ -103,14 +136,19 @@ def lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh, *, bac
         (grad_x (B, I), grad_h (B, H), grad_c (B, H), grad_w_ih (4H, I), grad_w_hh (4H, H),
         grad_b (4H,)); grad_b is the gradient of b_ih and of b_hh alike.
     """
-    H, _ = _validate_cell(x, h, c, w_ih, w_hh, None, None)
-    B = x.shape[0]
-    for name, a in (("grad_h", grad_h), ("grad_c", grad_c), ("c_new", c_new)):
-        _check_state(a, name, B, H, x.dtype)
-    check_array(gates, "gates", 2, x.dtype)
-    if tuple(gates.shape) != (B, 4 * H):
-        raise _shape_error("gates", (B, 4 * H), gates.shape)
-    args = _c(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh)
+    args = (grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh)
+    H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
+    B = x.shape[0] if x.ndim == 2 else -1
+    if not _ready((x,) + args, ((B, I), (B, H), (B, H), (B, I), (B, H), (B, H), (B, H),
+                                (B, 4 * H), swi, swh)):
+        H, _ = _validate_cell(x, h, c, w_ih, w_hh, None, None)
+        B = x.shape[0]
+        for name, a in (("grad_h", grad_h), ("grad_c", grad_c), ("c_new", c_new)):
+            _check_state(a, name, B, H, x.dtype)
+        check_array(gates, "gates", 2, x.dtype)
+        if tuple(gates.shape) != (B, 4 * H):
+            raise _shape_error("gates", (B, 4 * H), gates.shape)
+        args = _c(*args)
     fn, _ = backends.get("lstm_cell_backward", *args, backend=backend)
     return fn(*args)
 
@@ -125,8 +163,12 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, backen
         (y (T, B, H), h_n (B, H), c_n (B, H), cs (T, B, H), gates (T, B, 4H)); cs and gates
         are what :func:`lstm_sequence_backward` needs.
     """
-    _validate_seq(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-    args = _c(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    H, I, swi, swh, sbi, sbh = _weight_shapes(x, w_hh, b_ih, b_hh)
+    TB = x.shape[:2] if x.ndim == 3 else (-1, -1)
+    if not _ready(args, (TB + (I,), (TB[1], H), (TB[1], H), swi, swh, sbi, sbh)):
+        _validate_seq(*args)
+        args = _c(*args)
     fn, _ = backends.get("lstm_sequence_forward", *args, backend=backend)
     return fn(*args)
 
@@ -139,15 +181,21 @@ def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, c
         (grad_x (T, B, I), grad_h0 (B, H), grad_c0 (B, H), grad_w_ih (4H, I), grad_w_hh (4H, H),
         grad_b (4H,)).
     """
-    H, _ = _validate_seq(x, h0, c0, w_ih, w_hh, None, None)
-    T, B = x.shape[:2]
-    for name, a in (("grad_hn", grad_hn), ("grad_cn", grad_cn)):
-        _check_state(a, name, B, H, x.dtype)
-    for name, a, n in (("grad_y", grad_y, H), ("y", y, H), ("cs", cs, H), ("gates", gates, 4 * H)):
-        check_array(a, name, 3, x.dtype)
-        if tuple(a.shape) != (T, B, n):
-            raise _shape_error(name, (T, B, n), a.shape)
-    args = _c(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates)
+    args = (grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates)
+    H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
+    T, B = x.shape[:2] if x.ndim == 3 else (-1, -1)
+    if not _ready((x,) + args, ((T, B, I), (T, B, H), (B, H), (B, H), (T, B, I), (B, H), (B, H),
+                                swi, swh, (T, B, H), (T, B, H), (T, B, 4 * H))):
+        H, _ = _validate_seq(x, h0, c0, w_ih, w_hh, None, None)
+        T, B = x.shape[:2]
+        for name, a in (("grad_hn", grad_hn), ("grad_cn", grad_cn)):
+            _check_state(a, name, B, H, x.dtype)
+        for name, a, n in (("grad_y", grad_y, H), ("y", y, H), ("cs", cs, H),
+                           ("gates", gates, 4 * H)):
+            check_array(a, name, 3, x.dtype)
+            if tuple(a.shape) != (T, B, n):
+                raise _shape_error(name, (T, B, n), a.shape)
+        args = _c(*args)
     fn, _ = backends.get("lstm_sequence_backward", *args, backend=backend)
     return fn(*args)
 
