@@ -180,63 +180,88 @@ def _generator():
         return np.random.default_rng()
 
 
+def _bmm(a, b, trans_a=False, trans_b=False, alpha=1.0, backend=None):
+    """Per-head GEMMs on the gemm kernel (chosen once): a (N, ., .) and b (N, ., .) C-contiguous;
+    returns (N, M, P) of op(a[i]) @ op(b[i]) * alpha."""
+    xp = xp_of(a)
+    n = a.shape[0]
+    m = a.shape[2] if trans_a else a.shape[1]
+    p = b.shape[1] if trans_b else b.shape[2]
+    out = xp.empty((n, m, p), a.dtype)
+    if out.size == 0:
+        return out
+    if (a.shape[1] if trans_a else a.shape[2]) == 0:
+        out[...] = 0
+        return out
+    fn, _ = backends.get("gemm", a, b, out, backend=backend)
+    for i in range(n):
+        fn(a[i], b[i], None, None, trans_a, trans_b, float(alpha), 0.0, out[i])
+    return out
+
+
 def attention_dropout_forward(q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *,
                               backend=None):
     """The unfused composed path used when ``dropout_p > 0`` (the kernels take no dropout).
 
-    Materialises the (Lq, Lk) probabilities: scores via ``fastnn.ops.matmul``, a max-subtracted
-    softmax (fully masked rows -> 0), a keep mask drawn from fastnn's global generator scaled by
-    1/(1-p), and the product with v.
+    Materialises the (Lq, Lk) probabilities: scores by per-head GEMMs on the gemm kernel, a
+    max-subtracted softmax (fully masked rows -> 0), a keep mask drawn from fastnn's global
+    generator scaled by 1/(1-p), and the product with v.
 
     Returns:
         (out, probs, keep): probs the softmax (..., Lq, Lk) before dropout; keep the scaled
         keep mask (same shape, values 0 or 1/(1-p)); both are what the backward needs.
     """
-    from .gemm import matmul
-
     lead, q4, k4, v4, m, causal, scale = _prepare(q, k, v, mask, causal, scale)
     if not isinstance(dropout_p, (int, float)) or not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"dropout_p: expected a float in [0, 1], got {dropout_p!r}")
     xp = xp_of(q4)
-    lq, lk = q4.shape[2], k4.shape[2]
-    s = matmul(q4, xp.swapaxes(k4, -1, -2), backend=backend) * q4.dtype.type(scale)
+    B, H, lq, d = q4.shape
+    lk, dv = k4.shape[2], v4.shape[3]
+    t = q4.dtype.type
+    s = _bmm(q4.reshape(B * H, lq, d), k4.reshape(B * H, lk, d), trans_b=True, alpha=scale,
+             backend=backend).reshape(B, H, lq, lk)
     if m is not None:
-        s = s + m
+        s += m
     if causal:
-        s = xp.where(xp.tril(xp.ones((lq, lk), dtype=bool)), s, q4.dtype.type(-np.inf))
+        s = xp.where(xp.tril(xp.ones((lq, lk), dtype=bool)), s, t(-np.inf))
     if lk > 0:
         mx = s.max(axis=-1, keepdims=True)
-        mx = xp.where(xp.isfinite(mx), mx, q4.dtype.type(0))
+        mx = xp.where(xp.isfinite(mx), mx, t(0))
         e = xp.exp(s - mx)
         den = e.sum(axis=-1, keepdims=True)
-        p = e / xp.where(den > 0, den, q4.dtype.type(1))
+        p = e / xp.where(den > 0, den, t(1))
     else:
         p = s
     if dropout_p >= 1.0:
         keep = xp.zeros(p.shape, q4.dtype)
     else:
-        draw = _generator().random(p.shape) >= dropout_p
-        keep = xp.asarray(draw.astype(q4.dtype) / q4.dtype.type(1.0 - dropout_p))
-    out = matmul(xp.ascontiguousarray(p * keep), v4, backend=backend)
+        draw = _generator().random(p.shape, dtype=np.float32) >= dropout_p
+        keep = xp.asarray(draw.astype(q4.dtype) * t(1.0 / (1.0 - dropout_p)))
+    out = _bmm((p * keep).reshape(B * H, lq, lk), v4.reshape(B * H, lk, dv), backend=backend)
     shape = lead + (lq, lk)
-    return (out.reshape(lead + out.shape[-2:]), p.reshape(shape), keep.reshape(shape))
+    return out.reshape(lead + (lq, dv)), p.reshape(shape), keep.reshape(shape)
 
 
 def attention_dropout_backward(grad_out, q, k, v, probs, keep, scale=None, *, backend=None):
     """Backward of :func:`attention_dropout_forward`; returns (dq, dk, dv) shaped like q, k, v."""
-    from .gemm import matmul
-
-    lead = _check_qkv(q, k, v)
-    xp = xp_of(q)
-    sc = q.dtype.type(_scale(scale, q.shape[-1]))
-    a = probs * keep
-    dv = matmul(xp.swapaxes(a, -1, -2), grad_out, backend=backend)
-    da = matmul(grad_out, xp.swapaxes(v, -1, -2), backend=backend) * keep
-    ds = probs * (da - (da * probs).sum(axis=-1, keepdims=True))
-    dq = matmul(ds, k, backend=backend) * sc
-    dk = matmul(xp.swapaxes(ds, -1, -2), q, backend=backend) * sc
-    del lead
-    return dq, dk, dv
+    lead, q4, k4, v4, _, _, sc = _prepare(q, k, v, None, False, scale)
+    xp = xp_of(q4)
+    B, H, lq, d = q4.shape
+    lk, dv = k4.shape[2], v4.shape[3]
+    n = B * H
+    go = contiguous(grad_out).reshape(n, lq, dv)
+    p3 = contiguous(probs).reshape(n, lq, lk)
+    keep3 = contiguous(keep).reshape(n, lq, lk)
+    q3, k3, v3 = q4.reshape(n, lq, d), k4.reshape(n, lk, d), v4.reshape(n, lk, dv)
+    # transposed left operands are materialised per head (small (Lq, Lk) blocks): the gemm's
+    # trans_a path is ~10x slower than trans_b at these sizes
+    dv_ = _bmm(xp.ascontiguousarray(xp.swapaxes(p3 * keep3, 1, 2)), go, backend=backend)
+    da = _bmm(go, v3, trans_b=True, backend=backend)
+    da *= keep3
+    ds = p3 * (da - (da * p3).sum(axis=-1, keepdims=True))
+    dq = _bmm(ds, k3, alpha=sc, backend=backend)
+    dk = _bmm(xp.ascontiguousarray(xp.swapaxes(ds, 1, 2)), q3, alpha=sc, backend=backend)
+    return dq.reshape(q.shape), dk.reshape(k.shape), dv_.reshape(v.shape)
 
 
 def attention(q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *, backend=None):
