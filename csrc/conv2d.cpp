@@ -11,12 +11,29 @@
 //   (image, group) so no two threads write the same dX plane.
 //   backward_weight: dW_g += dY_tile . col_tile^T (sgemm trans_b, beta=1) into per-thread partial
 //   sums, reduced at the end; bias gradient is a per-channel sum.
+// Version 2 (conv2d_forward_packed): GEMM's 6x64 register tile (gemm_simd.h) driven by conv
+//   packing, each operand packed once: weights into MR-row panels once per call, im2col columns
+//   straight into NR-column panels per tile (no second packing inside sgemm); tiles run over the
+//   N*OH*OW pixels of the whole batch so 12x12 images still fill whole panels. Stride-1
+//   backward_input runs as this forward on dY with transposed, flipped weights.
+//   conv2d_backward_weight_packed (the same idea, reduction over pixels) is kept selectable but
+//   not used: its transposed gather is scalar and it measured no faster than version 1.
+// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one): forward v2; backward_input v2 when
+//   stride 1 and >= 48 input channels per group, else v1; backward_weight v1.
+// Measured (python benchmarks/conv_tuning.py --threads 1 --clock cpu, one Zen 4 core of a loaded
+//   machine; single-core FMA roof ~116 GFLOP/s), v1 -> auto, GFLOP/s:
+//     forward   RN64 71 -> 87, RN128 72 -> 91, RN256 65 -> 94, CNN2 63 -> 68, CNN1 38 -> 43
+//     bwd input RN64 72 -> 87, RN128 73 -> 85, RN256 69 -> 91 (CNN layers: v1)
+//   PyTorch (oneDNN) on the same core: forward 100-117 on CNN2/RN128/RN256, 66 on RN64.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "common.h"
 #include "gemm.h"
+#include "gemm_simd.h"
 
 namespace fastnn {
 namespace {
@@ -142,21 +159,286 @@ void bias_act(float* y, int64_t rows, int64_t cols, int64_t ld, const float* bia
     }
 }
 
-}  // namespace
 
-void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const float* bias,
-                        bool relu, float* y) {
-    const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups;
-    if (g.N == 0 || OCg == 0 || P == 0) return;
-    if (K == 0) {  // no input channels: the output is the bias alone
-        for (int64_t n = 0; n < g.N; ++n)
-            for (int64_t oc = 0; oc < g.OC; ++oc) {
-                float v = bias ? bias[oc] : 0.f;
-                if (relu) v = std::max(v, 0.f);
-                std::fill(y + (n * g.OC + oc) * P, y + (n * g.OC + oc + 1) * P, v);
-            }
+// ------------------------------------------------------------- packed implicit GEMM (version 2)
+//
+// The same register-blocked micro-tile as csrc/gemm.cpp (simd::MR x simd::NR: 6x64 on AVX-512,
+// 6x16 on AVX2, 6x8 baseline; 24 zmm accumulators), fed by conv-specific packing so each operand
+// is packed exactly once: the weights once per call into MR-row panels (K x MR), the im2col
+// columns once per tile straight into NR-column panels (K x NR) -- no im2col matrix, no second
+// packing inside sgemm. Output columns are the N*OH*OW pixels of the whole batch, so small images
+// (12x12) still fill whole panels; runs of consecutive pixels of one image row are the unit of
+// both the gather and the epilogue scatter.
+
+using simd::MR;
+using simd::NR;
+using simd::NV;
+using simd::W;
+using simd::vf;
+
+struct Buf {  // 64-byte aligned scratch
+    float* p = nullptr;
+    explicit Buf(size_t n) {
+        size_t bytes = ((n * sizeof(float) + 63) / 64) * 64;
+        p = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
+        if (!p) throw std::bad_alloc();
+    }
+    ~Buf() { std::free(p); }
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+};
+
+// c[MR x NR] (= or +=) a-panel (kc x MR) . b-panel (kc x NR).
+template <bool ACCUM>
+inline void micro_tile(int64_t kc, const float* __restrict a, const float* __restrict b,
+                       float* __restrict c, int64_t ldc) {
+    vf acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+            acc[r][v] = ACCUM ? simd::loadu(c + r * ldc + v * W) : simd::zero();
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; ++p) {
+        vf bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = simd::load(b + v * W);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const vf av = simd::set1(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) simd::storeu(c + r * ldc + v * W, acc[r][v]);
+}
+
+// A run of `len` consecutive output pixels of one image row: columns q..q+len of a tile.
+struct Run {
+    int64_t q, n, oh, ow, len;
+};
+
+// Splits the tile's columns [col0, col0+ncols) (over N*OH*OW) into runs that stay inside one
+// image row and one NR panel.
+void make_runs(const ConvGeom& g, int64_t col0, int64_t ncols, std::vector<Run>& runs) {
+    runs.clear();
+    const int64_t P = g.P();
+    int64_t q = 0;
+    while (q < ncols) {
+        const int64_t col = col0 + q, n = col / P, rem = col % P;
+        const int64_t oh = rem / g.OW, ow = rem % g.OW;
+        const int64_t len = std::min({g.OW - ow, ncols - q, NR - q % NR});
+        runs.push_back({q, n, oh, ow, len});
+        q += len;
+    }
+}
+
+// dst[t * dstride] = padded input x[n, c, ih, (ow+t)*sw - pw + j*dw] for t < len.
+inline void gather_row(const ConvGeom& g, const float* xc, int64_t ih, int64_t j, int64_t ow,
+                       int64_t len, int64_t lo, int64_t hi, float* dst, int64_t dstride) {
+    if (ih < 0 || ih >= g.H) {
+        for (int64_t t = 0; t < len; ++t) dst[t * dstride] = 0.f;
         return;
     }
+    const float* src = xc + ih * g.W - g.pw + j * g.dw;  // src[ow * sw] is the tap's input
+    const int64_t a = std::max(ow, std::min(lo, ow + len)), b = std::max(a, std::min(hi, ow + len));
+    for (int64_t o = ow; o < a; ++o) dst[(o - ow) * dstride] = 0.f;
+    if (g.sw == 1 && dstride == 1) {
+        std::memcpy(dst + (a - ow), src + a, sizeof(float) * (b - a));
+    } else {
+        for (int64_t o = a; o < b; ++o) dst[(o - ow) * dstride] = src[o * g.sw];
+    }
+    for (int64_t o = b; o < ow + len; ++o) dst[(o - ow) * dstride] = 0.f;
+}
+
+// Weights of group grp -> MR-row panels: ap[(ip*K + k)*MR + r] = w[grp*OCg + ip*MR + r, k].
+void pack_weights(const ConvGeom& g, const float* w, int64_t grp, float* ap) {
+    const int64_t K = g.K(), OCg = g.OCg(), np = (OCg + MR - 1) / MR;
+    for (int64_t ip = 0; ip < np; ++ip)
+        for (int r = 0; r < MR; ++r) {
+            const int64_t oc = ip * MR + r;
+            float* d = ap + ip * K * MR + r;
+            if (oc < OCg) {
+                const float* s = w + (grp * OCg + oc) * K;
+                for (int64_t k = 0; k < K; ++k) d[k * MR] = s[k];
+            } else {
+                for (int64_t k = 0; k < K; ++k) d[k * MR] = 0.f;
+            }
+        }
+}
+
+// im2col columns of a tile -> NR-column panels bp[(jb*K + k)*NR + l] (forward operand B).
+void pack_columns(const ConvGeom& g, const float* x, int64_t grp, const std::vector<Run>& runs,
+                  int64_t ncols, float* bp) {
+    const int64_t K = g.K(), HW = g.H * g.W;
+    const int64_t tail = ncols % NR, last = ncols / NR;
+    for (int64_t k = 0; k < K; ++k) {
+        const int64_t c = k / (g.KH * g.KW), i = (k / g.KW) % g.KH, j = k % g.KW;
+        int64_t lo, hi;
+        valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
+        for (const Run& r : runs) {
+            const float* xc = x + (r.n * g.C + grp * g.Cg() + c) * HW;
+            float* dst = bp + ((r.q / NR) * K + k) * NR + r.q % NR;
+            gather_row(g, xc, r.oh * g.sh - g.ph + i * g.dh, j, r.ow, r.len, lo, hi, dst, 1);
+        }
+        if (tail) std::fill(bp + (last * K + k) * NR + tail, bp + (last * K + k + 1) * NR, 0.f);
+    }
+}
+
+int64_t forward_tile_cols(const ConvGeom& g) {
+    const int64_t panels = std::max<int64_t>(1, std::min<int64_t>(8, 98304 / (g.K() * NR)));
+    return panels * NR;
+}
+
+void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, const float* bias,
+                           bool relu, float* y) {
+    const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups, L = g.N * P;
+    const int64_t np = (OCg + MR - 1) / MR;
+    Buf apack((size_t)(G * np * K * MR));
+    for (int64_t grp = 0; grp < G; ++grp) pack_weights(g, w, grp, apack.p + grp * np * K * MR);
+    const int64_t PT = forward_tile_cols(g), ntiles = (L + PT - 1) / PT;
+    const int64_t items = G * ntiles;
+#pragma omp parallel if (items > 1 && (double)L * OCg * K * G > 1e6)
+    {
+        Buf bpack((size_t)(PT * K));
+        alignas(64) float ct[MR * NR];
+        std::vector<Run> runs;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t it = 0; it < items; ++it) {
+            const int64_t grp = it / ntiles, col0 = (it % ntiles) * PT;
+            const int64_t ncols = std::min(PT, L - col0);
+            make_runs(g, col0, ncols, runs);
+            pack_columns(g, x, grp, runs, ncols, bpack.p);
+            const float* ag = apack.p + grp * np * K * MR;
+            size_t r0 = 0;
+            for (int64_t jb = 0; jb * NR < ncols; ++jb) {
+                size_t r1 = r0;
+                while (r1 < runs.size() && runs[r1].q < (jb + 1) * NR) ++r1;
+                for (int64_t ip = 0; ip < np; ++ip) {
+                    micro_tile<false>(K, ag + ip * K * MR, bpack.p + jb * K * NR, ct, NR);
+                    const int rows = (int)std::min<int64_t>(MR, OCg - ip * MR);
+                    for (int rr = 0; rr < rows; ++rr) {
+                        const int64_t oc = grp * OCg + ip * MR + rr;
+                        const float b = bias ? bias[oc] : 0.f;
+                        const float* src = ct + rr * NR - jb * NR;
+                        for (size_t q = r0; q < r1; ++q) {
+                            const Run& r = runs[q];
+                            float* dst = y + (r.n * g.OC + oc) * P + r.oh * g.OW + r.ow;
+                            const float* s = src + r.q;
+                            if (relu) {
+                                for (int64_t t = 0; t < r.len; ++t) dst[t] = std::max(s[t] + b, 0.f);
+                            } else {
+                                for (int64_t t = 0; t < r.len; ++t) dst[t] = s[t] + b;
+                            }
+                        }
+                    }
+                }
+                r0 = r1;
+            }
+        }
+    }
+}
+
+// Backward weight: dW_g (OCg x K) += dY_tile (OCg x cols) . im2col_tile^T (cols x K), with the
+// tile's pixels as the reduction: dY packed into MR-row panels (cols x MR), the im2col tile
+// transposed into NR-column panels over K (cols x NR); per-thread padded partial sums.
+void conv2d_backward_weight_packed(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+    const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups, L = g.N * P, HW = g.H * g.W;
+    const int64_t np = (OCg + MR - 1) / MR, OCp = np * MR;
+    const int64_t nkb = (K + NR - 1) / NR, Kp = nkb * NR;
+    int64_t PT = std::max<int64_t>(16, std::min<int64_t>(1024, 98304 / Kp));
+    PT = (PT / 16) * 16;
+    const int64_t ntiles = (L + PT - 1) / PT, items = G * ntiles;
+    const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(max_threads(), items));
+    const int64_t psize = G * OCp * Kp;
+    Buf partial((size_t)(nthreads * psize));
+#pragma omp parallel num_threads(nthreads)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num();
+#else
+        const int tid = 0;
+#endif
+        float* acc = partial.p + (int64_t)tid * psize;
+        std::fill(acc, acc + psize, 0.f);
+        Buf apack((size_t)(np * PT * MR)), bpack((size_t)(nkb * PT * NR));
+        std::vector<Run> runs;
+#pragma omp for schedule(static)
+        for (int64_t it = 0; it < items; ++it) {
+            const int64_t grp = it / ntiles, col0 = (it % ntiles) * PT;
+            const int64_t ncols = std::min(PT, L - col0);
+            make_runs(g, col0, ncols, runs);
+            for (int64_t ip = 0; ip < np; ++ip)  // dY rows -> ap[(ip*PT + q)*MR + r]
+                for (int rr = 0; rr < MR; ++rr) {
+                    const int64_t oc = ip * MR + rr;
+                    float* d = apack.p + ip * PT * MR + rr;
+                    for (const Run& r : runs) {
+                        if (oc < OCg) {
+                            const float* s = dy + (r.n * g.OC + grp * OCg + oc) * P + r.oh * g.OW + r.ow;
+                            for (int64_t t = 0; t < r.len; ++t) d[(r.q + t) * MR] = s[t];
+                        } else {
+                            for (int64_t t = 0; t < r.len; ++t) d[(r.q + t) * MR] = 0.f;
+                        }
+                    }
+                }
+            for (int64_t k = 0; k < Kp; ++k) {  // im2col^T -> bp[(kb*PT + q)*NR + l]
+                float* d = bpack.p + (k / NR) * PT * NR + k % NR;
+                if (k >= K) {
+                    for (int64_t q = 0; q < ncols; ++q) d[q * NR] = 0.f;
+                    continue;
+                }
+                const int64_t c = k / (g.KH * g.KW), i = (k / g.KW) % g.KH, j = k % g.KW;
+                int64_t lo, hi;
+                valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
+                for (const Run& r : runs) {
+                    const float* xc = x + (r.n * g.C + grp * g.Cg() + c) * HW;
+                    gather_row(g, xc, r.oh * g.sh - g.ph + i * g.dh, j, r.ow, r.len, lo, hi,
+                               d + r.q * NR, NR);
+                }
+            }
+            float* ag = acc + grp * OCp * Kp;
+            for (int64_t ip = 0; ip < np; ++ip)
+                for (int64_t kb = 0; kb < nkb; ++kb)
+                    micro_tile<true>(ncols, apack.p + ip * PT * MR, bpack.p + kb * PT * NR,
+                                     ag + ip * MR * Kp + kb * NR, Kp);
+        }
+    }
+    // reduce the partial sums (and drop the padding) in parallel over output rows
+#pragma omp parallel for schedule(static) if (G * OCg * K > 65536)
+    for (int64_t row = 0; row < G * OCg; ++row) {
+        const int64_t grp = row / OCg, oc = row % OCg;
+        float* d = dw + row * K;
+        const float* s0 = partial.p + (grp * OCp + oc) * Kp;
+        for (int64_t k = 0; k < K; ++k) d[k] = s0[k];
+        for (int t = 1; t < nthreads; ++t) {
+            const float* s = s0 + (int64_t)t * psize;
+            for (int64_t k = 0; k < K; ++k) d[k] += s[k];
+        }
+    }
+}
+
+}  // namespace
+
+// Which lowering runs: FASTNN_CONV_IMPL=sgemm (version 1 everywhere), =packed (version 2
+// everywhere it applies), unset/auto: the measured best per kernel (see the header comment).
+enum class Impl { Auto, Sgemm, Packed };
+Impl conv_impl() {
+    static const Impl v = [] {
+        const char* e = std::getenv("FASTNN_CONV_IMPL");
+        const std::string s = e ? e : "";
+        return s == "sgemm" ? Impl::Sgemm : s == "packed" ? Impl::Packed : Impl::Auto;
+    }();
+    return v;
+}
+
+void conv2d_forward_sgemm(const ConvGeom& g, const float* x, const float* w, const float* bias,
+                          bool relu, float* y) {
+    const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups;
     const bool direct = g.pointwise();
     const int64_t PT = tile_cols(g);
     const int64_t ntiles = (P + PT - 1) / PT;
@@ -188,9 +470,53 @@ void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const
     }
 }
 
+void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const float* bias,
+                        bool relu, float* y) {
+    const int64_t K = g.K(), P = g.P(), OCg = g.OCg();
+    if (g.N == 0 || OCg == 0 || P == 0) return;
+    if (K == 0) {  // no input channels: the output is the bias alone
+        for (int64_t n = 0; n < g.N; ++n)
+            for (int64_t oc = 0; oc < g.OC; ++oc) {
+                float v = bias ? bias[oc] : 0.f;
+                if (relu) v = std::max(v, 0.f);
+                std::fill(y + (n * g.OC + oc) * P, y + (n * g.OC + oc + 1) * P, v);
+            }
+        return;
+    }
+    if (conv_impl() == Impl::Sgemm)
+        conv2d_forward_sgemm(g, x, w, bias, relu, y);
+    else
+        conv2d_forward_packed(g, x, w, bias, relu, y);
+}
+
+// Stride-1 backward_input is itself a forward convolution: of dY, zero-padded by
+// d*(k-1) - p, with each group's weights transposed (C <-> OC) and flipped in both taps.
+bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+    if (g.sh != 1 || g.sw != 1 || g.ph > g.dh * (g.KH - 1) || g.pw > g.dw * (g.KW - 1))
+        return false;
+    // Few input channels leave the MR-row panels of the transposed problem mostly empty.
+    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && g.Cg() < 48)) return false;
+    ConvGeom t = g;
+    t.C = g.OC, t.H = g.OH, t.W = g.OW;
+    t.OC = g.C, t.OH = g.H, t.OW = g.W;
+    t.ph = g.dh * (g.KH - 1) - g.ph, t.pw = g.dw * (g.KW - 1) - g.pw;
+    const int64_t Cg = g.Cg(), OCg = g.OCg(), KK = g.KH * g.KW;
+    std::vector<float> wt((size_t)(g.C * OCg * KK));
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+        for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t oc = 0; oc < OCg; ++oc) {
+                const float* s = w + ((grp * OCg + oc) * Cg + c) * KK;
+                float* d = wt.data() + ((grp * Cg + c) * OCg + oc) * KK;
+                for (int64_t k = 0; k < KK; ++k) d[k] = s[KK - 1 - k];
+            }
+    conv2d_forward_packed(t, dy, wt.data(), nullptr, false, dx);
+    return true;
+}
+
 void conv2d_backward_input_f32(const ConvGeom& g, const float* dy, const float* w, float* dx) {
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups;
     const int64_t HW = g.H * g.W;
+    if (g.N > 0 && g.C > 0 && OCg > 0 && P > 0 && backward_input_as_forward(g, dy, w, dx)) return;
     std::fill(dx, dx + g.N * g.C * HW, 0.f);
     if (g.N == 0 || OCg == 0 || P == 0 || K == 0) return;
     const bool direct = g.pointwise();
@@ -242,6 +568,12 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
         }
     }
     if (g.N == 0 || OCg == 0 || P == 0 || K == 0) return;
+    // The packed version's transposed im2col gather is scalar and costs more than it saves
+    // (measured slower or equal on every benchmark layer), so auto keeps version 1 here.
+    if (conv_impl() == Impl::Packed) {
+        conv2d_backward_weight_packed(g, x, dy, dw);
+        return;
+    }
     const bool direct = g.pointwise();
     const int64_t PT = tile_cols(g);
     const int64_t ntiles = (P + PT - 1) / PT;

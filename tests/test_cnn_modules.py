@@ -209,7 +209,7 @@ def test_seed_cnn_trains_like_pytorch():
     for lib in ("torch", "fastnn"):
         res = subprocess.run(
             [sys.executable, os.path.join(ROOT, "examples", "cnn.py"), "--lib", lib, "--steps",
-             "20", "--batch", "32", "--threads", "2"],
+             "20", "--batch", "16", "--threads", "2"],
             capture_output=True, text=True, timeout=300, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": ROOT},
         )

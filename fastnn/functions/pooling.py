@@ -52,48 +52,70 @@ def _tap(a, i, j, oh, ow, stride, dilation):
 
 
 class MaxPool2dFunction(Function):
-    """Max over each window; returns (values, flat argmax indices into each H*W plane)."""
+    """Max over each window; returns the values, and with ``return_indices`` also the flat argmax
+    positions in each input H*W plane (int64, not differentiable)."""
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode):
+    def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices=False):
         xp = xp_of(x)
         oh, ow, hp, wp = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
         xpad = _pad(x, padding, hp, wp, -np.inf)
-        best = arg = None
-        for i in range(kernel[0]):
-            for j in range(kernel[1]):
-                v = _tap(xpad, i, j, oh, ow, stride, dilation)
-                if best is None:
-                    best = v.copy()
-                    arg = xp.zeros(best.shape, dtype=np.int32)
-                    continue
-                upd = (v > best) | (v != v)  # NaN propagates, as in PyTorch
-                best = xp.where(upd, v, best)
-                arg = xp.where(upd, np.int32(i * kernel[1] + j), arg)
-        # flat index into the unpadded H*W plane, like PyTorch's return_indices
+        taps = kernel[0] * kernel[1]
+        best = xp.array(_tap(xpad, 0, 0, oh, ow, stride, dilation))
+        arg = xp.zeros(best.shape, dtype=np.int8 if taps < 128 else np.int32)
+        mask = xp.empty(best.shape, dtype=bool)
+        nan_aware = False
+        for attempt in range(2):
+            for t in range(1, taps):
+                v = _tap(xpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
+                xp.greater(v, best, out=mask)  # strict: the first maximum wins, as in PyTorch
+                if nan_aware:  # NaN propagates (the last NaN in the window, as in PyTorch)
+                    xp.logical_or(mask, xp.isnan(v), out=mask)
+                xp.copyto(best, v, where=mask)
+                xp.copyto(arg, t, where=mask)
+            # `>` ignores NaN; one cheap sum tells whether the NaN-aware pass is needed
+            if nan_aware or not bool(xp.isnan(x.sum())):
+                break
+            nan_aware = True
+            best[...] = _tap(xpad, 0, 0, oh, ow, stride, dilation)
+            arg[...] = 0
+        ctx.save_for_backward(arg)
+        ctx.geometry = (x.shape, kernel, stride, padding, dilation, oh, ow, hp, wp, x.dtype)
+        if not return_indices:
+            return best
         h, w = x.shape[-2:]
         rows = (xp.arange(oh) * stride[0] - padding[0])[:, None]
         cols = (xp.arange(ow) * stride[1] - padding[1])[None, :]
-        ki, kj = arg // kernel[1], arg % kernel[1]
-        indices = ((rows + ki * dilation[0]) * w + cols + kj * dilation[1]).astype(np.int64)
-        ctx.save_for_backward(arg)
-        ctx.geometry = (x.shape, kernel, stride, padding, dilation, oh, ow, hp, wp, x.dtype)
+        arg64 = arg.astype(np.int64)
+        ki, kj = arg64 // kernel[1], arg64 % kernel[1]
+        indices = (rows + ki * dilation[0]) * w + cols + kj * dilation[1]
         ctx.mark_non_differentiable(indices)
         return best, indices
 
     @staticmethod
-    def backward(ctx, grad, _grad_indices):
+    def backward(ctx, grad, _grad_indices=None):
         (arg,) = ctx.saved_tensors
         shape, kernel, stride, padding, dilation, oh, ow, hp, wp, dtype = ctx.geometry
         xp = xp_of(grad)
-        gpad = xp.zeros(shape[:-2] + (hp, wp), dtype=dtype)
-        zero = xp.zeros((), dtype=dtype)
-        for i in range(kernel[0]):
-            for j in range(kernel[1]):
-                _tap(gpad, i, j, oh, ow, stride, dilation)[...] += xp.where(
-                    arg == i * kernel[1] + j, grad, zero)
         h, w = shape[-2:]
-        return gpad[..., padding[0]:padding[0] + h, padding[1]:padding[1] + w], *([None] * 5)
+        # windows that tile the input exactly: every input pixel is in one tap's slice, so the
+        # taps can assign instead of accumulate into a zeroed buffer
+        tiles = (stride == kernel and dilation == (1, 1) and padding == (0, 0)
+                 and (hp, wp) == (h, w) == (oh * kernel[0], ow * kernel[1]))
+        gpad = (xp.empty if tiles else xp.zeros)(shape[:-2] + (hp, wp), dtype=dtype)
+        picked = xp.empty(grad.shape, dtype=dtype)
+        mask = xp.empty(grad.shape, dtype=bool)
+        for t in range(kernel[0] * kernel[1]):
+            xp.equal(arg, t, out=mask)
+            xp.multiply(grad, mask, out=picked)
+            view = _tap(gpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
+            if tiles:
+                view[...] = picked
+            else:
+                view += picked
+        out = gpad if (hp, wp) == (h, w) and padding == (0, 0) else \
+            gpad[..., padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+        return out, *([None] * 6)
 
 
 def _avg_count(size, out, k, s, p, include_pad):

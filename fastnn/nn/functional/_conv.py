@@ -69,7 +69,8 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     """(values, indices): indices are flat positions in each input H*W plane (int64)."""
     _check_ndim(input, "input")
     kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation)
-    return MaxPool2dFunction.apply(input, kernel, stride, padding, dilation, bool(ceil_mode))
+    return MaxPool2dFunction.apply(input, kernel, stride, padding, dilation, bool(ceil_mode),
+                                   True)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -77,9 +78,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """Max pooling over (N, C, H, W) or (C, H, W). ``stride`` defaults to ``kernel_size``;
     padding (at most half the kernel) counts as -inf. ``return_indices`` also returns the flat
     argmax positions (what ``max_unpool2d`` takes)."""
-    out, indices = max_pool2d_with_indices(input, kernel_size, stride, padding, dilation,
-                                           ceil_mode)
-    return (out, indices) if return_indices else out
+    if return_indices:
+        return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_ndim(input, "input")
+    kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation)
+    return MaxPool2dFunction.apply(input, kernel, stride, padding, dilation, bool(ceil_mode),
+                                   False)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
