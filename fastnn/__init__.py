@@ -1,4 +1,4 @@
-# ruff: noqa: F401, E402  (this module re-exports the torch-style API; __all__ is built below)
+# ruff: noqa: F401, E402, I001  (re-exports the torch-style API in dependency order, not sorted)
 """fastnn: compiled kernels (GEMM, conv2d, LSTM, fused attention) behind a PyTorch-style API.
 
 ``import fastnn as torch`` runs ordinary PyTorch training scripts; ``fastnn.ops`` is the
@@ -7,11 +7,25 @@ array-level kernel API; ``fastnn.backends`` chooses among reference, numba, cpp 
 
 __version__ = "0.1.0"
 
-# ---- nn, optim, data and checkpoints (they build on everything above)
-from . import autograd, backends, cuda, nn, ops, optim, random, utils  # noqa: E402  # noqa: E402
+from . import backends, ops
 from ._threads import get_num_threads, set_num_threads
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from .dtypes import (  # noqa: E402
+
+# ---- Tensor and autograd. tensor.py comes first: autograd and the Functions build on Tensor
+from .tensor import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    Tensor,
+    set_printoptions,
+    wrap,
+)
+from . import autograd, cuda, random
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (
     Size,
     bool,
     cdouble,
@@ -36,7 +50,8 @@ from .dtypes import (  # noqa: E402
     short,
     uint8,
 )
-from .functions.creation import (  # noqa: E402
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .functions.creation import (
     arange,
     as_tensor,
     asarray,
@@ -64,7 +79,7 @@ from .functions.creation import (  # noqa: E402
     zeros,
     zeros_like,
 )
-from .functions.elementwise import (  # noqa: E402
+from .functions.elementwise import (
     abs,
     absolute,
     add,
@@ -140,24 +155,7 @@ from .functions.elementwise import (  # noqa: E402
     trunc,
     where,
 )
-from .functions.indexing import (  # noqa: E402
-    argsort,
-    bincount,
-    gather,
-    index_select,
-    kthvalue,
-    masked_select,
-    nonzero,
-    repeat_interleave,
-    scatter,
-    scatter_add,
-    sort,
-    take_along_dim,
-    topk,
-    unique,
-)
-from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer  # noqa: E402
-from .functions.reduce import (  # noqa: E402
+from .functions.reduce import (
     all,
     amax,
     amin,
@@ -180,7 +178,7 @@ from .functions.reduce import (  # noqa: E402
     var,
     var_mean,
 )
-from .functions.shape import (  # noqa: E402
+from .functions.shape import (
     broadcast_tensors,
     broadcast_to,
     cat,
@@ -217,22 +215,55 @@ from .functions.shape import (  # noqa: E402
     unsqueeze,
     vstack,
 )
-from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
-from .serialization import load, save  # noqa: E402
-
-# ---- Tensor and autograd (the tensor module pulls in autograd and the Functions)
-from .tensor import (  # noqa: E402  (first: the rest builds on it)
-    BoolTensor,
-    ByteTensor,
-    DoubleTensor,
-    FloatTensor,
-    HalfTensor,
-    IntTensor,
-    LongTensor,
-    Tensor,
-    set_printoptions,
-    wrap,
+from .functions.indexing import (
+    argsort,
+    bincount,
+    gather,
+    index_select,
+    kthvalue,
+    masked_select,
+    nonzero,
+    repeat_interleave,
+    scatter,
+    scatter_add,
+    sort,
+    take_along_dim,
+    topk,
+    unique,
 )
+from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer
+
+# ---- nn, optim, data and checkpoints (they build on everything above)
+from . import nn, optim, utils
+from .serialization import load, save
+
+# ---- what scripts set or ask around the training loop (compatibility, documented no-ops)
+import types as _types
+
+# ``torch.backends.cudnn.benchmark = True`` and ``torch.backends.mps.is_available()`` appear in
+# many scripts; fastnn.backends is the kernel registry, so these are plain namespaces on it.
+backends.cudnn = _types.SimpleNamespace(
+    benchmark=False, deterministic=False, enabled=True, allow_tf32=False, is_available=lambda: False
+)
+backends.mps = _types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+
+
+def compile(model=None, **kwargs):  # noqa: A001 - PyTorch's name
+    """``torch.compile``: fastnn's kernels are compiled ahead of time; returns ``model`` as is
+    (usable as a decorator too)."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Accepted for compatibility; fastnn's float32 GEMMs always accumulate in float32."""
+    if precision not in ("highest", "high", "medium"):
+        raise ValueError(f"set_float32_matmul_precision: unknown precision {precision!r}")
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """Accepted for compatibility (fastnn's CPU kernels are deterministic for a thread count)."""
 
 
 def is_tensor(obj) -> "bool":

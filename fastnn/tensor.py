@@ -37,12 +37,7 @@ class Tensor:
             arr = args[0].array
         elif args and all(isinstance(a, (builtins.int, np.integer)) for a in args):
             arr = np.empty(tuple(builtins.int(a) for a in args), dtype or _dt.get_default_dtype())
-        elif (
-            len(args) == 1
-            and isinstance(args[0], (tuple, _dt.Size))
-            and all(isinstance(a, builtins.int) for a in args[0])
-            and type(args[0]) is _dt.Size
-        ):
+        elif len(args) == 1 and isinstance(args[0], _dt.Size):  # Tensor(t.shape): uninitialised
             arr = np.empty(args[0], dtype or _dt.get_default_dtype())
         elif len(args) == 1:
             arr = np.array(args[0], dtype=dtype or _dt.get_default_dtype())
