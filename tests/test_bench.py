@@ -241,12 +241,20 @@ def test_threads_option_sets_fastnn_threads(capsys):
 # ----------------------------------------------------------------------------- training race
 
 
-def test_train_race_machinery_with_pytorch_standing_in_for_fastnn():
+def test_train_race_machinery_with_pytorch_standing_in_for_fastnn(monkeypatch):
     torch, why = base.optional("torch")
     if torch is None:
         pytest.skip(why)
     from fastnn import backends
 
+    small = train.Model(
+        "small MLP",
+        lambda t: t.nn.Sequential(t.nn.Linear(8, 16), t.nn.ReLU(), t.nn.Linear(16, 4)),
+        lambda r: (r.standard_normal((16, 8), np.float32), r.integers(0, 4, 16)),
+        train._adam,
+        ("gemm",),
+    )
+    monkeypatch.setitem(train.SIZES, "tiny", [small])
     cpp = harness.Contender("cpp", "fastnn", module=backends.get_backend("cpp"))
     rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0), framework=torch)
     by = {r.backend: r for r in rows}
