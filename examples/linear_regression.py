@@ -2,7 +2,7 @@
 
     python examples/linear_regression.py
 
-Swap the four imports for ``torch`` and it runs under PyTorch unchanged (tests/test_train_scripts.py
+Swap the imports for ``torch`` and it runs under PyTorch unchanged (tests/test_train_scripts.py
 does exactly that and compares the final losses).
 """
 
