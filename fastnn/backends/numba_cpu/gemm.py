@@ -9,20 +9,33 @@ Algorithm (BLIS/Goto structure, all in @njit code):
   into MR-tall row panels (p-major, zero-padded), then for every (NR panel, MR panel) pair run the
   micro-kernel and the epilogue;
 * micro-kernel: MR x NR = 6 x (2 vectors) accumulators held in SIMD registers for the whole kc
-  loop -- 12 zmm on AVX-512 (6 x 32 float32, 6 x 16 float64). Numba has no SIMD types, so a tiny
-  set of llvmlite intrinsics (_vload / _vfma / _vstore, below) gives `<16 x float>` values; LLVM
-  lowers them to what the host supports (zmm, 2 x ymm, 4 x xmm);
-* epilogue, while the tile is hot: first K slice `c = alpha*acc (+ beta*c)`, later slices
-  `c += alpha*acc`, the last one adds bias and applies relu/gelu(erf)/sigmoid/tanh.
-* trans flags are absorbed by the packing routines (they read a[i, p] or a[p, i]); float32 input
-  accumulates in float32, float64 in float64; zero-size M/N return at once, K == 0 runs the
-  epilogue alone.
+  loop -- 12 zmm on AVX-512 (6 x 32 float32, 6 x 16 float64), one broadcast-FMA per vector. Numba
+  has no SIMD types, so a tiny set of llvmlite intrinsics (_vload / _vfma / _vstore / _vgather,
+  below) gives `<16 x float>` values; LLVM lowers them to what the host supports (zmm, 2 x ymm,
+  4 x xmm, or scalar code for gathers);
+* loop order inside a row block: A micro-panel (MR x KC, 12 KiB) outer so it stays in L1, B panels
+  (KC x NC block, L2/L3) streamed inner; KC = 512, MC <= 144, NC = 4096;
+* epilogue while the tile is hot: full tiles in SIMD registers (first K slice `c = alpha*acc
+  (+ beta*c)`, later slices `c += alpha*acc`, the last adds bias), edge tiles via a small buffer;
+  the last slice then applies relu/gelu(erf)/sigmoid/tanh elementwise;
+* trans flags are absorbed by the packing routines; float32 input accumulates in float32, float64
+  in float64; zero-size M/N return at once, K == 0 runs the epilogue alone.
 
-One compiled specialisation per dtype: the adapter always passes a bias array (empty when there is
-none) and an output array, plus int flags.
+One compiled specialisation per dtype (about 9 s of CPU to compile each, then cached): the adapter
+always passes read-only views of a/b, a bias array (empty when there is none) and an output array,
+plus int flags.
 
-Measured (this 2-core Zen 4, float32 square, NumPy/OpenBLAS timed interleaved in the same run):
-see the table at the bottom of this header, filled in by the last tuning commit.
+Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in the same run:
+* 1 thread each, CPU time (immune to the other tenants' load; OPENBLAS_NUM_THREADS=1
+  NUMBA_NUM_THREADS=1): 256: 81 vs 98 GFLOP/s (0.83x), 512: 79 vs 85 (0.93x), 1024: 99 vs 91
+  (1.09x), 2048: 94 vs 98 (0.96x). Training shapes (M x K x N, NN / A^T B / A B^T):
+  64x784x256 0.87/0.87/0.91x, 128x128x512 0.93/0.91/0.93x, 512x1024x1024 1.02/0.94/0.89x,
+  64x4096x1024 0.97/1.14/0.59x; N = 10 only 0.3x (a 32-wide tile computes 22 padded columns).
+* 2 threads each, wall clock, best of interleaved rounds (load average 10-15, so wide spread):
+  256: 161 vs 181 GFLOP/s (0.89x), 512: 194 vs 201 (0.97x); 1024/2048 never saw a quiet moment:
+  per-round ratios 0.59-0.92 / 0.81-1.04.
+History: a first version (B panels outer, KC 256, scalar epilogue, column-walking packing) had
+0.56-0.67x single-thread.
 """
 
 from __future__ import annotations
