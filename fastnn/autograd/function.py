@@ -15,6 +15,8 @@ import numpy as np
 from ..tensor import Tensor, _make
 from .grad_mode import state as _grad_state
 
+_new = object.__new__
+
 _FREED_MSG = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
     "they have already been freed). Saved intermediate values of the graph are freed when you call "
@@ -172,7 +174,11 @@ class Function:
                 out = _as_array(out)
             if out.dtype.kind not in "fc" or (ctx._non_diff and id(out) in ctx._non_diff):
                 return _make(out, False, None, 0)
-            return _make(out, True, ctx, 0)
+            t = _new(Tensor)  # _make, inlined: this is the path every recorded op takes
+            t.array = out
+            t.requires_grad = True
+            t.grad_fn = ctx
+            return t
         ctx._next = (None,) * len(args)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
