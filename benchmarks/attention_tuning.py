@@ -30,8 +30,11 @@ def _encoder_step(lib, F, optim, x, y, layers=2, d=128, heads=4, ff=512):
     lib.manual_seed(0)
     nn = lib.nn
     model = nn.Sequential()
-    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(d, heads, ff, 0.1), layers,
-                                **({"enable_nested_tensor": False} if lib is torch else {}))
+    enc = nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(d, heads, ff, 0.1),
+        layers,
+        **({"enable_nested_tensor": False} if lib is torch else {}),
+    )
     emb, head = nn.Linear(x.shape[-1], d), nn.Linear(d, 4)
     params = list(enc.parameters()) + list(emb.parameters()) + list(head.parameters())
     opt = optim.Adam(params, lr=1e-3)
@@ -54,17 +57,23 @@ def train(a):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 32, 16)).astype(np.float32)  # (L, batch, features)
     y = rng.integers(0, 4, 32)
-    fns = {"ours": _encoder_step(fastnn, FF, foptim, x, y),
-           "torch": _encoder_step(torch, torch.nn.functional, torch.optim, x, y)}
+    fns = {
+        "ours": _encoder_step(fastnn, FF, foptim, x, y),
+        "torch": _encoder_step(torch, torch.nn.functional, torch.optim, x, y),
+    }
     res = {n: [] for n in fns}
     for _ in range(a.rounds):
         for n, f in fns.items():
             f()
             res[n].append(best(f, a.reps))
     t = {n: min(v) for n, v in res.items()}
-    print("encoder train step (2 layers, d 128, 4 heads, ff 512, batch 32, L 64): "
-          + "  ".join(f"{n} {t[n]*1e3:.1f} ms (spread {max(v)/min(v):.2f})" for n, v in res.items())
-          + f"  ratio {t['torch']/t['ours']:.2f}x")
+    print(
+        "encoder train step (2 layers, d 128, 4 heads, ff 512, batch 32, L 64): "
+        + "  ".join(
+            f"{n} {t[n] * 1e3:.1f} ms (spread {max(v) / min(v):.2f})" for n, v in res.items()
+        )
+        + f"  ratio {t['torch'] / t['ours']:.2f}x"
+    )
 
 
 _MEM_CHILD = """
@@ -96,12 +105,18 @@ def memory(a):
 
     L, d = 4096, 64
     for mode in ("fused", "naive"):
-        r = subprocess.run([sys.executable, "-c", _MEM_CHILD, str(L), str(d), mode],
-                           capture_output=True, text=True, check=True)
+        r = subprocess.run(
+            [sys.executable, "-c", _MEM_CHILD, str(L), str(d), mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         extra = int(r.stdout.split()[-1])
-        print(f"peak extra RSS, (1,1,{L},{d}) forward, {mode}: {extra / 2**20:.1f} MiB "
-              f"(inputs are {3 * L * d * 4 / 2**20:.1f} MiB, one LxL float32 matrix is "
-              f"{L * L * 4 / 2**20:.1f} MiB)")
+        print(
+            f"peak extra RSS, (1,1,{L},{d}) forward, {mode}: {extra / 2**20:.1f} MiB "
+            f"(inputs are {3 * L * d * 4 / 2**20:.1f} MiB, one LxL float32 matrix is "
+            f"{L * L * 4 / 2**20:.1f} MiB)"
+        )
 
 
 def main():
@@ -124,50 +139,60 @@ def main():
         return train(a)
     rng = np.random.default_rng(0)
     for sh in a.shapes:
-        B, H, L, d = map(int, sh.split(","))
-        q, k, v, g = (rng.standard_normal((B, H, L, d)).astype(np.float32) for _ in range(4))
-        tq, tk, tv, tg = (torch.from_numpy(x) for x in (q, k, v, g))
-        flops = 4 * B * H * L * L * d * (0.5 if a.causal else 1.0)
-        o, lse = ops.attention_forward(q, k, v, causal=a.causal, backend="cpp")
+        bench_shape(a, sh, rng)
 
-        def ours_f():
-            ops.attention_forward(q, k, v, causal=a.causal, backend="cpp")
 
-        def torch_f():
-            with torch.no_grad():
-                torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=a.causal)
+def bench_shape(a, sh, rng):
+    B, H, L, d = map(int, sh.split(","))
+    q, k, v, g = (rng.standard_normal((B, H, L, d)).astype(np.float32) for _ in range(4))
+    tq, tk, tv, tg = (torch.from_numpy(x) for x in (q, k, v, g))
+    flops = 4 * B * H * L * L * d * (0.5 if a.causal else 1.0)
+    o, lse = ops.attention_forward(q, k, v, causal=a.causal, backend="cpp")
 
-        def naive_f():
-            with torch.no_grad():
-                s = (tq @ tk.transpose(-1, -2)) * (d ** -0.5)
-                torch.softmax(s, -1) @ tv
+    def ours_f():
+        ops.attention_forward(q, k, v, causal=a.causal, backend="cpp")
 
-        tqr, tkr, tvr = (x.clone().requires_grad_() for x in (tq, tk, tv))
-        to = torch.nn.functional.scaled_dot_product_attention(tqr, tkr, tvr, is_causal=a.causal)
+    def torch_f():
+        with torch.no_grad():
+            torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=a.causal)
 
-        def ours_b():
-            ops.attention_backward(g, q, k, v, o, lse, causal=a.causal, backend="cpp")
+    def naive_f():
+        with torch.no_grad():
+            s = (tq @ tk.transpose(-1, -2)) * (d**-0.5)
+            torch.softmax(s, -1) @ tv
 
-        def torch_b():
-            torch.autograd.grad(to, (tqr, tkr, tvr), tg, retain_graph=True)
+    tqr, tkr, tvr = (x.clone().requires_grad_() for x in (tq, tk, tv))
+    to = torch.nn.functional.scaled_dot_product_attention(tqr, tkr, tvr, is_causal=a.causal)
 
-        fns = {"ours": ours_f, "torch": torch_f}
-        if a.naive:
-            fns["naive"] = naive_f
-        if a.bwd:
-            fns = {"ours_bwd": ours_b, "torch_bwd": torch_b}
-        res = {n: [] for n in fns}
-        for _ in range(a.rounds):
-            for n, f in fns.items():
-                f()
-                res[n].append(best(f, a.reps))
-        t = {n: min(v) for n, v in res.items()}
-        spread = {n: max(v) / min(v) for n, v in res.items()}
-        fl = flops * (2.5 if a.bwd else 1.0)
-        line = "  ".join(f"{n} {t[n]*1e3:8.2f} ms {fl/t[n]/1e9:6.1f} GF/s (spread {spread[n]:.2f})" for n in fns)
-        names = list(fns)
-        print(f"{sh:14s} {line}  ratio {t[names[1]]/t[names[0]]:.2f}x"
-              + (f"  vs naive {t['naive']/t['ours']:.2f}x" if 'naive' in t else ""), flush=True)
+    def ours_b():
+        ops.attention_backward(g, q, k, v, o, lse, causal=a.causal, backend="cpp")
+
+    def torch_b():
+        torch.autograd.grad(to, (tqr, tkr, tvr), tg, retain_graph=True)
+
+    fns = {"ours": ours_f, "torch": torch_f}
+    if a.naive:
+        fns["naive"] = naive_f
+    if a.bwd:
+        fns = {"ours_bwd": ours_b, "torch_bwd": torch_b}
+    res = {n: [] for n in fns}
+    for _ in range(a.rounds):
+        for n, f in fns.items():
+            f()
+            res[n].append(best(f, a.reps))
+    t = {n: min(v) for n, v in res.items()}
+    spread = {n: max(v) / min(v) for n, v in res.items()}
+    fl = flops * (2.5 if a.bwd else 1.0)
+    line = "  ".join(
+        f"{n} {t[n] * 1e3:8.2f} ms {fl / t[n] / 1e9:6.1f} GF/s (spread {spread[n]:.2f})"
+        for n in fns
+    )
+    names = list(fns)
+    print(
+        f"{sh:14s} {line}  ratio {t[names[1]] / t[names[0]]:.2f}x"
+        + (f"  vs naive {t['naive'] / t['ours']:.2f}x" if "naive" in t else ""),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -103,8 +103,8 @@ def main():
     model.train()
     for step in range(args.steps):
         lo = step * args.batch
-        x = torch.tensor(xs[:, lo:lo + args.batch])
-        y = torch.tensor(ys[lo:lo + args.batch])
+        x = torch.tensor(xs[:, lo : lo + args.batch])
+        y = torch.tensor(ys[lo : lo + args.batch])
         t0 = time.perf_counter()
         opt.zero_grad()
         loss = F.cross_entropy(model(x), y)
@@ -119,9 +119,11 @@ def main():
         acc = (model(torch.tensor(xe)).argmax(dim=1) == torch.tensor(ye)).float().mean().item()
     print(f"eval accuracy {acc:.3f}")
     if args.time:
-        steady = sorted(times[min(5, len(times) - 1):])
-        print(f"{args.lib}: median step {1e3 * steady[len(steady) // 2]:.2f} ms "
-              f"(batch {args.batch}, seq {args.seq}, d_model {args.d_model})")
+        steady = sorted(times[min(5, len(times) - 1) :])
+        print(
+            f"{args.lib}: median step {1e3 * steady[len(steady) // 2]:.2f} ms "
+            f"(batch {args.batch}, seq {args.seq}, d_model {args.d_model})"
+        )
 
 
 if __name__ == "__main__":

@@ -75,8 +75,11 @@ def _torch_sdpa(q, k, v, g, m, causal):
     tm = None if m is None else torch.tensor(m)
     if causal:
         keep = torch.ones(q.shape[2], k.shape[2], dtype=torch.bool).tril()
-        tm = keep if tm is None else (tm & keep if tm.dtype == torch.bool
-                                      else tm.masked_fill(~keep, float("-inf")))
+        tm = (
+            keep
+            if tm is None
+            else (tm & keep if tm.dtype == torch.bool else tm.masked_fill(~keep, float("-inf")))
+        )
     out = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm)
     out.backward(torch.tensor(g))
     res = [out.detach().numpy(), tq.grad.numpy(), tk.grad.numpy(), tv.grad.numpy()]
@@ -102,7 +105,9 @@ def _check_case(backend, case, dtype, rng):
     np.testing.assert_array_equal(np.isinf(lse), np.isinf(ref_lse))
     if np.dtype(dtype) == np.float64:
         for name, a, r in zip(names, got, ref):
-            np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-9 * max(1, np.abs(r).max()), err_msg=name)
+            np.testing.assert_allclose(
+                a, r, rtol=1e-9, atol=1e-9 * max(1, np.abs(r).max()), err_msg=name
+            )
         return
     # float32: FlashAttention's rule -- at most twice PyTorch's own float32 error against the
     # float64 oracle, plus a floor of 2e-5 of the result's scale (float32 accumulation).
@@ -139,8 +144,16 @@ def test_attention_cuda_simulator(case):
     _check_case("cuda", case, np.float32, np.random.default_rng(9))
 
 
-@pytest.mark.parametrize("shape", [(0, 2, 5, 5, 8, 8), (1, 2, 0, 5, 8, 8), (1, 2, 5, 0, 8, 8),
-                                   (1, 1, 3, 4, 0, 5), (1, 1, 3, 4, 8, 0)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (0, 2, 5, 5, 8, 8),
+        (1, 2, 0, 5, 8, 8),
+        (1, 2, 5, 0, 8, 8),
+        (1, 1, 3, 4, 0, 5),
+        (1, 1, 3, 4, 8, 0),
+    ],
+)
 def test_attention_zero_size(backend, shape):
     B, H, Lq, Lk, d, dv = shape
     rng = np.random.default_rng(0)
@@ -152,8 +165,10 @@ def test_attention_zero_size(backend, shape):
     np.testing.assert_allclose(out, ref, atol=1e-5)
     np.testing.assert_array_equal(np.isinf(lse), np.isinf(ref_lse))
     g = np.ones_like(out)
-    for a, r in zip(ops.attention_backward(g, q, k, v, out, lse, backend=backend),
-                    ops.attention_backward(g, q, k, v, ref, ref_lse, backend="reference")):
+    for a, r in zip(
+        ops.attention_backward(g, q, k, v, out, lse, backend=backend),
+        ops.attention_backward(g, q, k, v, ref, ref_lse, backend="reference"),
+    ):
         assert a.shape == r.shape
         np.testing.assert_allclose(a, r, atol=1e-5)
 
@@ -161,16 +176,18 @@ def test_attention_zero_size(backend, shape):
 def test_attention_nan_propagates(backend):
     q = np.ones((1, 1, 3, 4), np.float32)
     q[0, 0, 1, 2] = np.nan
-    out, _ = ops.attention_forward(q, np.ones((1, 1, 5, 4), np.float32),
-                                   np.ones((1, 1, 5, 4), np.float32), backend=backend)
+    out, _ = ops.attention_forward(
+        q, np.ones((1, 1, 5, 4), np.float32), np.ones((1, 1, 5, 4), np.float32), backend=backend
+    )
     assert np.isnan(out[0, 0, 1]).all() and np.isfinite(out[0, 0, [0, 2]]).all()
 
 
 def test_cpp_exp_accuracy():
     require_native("cpp", "attention_forward")
     lib = backends.get_backend("cpp").lib()
-    x = np.concatenate([np.linspace(-90, 0, 200001), np.linspace(0, 88, 2001),
-                        [-87.3, -87.4, -1e30]]).astype(np.float32)
+    x = np.concatenate(
+        [np.linspace(-90, 0, 200001), np.linspace(0, 88, 2001), [-87.3, -87.4, -1e30]]
+    ).astype(np.float32)
     y = lib.attention_exp_test(x)
     r = np.exp(x.astype(np.float64))
     ok = r > 1.2e-38  # normal range; below it the kernels' exp gives 0 (flushed)
@@ -195,8 +212,9 @@ def test_attention_mask_forms():
         np.testing.assert_allclose(ops.attention(q, k, v, m), want, atol=1e-5)
     # 3-D inputs (N, L, d) and an additive float mask equal to the bool one
     add = np.where(full, 0.0, -np.inf).astype(np.float32)
-    np.testing.assert_allclose(ops.attention(q[0], k[0], v[0], add[0]),
-                               ops.attention(q[0], k[0], v[0], full[0]), atol=1e-6)
+    np.testing.assert_allclose(
+        ops.attention(q[0], k[0], v[0], add[0]), ops.attention(q[0], k[0], v[0], full[0]), atol=1e-6
+    )
 
 
 def test_attention_validation():
@@ -233,19 +251,32 @@ def test_attention_validation():
 F = pytest.importorskip("fastnn.nn.functional")
 
 
-@pytest.mark.parametrize("causal,mask", [(False, None), (True, None), (False, "bool"), (False, "float")])
+@pytest.mark.parametrize(
+    "causal,mask", [(False, None), (True, None), (False, "bool"), (False, "float")]
+)
 def test_sdpa_matches_torch(causal, mask):
     rng = np.random.default_rng(11)
-    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in [(2, 3, 9, 16), (2, 3, 11, 16),
-                                                                   (2, 3, 11, 8)])
-    m = None if mask is None else (rng.random((9, 11)) > 0.3 if mask == "bool"
-                                   else rng.standard_normal((3, 9, 11)).astype(np.float32))
+    q, k, v = (
+        rng.standard_normal(s).astype(np.float32)
+        for s in [(2, 3, 9, 16), (2, 3, 11, 16), (2, 3, 11, 8)]
+    )
+    m = (
+        None
+        if mask is None
+        else (
+            rng.random((9, 11)) > 0.3
+            if mask == "bool"
+            else rng.standard_normal((3, 9, 11)).astype(np.float32)
+        )
+    )
     fq, fk, fv = (fastnn.tensor(x, requires_grad=True) for x in (q, k, v))
     tq, tk, tv = (torch.tensor(x, requires_grad=True) for x in (q, k, v))
-    fo = F.scaled_dot_product_attention(fq, fk, fv, None if m is None else fastnn.tensor(m),
-                                        is_causal=causal, scale=0.3)
-    to = TF.scaled_dot_product_attention(tq, tk, tv, None if m is None else torch.tensor(m),
-                                         is_causal=causal, scale=0.3)
+    fo = F.scaled_dot_product_attention(
+        fq, fk, fv, None if m is None else fastnn.tensor(m), is_causal=causal, scale=0.3
+    )
+    to = TF.scaled_dot_product_attention(
+        tq, tk, tv, None if m is None else torch.tensor(m), is_causal=causal, scale=0.3
+    )
     g = rng.standard_normal(to.shape).astype(np.float32)
     fo.backward(fastnn.tensor(g))
     to.backward(torch.tensor(g))
@@ -258,17 +289,22 @@ def test_sdpa_gradcheck_and_gqa():
     from fastnn.autograd import gradcheck
 
     rng = np.random.default_rng(12)
-    q, k, v = (fastnn.tensor(rng.standard_normal(s), requires_grad=True)
-               for s in [(1, 2, 4, 3), (1, 2, 5, 3), (1, 2, 5, 2)])
+    q, k, v = (
+        fastnn.tensor(rng.standard_normal(s), requires_grad=True)
+        for s in [(1, 2, 4, 3), (1, 2, 5, 3), (1, 2, 5, 2)]
+    )
     m = fastnn.tensor(rng.random((4, 5)) > 0.3)
     assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, m), (q, k, v))
-    assert gradcheck(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True),
-                     (q, k, v))
+    assert gradcheck(
+        lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True), (q, k, v)
+    )
     q4, k2 = rng.standard_normal((2, 4, 5, 8)), rng.standard_normal((2, 2, 6, 8))
-    fo = F.scaled_dot_product_attention(fastnn.tensor(q4), fastnn.tensor(k2), fastnn.tensor(k2),
-                                        enable_gqa=True)
-    to = TF.scaled_dot_product_attention(torch.tensor(q4), torch.tensor(k2), torch.tensor(k2),
-                                         enable_gqa=True)
+    fo = F.scaled_dot_product_attention(
+        fastnn.tensor(q4), fastnn.tensor(k2), fastnn.tensor(k2), enable_gqa=True
+    )
+    to = TF.scaled_dot_product_attention(
+        torch.tensor(q4), torch.tensor(k2), torch.tensor(k2), enable_gqa=True
+    )
     np.testing.assert_allclose(fo.numpy(), to.numpy(), atol=1e-10)
     with pytest.raises(ValueError, match="attn_mask"):
         F.scaled_dot_product_attention(q, k, v, m, is_causal=True)
@@ -284,7 +320,9 @@ def test_sdpa_dropout_composed_path():
     fastnn.manual_seed(5)
     o2 = F.scaled_dot_product_attention(fq, fk, fv, dropout_p=0.5)
     np.testing.assert_array_equal(o1.detach().numpy(), o2.detach().numpy())  # seeded
-    assert not np.allclose(o1.detach().numpy(), F.scaled_dot_product_attention(fq, fk, fv).detach().numpy())
+    assert not np.allclose(
+        o1.detach().numpy(), F.scaled_dot_product_attention(fq, fk, fv).detach().numpy()
+    )
     # the same keep mask through torch's math: softmax, * keep, @ v
     fastnn.manual_seed(5)
     _, probs, keep = ops.attention_dropout_forward(q, k, v, dropout_p=0.5)

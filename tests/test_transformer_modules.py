@@ -38,7 +38,10 @@ MHA_CASES = [dict(), dict(kdim=6, vdim=5), dict(batch_first=True), dict(bias=Fal
 def test_multihead_attention_matches_torch(kw, need_weights, masks):
     rng = np.random.default_rng(0)
     E, H, L, S, N = 16, 4, 7, 5, 3
-    tm, fm = torch.nn.MultiheadAttention(E, H, **kw).eval(), fnn.MultiheadAttention(E, H, **kw).eval()
+    tm, fm = (
+        torch.nn.MultiheadAttention(E, H, **kw).eval(),
+        fnn.MultiheadAttention(E, H, **kw).eval(),
+    )
     _copy(tm, fm)
     bf = kw.get("batch_first", False)
 
@@ -56,8 +59,12 @@ def test_multihead_attention_matches_torch(kw, need_weights, masks):
         extra = dict(key_padding_mask=kpm, attn_mask=am)
     tq, tk, tv = (torch.tensor(x, requires_grad=True) for x in (q, k, v))
     fq, fk, fv = (fastnn.tensor(x, requires_grad=True) for x in (q, k, v))
-    to, tw = tm(tq, tk, tv, need_weights=need_weights, **{a: torch.tensor(b) for a, b in extra.items()})
-    fo, fw = fm(fq, fk, fv, need_weights=need_weights, **{a: fastnn.tensor(b) for a, b in extra.items()})
+    to, tw = tm(
+        tq, tk, tv, need_weights=need_weights, **{a: torch.tensor(b) for a, b in extra.items()}
+    )
+    fo, fw = fm(
+        fq, fk, fv, need_weights=need_weights, **{a: fastnn.tensor(b) for a, b in extra.items()}
+    )
     np.testing.assert_allclose(fo.detach().numpy(), to.detach().numpy(), atol=1e-5)
     if need_weights:
         np.testing.assert_allclose(fw.detach().numpy(), tw.detach().numpy(), atol=1e-6)
@@ -80,10 +87,24 @@ def test_multihead_attention_self_unbatched_and_causal():
     causal = np.triu(np.ones((L, L), bool), 1)
     for need in (True, False):
         tx, fx = torch.tensor(x), fastnn.tensor(x)
-        to, tw = tm(tx, tx, tx, attn_mask=torch.tensor(causal), need_weights=need,
-                    average_attn_weights=False, is_causal=True)
-        fo, fw = fm(fx, fx, fx, attn_mask=fastnn.tensor(causal), need_weights=need,
-                    average_attn_weights=False, is_causal=True)
+        to, tw = tm(
+            tx,
+            tx,
+            tx,
+            attn_mask=torch.tensor(causal),
+            need_weights=need,
+            average_attn_weights=False,
+            is_causal=True,
+        )
+        fo, fw = fm(
+            fx,
+            fx,
+            fx,
+            attn_mask=fastnn.tensor(causal),
+            need_weights=need,
+            average_attn_weights=False,
+            is_causal=True,
+        )
         np.testing.assert_allclose(fo.detach().numpy(), to.detach().numpy(), atol=1e-5)
         if need:
             assert tuple(fw.shape) == tuple(tw.shape) == (H, L, L)
@@ -93,13 +114,20 @@ def test_multihead_attention_self_unbatched_and_causal():
 def test_multihead_attention_init_and_keys():
     fastnn.manual_seed(0)
     m = fnn.MultiheadAttention(32, 4)
-    assert list(m.state_dict()) == ["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]
+    assert list(m.state_dict()) == [
+        "in_proj_weight",
+        "in_proj_bias",
+        "out_proj.weight",
+        "out_proj.bias",
+    ]
     w = m.in_proj_weight.detach().numpy()
     bound = np.sqrt(6.0 / (32 + 96))  # xavier_uniform_ on (3E, E)
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
     assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
     sep = fnn.MultiheadAttention(8, 2, kdim=3, vdim=5)
-    assert list(sep.state_dict()) == list(torch.nn.MultiheadAttention(8, 2, kdim=3, vdim=5).state_dict())
+    assert list(sep.state_dict()) == list(
+        torch.nn.MultiheadAttention(8, 2, kdim=3, vdim=5).state_dict()
+    )
     with pytest.raises(ValueError):
         fnn.MultiheadAttention(10, 3)
 
@@ -114,7 +142,9 @@ def test_transformer_encoder_matches_torch(kw, mask):
     E, H, S, N = 16, 4, 9, 3
     tl = torch.nn.TransformerEncoderLayer(E, H, dim_feedforward=32, **kw)
     fl = fnn.TransformerEncoderLayer(E, H, dim_feedforward=32, **kw)
-    te = torch.nn.TransformerEncoder(tl, 2, norm=torch.nn.LayerNorm(E), enable_nested_tensor=False).eval()
+    te = torch.nn.TransformerEncoder(
+        tl, 2, norm=torch.nn.LayerNorm(E), enable_nested_tensor=False
+    ).eval()
     fe = fnn.TransformerEncoder(fl, 2, norm=fnn.LayerNorm(E)).eval()
     _copy(te, fe)
     bf = kw.get("batch_first", False)
@@ -149,8 +179,9 @@ def test_transformer_state_dict_both_ways():
     x = np.random.default_rng(3).standard_normal((5, 2, 8)).astype(np.float32)
     te.eval()
     fe.eval()
-    np.testing.assert_allclose(fe(fastnn.tensor(x)).detach().numpy(),
-                               te(torch.tensor(x)).detach().numpy(), atol=2e-5)
+    np.testing.assert_allclose(
+        fe(fastnn.tensor(x)).detach().numpy(), te(torch.tensor(x)).detach().numpy(), atol=2e-5
+    )
     # the layers are independent deep copies
     p0 = fe.layers[0].linear1.weight
     assert p0 is not fe.layers[1].linear1.weight
@@ -164,11 +195,30 @@ def test_transformer_example_trains_under_both():
     losses = {}
     for lib in ("fastnn", "torch"):
         res = subprocess.run(
-            [sys.executable, os.path.join(ROOT, "examples", "transformer.py"), "--lib", lib,
-             "--steps", "20", "--batch", "16", "--seq", "16", "--d-model", "32", "--ff", "64",
-             "--lr", "3e-3"],
-            capture_output=True, text=True, timeout=300, cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": ROOT})
+            [
+                sys.executable,
+                os.path.join(ROOT, "examples", "transformer.py"),
+                "--lib",
+                lib,
+                "--steps",
+                "20",
+                "--batch",
+                "16",
+                "--seq",
+                "16",
+                "--d-model",
+                "32",
+                "--ff",
+                "64",
+                "--lr",
+                "3e-3",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": ROOT},
+        )
         assert res.returncode == 0, res.stderr[-2000:]
         lines = [ln for ln in res.stdout.splitlines() if ln.startswith("step")]
         losses[lib] = [float(ln.split()[-1]) for ln in lines]

@@ -37,7 +37,9 @@ def _check_qkv(q, k, v):
     check_array(v, "v", None, q.dtype)
     for name, x in (("q", q), ("k", k), ("v", v)):
         if x.ndim < 2:
-            raise ValueError(f"{name}: expected an array of shape (..., L, d), got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected an array of shape (..., L, d), got {tuple(x.shape)}"
+            )
     if k.ndim != q.ndim or v.ndim != q.ndim:
         raise ValueError(
             f"k, v: expected as many dimensions as q ({q.ndim}), got k {k.ndim}-D and v {v.ndim}-D"
@@ -75,13 +77,17 @@ def attention_mask(mask, lead, lq, lk, dtype):
     kind = np.dtype(mask.dtype).kind
     full = tuple(lead) + (lq, lk)
     if mask.ndim > len(full):
-        raise ValueError(f"mask: shape {tuple(mask.shape)} has more dimensions than the scores {full}")
+        raise ValueError(
+            f"mask: shape {tuple(mask.shape)} has more dimensions than the scores {full}"
+        )
     try:
         ok = np.broadcast_shapes(tuple(mask.shape), full) == full
     except ValueError:
         ok = False
     if not ok:
-        raise ValueError(f"mask: shape {tuple(mask.shape)} does not broadcast to the scores' {full}")
+        raise ValueError(
+            f"mask: shape {tuple(mask.shape)} does not broadcast to the scores' {full}"
+        )
     if kind == "b":
         add = xp.where(mask, dtype.type(0), dtype.type(-np.inf)).astype(dtype)
     elif kind == "f":
@@ -142,8 +148,9 @@ def attention_forward(q, k, v, mask=None, causal=False, scale=None, *, backend=N
     return out.reshape(lead + out.shape[-2:]), lse.reshape(lead + lse.shape[-1:])
 
 
-def attention_backward(grad_out, q, k, v, out, lse, mask=None, causal=False, scale=None, *,
-                       backend=None):
+def attention_backward(
+    grad_out, q, k, v, out, lse, mask=None, causal=False, scale=None, *, backend=None
+):
     """Backward of :func:`attention_forward` (FlashAttention-2: scores recomputed from lse).
 
     Args:
@@ -159,8 +166,11 @@ def attention_backward(grad_out, q, k, v, out, lse, mask=None, causal=False, sca
     check_array(grad_out, "grad_out", q.ndim, q.dtype)
     check_array(out, "out", q.ndim, q.dtype)
     check_array(lse, "lse", q.ndim - 1, q.dtype)
-    for name, x, want in (("grad_out", grad_out, lead + (lq, dv)), ("out", out, lead + (lq, dv)),
-                          ("lse", lse, lead + (lq,))):
+    for name, x, want in (
+        ("grad_out", grad_out, lead + (lq, dv)),
+        ("out", out, lead + (lq, dv)),
+        ("lse", lse, lead + (lq,)),
+    ):
         if tuple(x.shape) != want:
             raise ValueError(f"{name}: expected shape {want}, got {tuple(x.shape)}")
     go4 = contiguous(grad_out).reshape(B, H, lq, dv)
@@ -199,8 +209,9 @@ def _bmm(a, b, trans_a=False, trans_b=False, alpha=1.0, backend=None):
     return out
 
 
-def attention_dropout_forward(q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *,
-                              backend=None):
+def attention_dropout_forward(
+    q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *, backend=None
+):
     """The unfused composed path used when ``dropout_p > 0`` (the kernels take no dropout).
 
     Materialises the (Lq, Lk) probabilities: scores by per-head GEMMs on the gemm kernel, a
@@ -218,8 +229,13 @@ def attention_dropout_forward(q, k, v, mask=None, causal=False, scale=None, drop
     B, H, lq, d = q4.shape
     lk, dv = k4.shape[2], v4.shape[3]
     t = q4.dtype.type
-    s = _bmm(q4.reshape(B * H, lq, d), k4.reshape(B * H, lk, d), trans_b=True, alpha=scale,
-             backend=backend).reshape(B, H, lq, lk)
+    s = _bmm(
+        q4.reshape(B * H, lq, d),
+        k4.reshape(B * H, lk, d),
+        trans_b=True,
+        alpha=scale,
+        backend=backend,
+    ).reshape(B, H, lq, lk)
     if m is not None:
         s += m
     if causal:
@@ -280,5 +296,7 @@ def attention(q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *, ba
         out (..., Lq, dv). Fully masked rows are 0.
     """
     if dropout_p and dropout_p > 0.0:
-        return attention_dropout_forward(q, k, v, mask, causal, scale, dropout_p, backend=backend)[0]
+        return attention_dropout_forward(q, k, v, mask, causal, scale, dropout_p, backend=backend)[
+            0
+        ]
     return attention_forward(q, k, v, mask, causal, scale, backend=backend)[0]

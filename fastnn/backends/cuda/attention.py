@@ -270,9 +270,17 @@ def attention_forward(q, k, v, mask, causal, scale):
         return out, lse
     m, has = _mask_arg(mask, q)
     grid = ((Lq + BQ - 1) // BQ, B * H)
-    _forward[grid, BQ, stream_of(q)](device_view(q, "q"), device_view(k, "k"), device_view(v, "v"),
-                                     m, has, bool(causal), np.float32(scale), device_view(out),
-                                     device_view(lse))
+    _forward[grid, BQ, stream_of(q)](
+        device_view(q, "q"),
+        device_view(k, "k"),
+        device_view(v, "v"),
+        m,
+        has,
+        bool(causal),
+        np.float32(scale),
+        device_view(out),
+        device_view(lse),
+    )
     return out, lse
 
 
@@ -287,14 +295,28 @@ def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
         return dq, dk, dv
     st = stream_of(q)
     m, has = _mask_arg(mask, q)
-    gov, qv, kv, vv, lv = (device_view(x, n) for x, n in
-                           ((grad_out, "grad_out"), (q, "q"), (k, "k"), (v, "v"), (lse, "lse")))
+    gov, qv, kv, vv, lv = (
+        device_view(x, n)
+        for x, n in ((grad_out, "grad_out"), (q, "q"), (k, "k"), (v, "v"), (lse, "lse"))
+    )
     delta = empty((B, H, Lq), q.dtype, like=q)
     launch_1d(_delta, B * H * Lq, 128, gov, device_view(out, "out"), device_view(delta), stream=st)
     sc = np.float32(scale)
-    _backward_dq[((Lq + BQ - 1) // BQ, B * H), BQ, st](gov, qv, kv, vv, lv, device_view(delta), m,
-                                                        has, bool(causal), sc, device_view(dq))
-    _backward_dkdv[((Lk + BQ - 1) // BQ, B * H), BQ, st](gov, qv, kv, vv, lv, device_view(delta), m,
-                                                          has, bool(causal), sc, device_view(dk),
-                                                          device_view(dv))
+    _backward_dq[((Lq + BQ - 1) // BQ, B * H), BQ, st](
+        gov, qv, kv, vv, lv, device_view(delta), m, has, bool(causal), sc, device_view(dq)
+    )
+    _backward_dkdv[((Lk + BQ - 1) // BQ, B * H), BQ, st](
+        gov,
+        qv,
+        kv,
+        vv,
+        lv,
+        device_view(delta),
+        m,
+        has,
+        bool(causal),
+        sc,
+        device_view(dk),
+        device_view(dv),
+    )
     return dq, dk, dv

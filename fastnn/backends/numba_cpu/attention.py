@@ -175,5 +175,7 @@ def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
     dv = np.empty_like(v)
     m, has = _mask_arg(mask, q.dtype)
     t = q.dtype.type
-    _backward(grad_out, q, k, v, out, lse, m, has, bool(causal), t(scale), t(0), t(-np.inf), dq, dk, dv)
+    _backward(
+        grad_out, q, k, v, out, lse, m, has, bool(causal), t(scale), t(0), t(-np.inf), dq, dk, dv
+    )
     return dq, dk, dv

@@ -18,8 +18,9 @@ def _raw(x):
     return x.array if isinstance(x, Tensor) else x
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None, enable_gqa=False):
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
     """softmax(query key^T * scale + mask) value, fused (flash-style) unless dropout_p > 0.
 
     Args:
@@ -47,8 +48,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         key, value = _repeat_heads(key, hq // hk), _repeat_heads(value, hq // hk)
     mask = _raw(attn_mask)
     if dropout_p > 0.0:
-        return AttentionDropoutFunction.apply(query, key, value, mask, bool(is_causal), scale,
-                                              float(dropout_p))
+        return AttentionDropoutFunction.apply(
+            query, key, value, mask, bool(is_causal), scale, float(dropout_p)
+        )
     return AttentionFunction.apply(query, key, value, mask, bool(is_causal), scale)
 
 
@@ -68,17 +70,39 @@ def _additive(mask, dtype, name):
     if m.dtype == np.bool_:
         return xp.where(m, dtype.type(-np.inf), dtype.type(0))
     if np.dtype(m.dtype).kind != "f":
-        raise TypeError(f"{name}: only bool and floating types of masks are supported, got {m.dtype}")
+        raise TypeError(
+            f"{name}: only bool and floating types of masks are supported, got {m.dtype}"
+        )
     return m.astype(dtype, copy=False)
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
-                                 in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
-                                 out_proj_weight, out_proj_bias, training=True,
-                                 key_padding_mask=None, need_weights=True, attn_mask=None,
-                                 use_separate_proj_weight=False, q_proj_weight=None,
-                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
-                                 static_v=None, average_attn_weights=True, is_causal=False):
+def multi_head_attention_forward(
+    query,
+    key,
+    value,
+    embed_dim_to_check,
+    num_heads,
+    in_proj_weight,
+    in_proj_bias,
+    bias_k,
+    bias_v,
+    add_zero_attn,
+    dropout_p,
+    out_proj_weight,
+    out_proj_bias,
+    training=True,
+    key_padding_mask=None,
+    need_weights=True,
+    attn_mask=None,
+    use_separate_proj_weight=False,
+    q_proj_weight=None,
+    k_proj_weight=None,
+    v_proj_weight=None,
+    static_k=None,
+    static_v=None,
+    average_attn_weights=True,
+    is_causal=False,
+):
     """PyTorch's multi-head attention forward on seq-first inputs.
 
     query (L, N, E) or unbatched (L, E); key (S, N, kdim); value (S, N, vdim).
@@ -89,8 +113,13 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     """
     from ._core import dropout, linear, softmax
 
-    if bias_k is not None or bias_v is not None or add_zero_attn or static_k is not None \
-            or static_v is not None:
+    if (
+        bias_k is not None
+        or bias_v is not None
+        or add_zero_attn
+        or static_k is not None
+        or static_v is not None
+    ):
         raise NotImplementedError("bias_k/bias_v, add_zero_attn and static_k/v are not supported")
     unbatched = query.dim() == 2
     if unbatched:
@@ -100,7 +129,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     L, N, E = query.shape
     S = key.shape[0]
     if E != embed_dim_to_check:
-        raise ValueError(f"query: was expecting embedding dimension of {embed_dim_to_check}, got {E}")
+        raise ValueError(
+            f"query: was expecting embedding dimension of {embed_dim_to_check}, got {E}"
+        )
     if E % num_heads:
         raise ValueError(f"embed_dim {E} not divisible by num_heads {num_heads}")
     hd = E // num_heads
@@ -135,13 +166,17 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if mask is not None:
         if mask.ndim == 2:
             if tuple(mask.shape) != (L, S):
-                raise ValueError(f"attn_mask: the shape of the 2D attn_mask is {tuple(mask.shape)}, "
-                                 f"but should be {(L, S)}")
+                raise ValueError(
+                    f"attn_mask: the shape of the 2D attn_mask is {tuple(mask.shape)}, "
+                    f"but should be {(L, S)}"
+                )
             mask = mask[None, None]
         elif mask.ndim == 3:
             if tuple(mask.shape) != (N * num_heads, L, S):
-                raise ValueError(f"attn_mask: the shape of the 3D attn_mask is {tuple(mask.shape)},"
-                                 f" but should be {(N * num_heads, L, S)}")
+                raise ValueError(
+                    f"attn_mask: the shape of the 3D attn_mask is {tuple(mask.shape)},"
+                    f" but should be {(N * num_heads, L, S)}"
+                )
             mask = mask.reshape(N, num_heads, L, S)
         else:
             raise ValueError(f"attn_mask: expected a 2-D or 3-D mask, got {mask.ndim}-D")
@@ -165,8 +200,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         if unbatched:
             weights = weights.squeeze(0)
     else:
-        out = scaled_dot_product_attention(q, k, v, attn_mask=None if mask is None else wrap(mask),
-                                           dropout_p=p, is_causal=use_kernel_causal)
+        out = scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=None if mask is None else wrap(mask),
+            dropout_p=p,
+            is_causal=use_kernel_causal,
+        )
     out = out.permute(2, 0, 1, 3).reshape(L, N, E)
     out = linear(out, out_proj_weight, out_proj_bias)
     if unbatched:
