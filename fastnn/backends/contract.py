@@ -155,26 +155,36 @@ def attention_forward(q, k, v, mask, causal, scale):
     """Fused scaled dot-product attention (flash-style, online softmax).
 
     out = softmax(q @ k^T * scale + mask [+ causal -inf above the diagonal]) @ v, computed in
-    key blocks without materialising the (Lq, Lk) score matrix.
+    key blocks without materialising the (Lq, Lk) score matrix (extra memory O(L d)).
 
     Args:
-        q: (B, H, Lq, D); k: (B, H, Lk, D); v: (B, H, Lk, Dv).
-        mask: None or an additive float mask (Bm, Hm, Lq, Lk) with Bm in {1, B}, Hm in {1, H}
-            (``fastnn.ops.attention`` turns boolean masks into 0 / -inf).
+        q: (B, H, Lq, D); k: (B, H, Lk, D); v: (B, H, Lk, Dv). Any Lq, Lk, D, Dv >= 0
+            (Lq != Lk allowed; D, Dv need not be powers of two; cuda: D, Dv <= 256).
+        mask: None or an additive float mask (Bm, Hm, Lq, Lk) of q's dtype with Bm in {1, B},
+            Hm in {1, H} (``fastnn.ops.attention`` turns boolean masks -- True = attend -- into
+            0 / -inf and materialises broadcast Lq/Lk dims).
         causal: bool; query i attends keys j <= i (top-left aligned, like PyTorch).
         scale: Python float.
 
     Returns:
-        (out (B, H, Lq, Dv), lse (B, H, Lq) float32/64 natural-log sum of exp of the scores).
-        A row whose keys are all masked gives out = 0 and lse = +inf (so its backward is 0).
+        (out (B, H, Lq, Dv), lse (B, H, Lq)) in q's dtype; lse is the natural-log sum of exp of
+        each row's scores. A row whose keys are all masked (or Lk == 0) gives out = 0 and
+        lse = +inf (so its backward is 0), never NaN; NaN scores give a NaN row.
     """
 
 
 def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
     """Backward of attention_forward (FlashAttention-2: recompute scores from lse).
 
+    P = exp(q k^T * scale + mask - lse) (0 where lse = +inf), D = rowsum(grad_out * out),
+    dV = P^T grad_out, dS = P * (grad_out v^T - D), dQ = dS k * scale, dK = dS^T q * scale.
+
+    Args:
+        grad_out: (B, H, Lq, Dv); q, k, v, mask, causal, scale: as given to the forward;
+            out, lse: what the forward returned.
+
     Returns:
-        (dq (B, H, Lq, D), dk (B, H, Lk, D), dv (B, H, Lk, Dv)).
+        (dq (B, H, Lq, D), dk (B, H, Lk, D), dv (B, H, Lk, Dv)); the mask gets no gradient.
     """
 
 
