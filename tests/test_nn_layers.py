@@ -77,6 +77,19 @@ def test_extreme_inputs_are_finite():
     parity(lambda a: F.log_softmax(a, 1), lambda a: torch.log_softmax(a, 1), x)
 
 
+def test_gelu_float32_accuracy_over_the_range():
+    """float32 GELU uses a vectorised erfc fit: compare with the float64 exact form everywhere,
+    including the negative tail where x * Phi(x) is tiny."""
+    import math
+
+    x = np.concatenate([np.linspace(-12, 12, 20001), [0.0, 1e-20, -1e-20]]).astype(np.float32)
+    ref = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x.astype(np.float64)])
+    got = F.gelu(wrap(x)).numpy().astype(np.float64)
+    rel = np.abs(got - ref) / np.maximum(np.abs(ref), 1e-30)
+    assert rel.max() < 2e-5, (x[rel.argmax()], rel.max())
+    assert got[-3] == 0.0
+
+
 def test_softmax_implicit_dim_warns():
     with pytest.warns(UserWarning, match="Implicit dimension"):
         y = nn.Softmax()(fastnn.randn(2, 3))

@@ -40,6 +40,45 @@ def erf(x):
     return _erf_ufunc(x)
 
 
+# Numerical Recipes' Chebyshev fit: erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0, with
+# relative error < 1.2e-7 everywhere (so the far tails of the normal CDF stay accurate).
+_ERFC_COEFFS = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
+                -1.13520398, 1.48851587, -0.82215223, 0.17087277)
+
+
+def _normal_cdf(x):
+    """Phi(x) = 0.5 erfc(-x / sqrt(2)) in x's dtype. float32 on the CPU: the vectorised erfc fit
+    above (~20 NumPy passes instead of a scalar libm erf per element: 7.7 ms -> ~1 ms for 262k
+    elements here); float64 and CUDA: exact erf."""
+    if x.dtype != np.float32 or xp_of(x) is not np:
+        return x.dtype.type(0.5) * (x.dtype.type(1) + erf(x * x.dtype.type(_SQRT_HALF)))
+    f = np.float32
+    z = np.abs(x)  # three buffers in all: fresh 1 MB arrays cost page faults on this machine
+    z *= f(_SQRT_HALF)
+    t = np.multiply(z, f(0.5))
+    t += f(1)
+    np.reciprocal(t, out=t)
+    p = np.multiply(t, f(_ERFC_COEFFS[9]))
+    for c in _ERFC_COEFFS[8:0:-1]:
+        p += f(c)
+        p *= t
+    p += f(_ERFC_COEFFS[0])
+    z *= z
+    p -= z
+    np.exp(p, out=p)
+    p *= t
+    p *= f(0.5)  # 0.5 erfc(|x| / sqrt 2) = Phi(-|x|)
+    # Phi(x) = p where x < 0, 1 - p where x > 0: p + step(x) (1 - 2p), exact for the negative
+    # tail (a masked ufunc, where=, is ~50x slower here)
+    np.sign(x, out=z)
+    np.maximum(z, f(0), out=z)
+    np.multiply(p, f(-2), out=t)
+    t += f(1)
+    t *= z
+    p += t
+    return p
+
+
 def _sigmoid(x):
     xp = xp_of(x)
     # 0.5 * (1 + tanh(x / 2)) is the logistic function without overflow for any x
@@ -47,35 +86,45 @@ def _sigmoid(x):
 
 
 class GELUFunction(Function):
-    """GELU: x * Phi(x) ("none", exact, erf) or PyTorch's tanh approximation ("tanh")."""
+    """GELU: x * Phi(x) ("none"; Phi from ``_normal_cdf``) or PyTorch's tanh approximation
+    ("tanh"). Backward: Phi(x) + x phi(x), or the derivative of the tanh form."""
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
         xp = xp_of(x)
-        one, half = x.dtype.type(1), x.dtype.type(0.5)
-        ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
+            ctx.save_for_backward(x)
+            one, half = x.dtype.type(1), x.dtype.type(0.5)
             inner = x.dtype.type(_TANH_K) * (x + x.dtype.type(0.044715) * x * x * x)
             return half * x * (one + xp.tanh(inner))
-        return half * x * (one + erf(x * x.dtype.type(_SQRT_HALF)))
+        cdf = _normal_cdf(x)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        xp = xp_of(x)
-        dt = x.dtype.type
-        one, half = dt(1), dt(0.5)
+        xp = xp_of(grad)
         if ctx.approximate == "tanh":
+            (x,) = ctx.saved_tensors
+            dt = x.dtype.type
+            one, half = dt(1), dt(0.5)
             x2 = x * x
             t = xp.tanh(dt(_TANH_K) * (x + dt(0.044715) * x2 * x))
             d = half * (one + t) + half * x * (one - t * t) * dt(_TANH_K) * (
                 one + dt(3 * 0.044715) * x2
             )
-        else:
-            cdf = half * (one + erf(x * dt(_SQRT_HALF)))
-            d = cdf + x * dt(_INV_SQRT_2PI) * xp.exp(-half * x * x)
-        return grad * d, None
+            return grad * d, None
+        x, cdf = ctx.saved_tensors
+        dt = x.dtype.type
+        d = x * x  # one buffer: ((exp(-x^2/2) * x / sqrt(2 pi)) + Phi) * grad
+        d *= dt(-0.5)
+        xp.exp(d, out=d)
+        d *= x
+        d *= dt(_INV_SQRT_2PI)
+        d += cdf
+        d *= grad
+        return d, None
 
 
 class LeakyReLUFunction(Function):
