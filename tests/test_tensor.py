@@ -184,3 +184,26 @@ def test_iteration_and_len():
     assert rows == [[0, 1], [2, 3], [4, 5]] and len(x) == 3
     assert fastnn.is_tensor(x) and not fastnn.is_tensor(np.zeros(1))
     assert fastnn.numel(x) == 6
+
+
+def test_script_compatibility_shims():
+    fastnn.backends.cudnn.benchmark = True
+    fastnn.backends.cudnn.deterministic = True
+    assert not fastnn.backends.mps.is_available()
+    model = object()
+    assert fastnn.compile(model) is model
+    fastnn.set_float32_matmul_precision("high")
+    with pytest.raises(ValueError):
+        fastnn.set_float32_matmul_precision("fastest")
+    dev = fastnn.device("cuda" if fastnn.cuda.is_available() else "cpu")
+    assert fastnn.ones(2).to(dev).device == dev
+    assert f"{fastnn.tensor(0.123456):.3f}" == "0.123"
+
+
+def test_grad_accumulates_in_place():
+    w = fastnn.ones(2, requires_grad=True)
+    (w * 2).sum().backward()
+    held = w.grad.array
+    (w * 3).sum().backward()
+    assert w.grad.array is held
+    np.testing.assert_allclose(held, [5.0, 5.0])

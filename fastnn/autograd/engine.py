@@ -43,8 +43,12 @@ def _accumulate_leaf(leaf, g):
         # Own the storage: the same array may have been handed to several inputs (a + b) or be a
         # read-only broadcast view, and optimizers update .grad in place.
         leaf.grad = _make(g.copy(), False, None, 0)
-    else:
-        leaf.grad.array = leaf.grad.array + g
+    else:  # accumulate in place, as PyTorch does (holders of .grad's array see it)
+        ga = leaf.grad.array
+        if type(ga) is np.ndarray and ga.flags.writeable and ga.dtype == g.dtype:
+            np.add(ga, g, out=ga)
+        else:
+            leaf.grad.array = ga + g
 
 
 def run_backward(roots, grads, retain_graph, capture=None):
