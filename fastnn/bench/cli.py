@@ -171,8 +171,16 @@ def execute(args, argv) -> dict:
             train_budget = timing.Budget(
                 budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0, budget.slow_reps
             )
+            racers = contenders
+            if args.sizes == "quick" and not args.backend:
+                # quick races fastnn as a user gets it (the best CPU backend) against PyTorch;
+                # every backend races in full or when --backend names them
+                best = [c for c in contenders if c.kind == "fastnn" and c.device == "cpu"][:1]
+                racers = best + [c for c in contenders if c.kind != "fastnn"]
+                if best:
+                    skipped["train on other backends"] = "quick races the best CPU backend only"
             rows += train.race(
-                contenders, args.sizes, seed=args.seed, budget=train_budget, progress=bar
+                racers, args.sizes, seed=args.seed, budget=train_budget, progress=bar
             )
     report.apply_roof(rows, measured)
     return {

@@ -24,8 +24,8 @@ def measure(fma_seconds: float = 0.1, copy_bytes: int = COPY_BYTES, copy_reps: i
     if fma is None:
         out["fma_reason"] = "fastnn._C has no roof_fma yet"
     else:
-        # best of three: on a shared machine a single window can catch a busy moment
-        out["fma_gflops"] = max(float(fma(seconds=fma_seconds, threads=0)) for _ in range(3))
+        # best of five short windows: on a shared machine one window can catch a busy moment
+        out["fma_gflops"] = max(float(fma(seconds=fma_seconds, threads=0)) for _ in range(5))
     copy = getattr(mod, "roof_copy", None)
     if copy is None:
         out["copy_reason"] = "fastnn._C has no roof_copy yet"
