@@ -108,19 +108,25 @@ class LayerNormFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_norm, eps):
+        # few fresh buffers: on this machine allocating (page-faulting) a large array costs
+        # more than the arithmetic on it
+        xp = xp_of(x)
         lead = x.shape[: x.ndim - n_norm]
         n = int(np.prod(x.shape[x.ndim - n_norm:], dtype=np.int64))
         x2 = x.reshape(-1, n)
-        mean = x2.mean(axis=1, keepdims=True)
-        xc = x2 - mean
-        var = (xc * xc).mean(axis=1, keepdims=True)
-        rstd = 1.0 / xp_of(x).sqrt(var + x.dtype.type(eps))
-        xhat = xc * rstd
-        y = xhat
+        xhat = x2 - x2.mean(axis=1, keepdims=True)
+        y = xp.multiply(xhat, xhat)
+        var = y.mean(axis=1, keepdims=True)
+        var += x.dtype.type(eps)
+        rstd = xp.sqrt(var)
+        xp.reciprocal(rstd, out=rstd)
+        xhat *= rstd
         if weight is not None:
-            y = y * weight.reshape(1, n)
+            xp.multiply(xhat, weight.reshape(1, n), out=y)
+        else:
+            y[...] = xhat
         if bias is not None:
-            y = y + bias.reshape(1, n)
+            y += bias.reshape(1, n)
         ctx.save_for_backward(xhat, rstd, weight)
         ctx.shapes = (x.shape, lead, n, None if bias is None else bias.shape)
         return y.reshape(x.shape)
@@ -129,16 +135,25 @@ class LayerNormFunction(Function):
     def backward(ctx, grad):
         xhat, rstd, weight = ctx.saved_tensors
         x_shape, lead, n, bshape = ctx.shapes
+        xp = xp_of(grad)
         g2 = grad.reshape(-1, n)
         gw = gb = gx = None
         need = ctx.needs_input_grad
+        tmp = xp.multiply(g2, xhat)
         if weight is not None and need[1]:
-            gw = (g2 * xhat).sum(axis=0).reshape(weight.shape)
+            gw = tmp.sum(axis=0).reshape(weight.shape)
         if bshape is not None and need[2]:
             gb = g2.sum(axis=0).reshape(bshape)
         if need[0]:
-            g = g2 * weight.reshape(1, n) if weight is not None else g2
-            mg = g.mean(axis=1, keepdims=True)
-            mgx = (g * xhat).mean(axis=1, keepdims=True)
-            gx = (rstd * (g - mg - xhat * mgx)).reshape(x_shape)
+            if weight is not None:
+                g = xp.multiply(g2, weight.reshape(1, n))
+                xp.multiply(g, xhat, out=tmp)
+            else:
+                g = g2.copy()
+            mgx = tmp.mean(axis=1, keepdims=True)
+            g -= g.mean(axis=1, keepdims=True)
+            xp.multiply(xhat, mgx, out=tmp)
+            g -= tmp
+            g *= rstd
+            gx = g.reshape(x_shape)
         return gx, gw, gb, None, None
