@@ -292,6 +292,11 @@ py::tuple sequence_forward(py::array x, py::array h0, py::array c0, py::array w_
     {
         py::gil_scoped_release nogil;
         sgemm(false, true, T * B, 4 * H, I, 1.0f, X, I, Wi, I, 0.0f, G, 4 * H, bp);
+        // W_hh^T (H, 4H) row-major, once per call: the per-step product then reads it directly
+        // (sgemm's unpacked-B path for short M), instead of re-packing W_hh at every step.
+        std::vector<float> WhT((size_t)(H * 4 * H));
+        for (int64_t n = 0; n < 4 * H; ++n)
+            for (int64_t k = 0; k < H; ++k) WhT[k * 4 * H + n] = Wh[n * H + k];
 #pragma omp parallel num_threads(batch_threads(B))
         {
             const Slice s = my_rows(B);
@@ -300,8 +305,8 @@ py::tuple sequence_forward(py::array x, py::array h0, py::array c0, py::array w_
                 const float* hp = (t ? Y + (t - 1) * B * H : H0) + s.b0 * H;
                 const float* cp = (t ? CS + (t - 1) * B * H : C0) + s.b0 * H;
                 float* Gt = G + (t * B + s.b0) * 4 * H;
-                sgemm(false, true, rows, 4 * H, H, 1.0f, hp, H, Wh, H, 1.0f, Gt, 4 * H, nullptr,
-                      Act::None, false);
+                sgemm(false, false, rows, 4 * H, H, 1.0f, hp, H, WhT.data(), 4 * H, 1.0f, Gt,
+                      4 * H, nullptr, Act::None, false);
                 pointwise_forward(rows, H, Gt, cp, CS + (t * B + s.b0) * H, Y + (t * B + s.b0) * H);
             }
         }
