@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from ..ops._util import xp_of as _xp
+
 
 def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):
     """One SGD step on array p with gradient g; returns the (new or updated) momentum buffer."""
@@ -102,9 +104,3 @@ def rmsprop_step(p, g, state, *, lr, alpha, eps, weight_decay, momentum, centere
         p += dt(-lr) * buf
     else:
         p += dt(-lr) * g / avg
-
-
-def _xp(a):
-    import numpy as np
-
-    return np if isinstance(a, np.ndarray) else __import__("cupy")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._util import xp_of
 from ..tensor import wrap
 from ._functional import adagrad_step
 from .optimizer import Optimizer
@@ -37,7 +38,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = wrap(np.zeros((), dtype=np.float32))
-                xp = np if isinstance(p.array, np.ndarray) else __import__("cupy")
+                xp = xp_of(p.array)
                 state["sum"] = wrap(xp.full_like(p.array, group["initial_accumulator_value"]))
 
     def step(self, closure=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._util import xp_of as _xp
 from ..tensor import wrap
 from ._functional import adam_step
 from .optimizer import Optimizer
@@ -22,10 +23,6 @@ def _check(lr, betas, eps, weight_decay):
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
     if not 0.0 <= weight_decay:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
-def _xp(a):
-    return np if isinstance(a, np.ndarray) else __import__("cupy")
 
 
 class Adam(Optimizer):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops._util import xp_of
 from ..tensor import wrap
 from ._functional import rmsprop_step
 from .optimizer import Optimizer
@@ -43,7 +44,7 @@ class RMSprop(Optimizer):
                 arr = p.array
                 state = self.state[p]
                 if len(state) == 0:
-                    xp = np if isinstance(arr, np.ndarray) else __import__("cupy")
+                    xp = xp_of(arr)
                     state["step"] = wrap(np.zeros((), dtype=np.float32))
                     state["square_avg"] = wrap(xp.zeros_like(arr))
                     if group["momentum"] > 0:

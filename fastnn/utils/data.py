@@ -14,6 +14,7 @@ from itertools import accumulate
 import numpy as np
 
 from .. import random as _random
+from ..ops._util import xp_of
 from ..tensor import Tensor, wrap
 
 __all__ = [
@@ -271,9 +272,7 @@ class BatchSampler(Sampler):
 
 
 def _stack(arrays):
-    if isinstance(arrays[0], np.ndarray):
-        return np.stack(arrays)
-    return __import__("cupy").stack(arrays)
+    return xp_of(arrays[0]).stack(arrays)
 
 
 def default_collate(batch):

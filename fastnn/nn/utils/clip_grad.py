@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ...ops._util import xp_of as _xp
 from ...tensor import Tensor, wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"]
@@ -15,10 +16,6 @@ def _grads(parameters):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     return [p.grad for p in parameters if p.grad is not None]
-
-
-def _xp(a):
-    return np if isinstance(a, np.ndarray) else __import__("cupy")
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
