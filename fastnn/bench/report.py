@@ -143,6 +143,12 @@ def summary_lines(run: dict) -> list:
             f"(worst {100 * n['max_spread']:.0f}%) over {n['rows']} timed rows; "
             f"load average at start {_load(info)}"
         )
+    la, cores = info.get("loadavg"), info.get("cores") or 1
+    if la and la[0] > cores:
+        lines.append(
+            f"Warning: load average {la[0]:.1f} exceeds the {cores} cores: multi-threaded timings "
+            "(PyTorch's most of all) are inflated; rerun on a quiet machine or with --threads 1"
+        )
     lines.append(f"Ratios: {RATIO_NOTE}")
     if run.get("skipped"):
         lines.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in run["skipped"].items()))
