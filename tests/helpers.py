@@ -15,7 +15,23 @@ import numpy as np
 import torch
 
 import fastnn
-from fastnn.autograd import gradcheck
+from fastnn.autograd import Function, gradcheck
+
+
+class _DtypeProbe(Function):
+    """Identity whose backward checks the gradient arriving at an input keeps its dtype (the
+    engine casts at leaves, which would hide a float64 gradient flowing through a float32 graph)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.dtype = x.dtype
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        assert g.dtype == ctx.dtype, f"a {ctx.dtype} input received a {g.dtype} gradient"
+        return g
+
 
 # float32 compares against float32 PyTorch: differences are rounding-order only
 TOL = {np.float32: (1e-5, 1e-5), np.float64: (1e-10, 1e-10)}
@@ -133,7 +149,7 @@ def _compare(
             t.dim() < 2 or 1 in t.shape for t in ft
         )
     t_out = _to_list(torch_fn(*tt))
-    f_out = _to_list(fastnn_fn(*ft))
+    f_out = _to_list(fastnn_fn(*[_DtypeProbe.apply(t) if t.requires_grad else t for t in ft]))
     rt, at = TOL[dtype]
     rt, at = rtol or rt, atol or at
     assert len(t_out) == len(f_out), f"{len(t_out)} outputs from torch, {len(f_out)} from fastnn"

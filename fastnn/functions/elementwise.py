@@ -113,8 +113,11 @@ class Pow(Function):
         if na:
             with np.errstate(divide="ignore", invalid="ignore"):
                 ga = (g * b * a ** (b - 1)).astype(g.dtype, copy=False)
-            if not isinstance(b, np.ndarray) or (np.asarray(b) == 0).any():
-                ga = np.where(np.asarray(b) == 0, 0, ga).astype(g.dtype, copy=False)
+            if not hasattr(b, "shape"):  # a Python exponent
+                if b == 0:  # d/da a**0 is 0, also at a == 0 (not 0 * inf)
+                    ga = g * 0
+            elif (b == 0).any():
+                ga = np.where(b == 0, 0, ga).astype(g.dtype, copy=False)
             ga = unbroadcast(ga, _shape(a))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,7 +153,8 @@ class Maximum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        wa = (a > b) + 0.5 * (a == b)  # ties split the gradient, as PyTorch does
+        half = g.dtype.type(0.5)  # typed: a float32 graph keeps float32 gradients
+        wa = (a > b) + half * (a == b)  # ties split the gradient, as PyTorch does
         return (unbroadcast(g * wa, _shape(a)) if na else None), (
             unbroadcast(g * (1 - wa), _shape(b)) if nb else None
         )
@@ -166,7 +170,7 @@ class Minimum(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        wa = (a < b) + 0.5 * (a == b)
+        wa = (a < b) + g.dtype.type(0.5) * (a == b)
         return (unbroadcast(g * wa, _shape(a)) if na else None), (
             unbroadcast(g * (1 - wa), _shape(b)) if nb else None
         )
