@@ -9,7 +9,6 @@ read; any safetensors file without fastnn metadata loads as a flat ``{name: tens
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import struct
@@ -194,8 +193,8 @@ def _placer(map_location):
 
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **kwargs):
-    """Load what ``save`` wrote (or any safetensors file, as a flat dict) from a path or a
-    readable binary file. ``map_location``: None (the saved device), "cpu", "cuda", a
+    """Load what ``save`` wrote (or any safetensors file, as a flat dict) from a path, a readable
+    binary file or bytes. ``map_location``: None (the saved device), "cpu", "cuda", a
     ``fastnn.device``, a {saved: target} dict, or fn(tensor, saved_device). A truncated, corrupt
     or foreign (e.g. pickle) file raises ValueError naming the file."""
     from safetensors.numpy import load as st_load
@@ -204,11 +203,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         where = repr(os.fspath(f))
         with open(f, "rb") as fh:
             buf = fh.read()
-    else:
-        where = type(f).__name__
-        buf = f.read() if not isinstance(f, (bytes, bytearray)) else bytes(f)
-        if isinstance(f, io.IOBase) is False and isinstance(f, (bytes, bytearray)):
-            where = "bytes"
+    elif isinstance(f, (bytes, bytearray)):
+        where, buf = "bytes", bytes(f)
+    else:  # a readable binary file object
+        where, buf = type(f).__name__, f.read()
     header = _read_header(buf, where)
     meta = header.get("__metadata__") or {}
     try:
