@@ -70,6 +70,20 @@ def test_functional_activations_vs_torch(fname, kw):
            lambda a: getattr(torch.nn.functional, fname)(a, **kw), x)
 
 
+def test_relu_inplace_like_pytorch():
+    x = rand(3, 4)
+    lin_f, lin_t = nn.Linear(4, 4), torch.nn.Linear(4, 4)
+    lin_f.load_state_dict({k: _t2n(v) for k, v in lin_t.state_dict().items()})
+    seq_f = nn.Sequential(lin_f, nn.ReLU(inplace=True), nn.Linear(4, 2))
+    seq_t = torch.nn.Sequential(lin_t, torch.nn.ReLU(inplace=True), torch.nn.Linear(4, 2))
+    seq_f[2].load_state_dict({k: _t2n(v) for k, v in seq_t[2].state_dict().items()})
+    assert repr(seq_f) == repr(seq_t)
+    parity(seq_f, seq_t, x)
+    h = lin_f(wrap(x))
+    out = F.relu(h, inplace=True)
+    assert out is h and float(h.detach().numpy().min()) >= 0  # the input itself is updated
+
+
 def test_extreme_inputs_are_finite():
     x = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=np.float32)
     for fname in ["gelu", "silu", "softplus", "logsigmoid", "elu", "sigmoid"]:

@@ -86,12 +86,12 @@ def linear(input, weight, bias=None):
 
 
 def relu(input, inplace: bool = False):
-    """max(input, 0). ``inplace`` is accepted; the result is a new tensor either way."""
-    return input.relu()
+    """max(input, 0); ``inplace=True`` writes into ``input`` and returns it (autograd-safe)."""
+    return input.relu_() if inplace else input.relu()
 
 
 def relu_(input):
-    return input.relu()
+    return input.relu_()
 
 
 def relu6(input, inplace: bool = False):

@@ -25,7 +25,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return input.relu()
+        return input.relu_() if self.inplace else input.relu()
 
     def extra_repr(self):
         return _inplace_str(self.inplace, True)
