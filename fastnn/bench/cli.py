@@ -169,7 +169,12 @@ def execute(args, argv) -> dict:
         if models:
             bar.set_postfix_str("train")
             train_budget = timing.Budget(
-                budget.seconds * 4, budget.min_reps, budget.max_reps, 0.0, budget.slow_reps
+                budget.seconds * 4,
+                budget.min_reps,
+                budget.max_reps,
+                0.0,
+                budget.slow_reps,
+                budget.settle,
             )
             racers = contenders
             if args.sizes == "quick" and not args.backend:

@@ -215,7 +215,11 @@ def _time_interleaved(live, budget, progress):
     # round 0, interleaved like the others, calibrates how many calls make one sample; where
     # every contender needs just one call per sample it already is a sample round and is kept
     # (that saves one call of each slow kernel)
-    estimates = [clock(fn, 1) for (_c, fn, _r), clock in zip(live, clocks)]
+    estimates = []
+    for (_c, fn, _r), clock in zip(live, clocks):
+        if budget.settle:
+            time.sleep(budget.settle)
+        estimates.append(clock(fn, 1))
     inners = [timing.inner_count(e, budget) for e in estimates]
     reps, caps = timing.sample_caps(estimates, inners, budget)
     keep = all(n == 1 for n in inners)
@@ -223,6 +227,8 @@ def _time_interleaved(live, budget, progress):
     for _ in range(reps - 1 if keep else reps):
         for i, ((_c, fn, _r), clock) in enumerate(zip(live, clocks)):
             if len(samples[i]) < caps[i]:
+                if budget.settle:
+                    time.sleep(budget.settle)
                 samples[i].append(clock(fn, inners[i]) / inners[i])
     for i, (_c, _fn, r) in enumerate(live):
         r.inner = inners[i]
