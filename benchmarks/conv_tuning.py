@@ -163,7 +163,7 @@ def profile_step(reps, batch=64):
         opt.step()
 
     step()
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(CLOCK[0])
     prof.enable()
     for _ in range(reps):
         step()

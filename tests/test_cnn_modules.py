@@ -1,5 +1,6 @@
-"""CNN modules and functional ops against PyTorch (copied weights, float64, forward and every
-gradient), state_dict keys and buffers, and the seed CNN training with ``import fastnn as torch``."""
+"""CNN modules and functional ops against PyTorch (copied weights, float64, forward and
+every gradient), state_dict keys and buffers, and the seed CNN training with
+``import fastnn as torch``."""
 
 import os
 import subprocess
@@ -209,7 +210,7 @@ def test_seed_cnn_trains_like_pytorch():
     for lib in ("torch", "fastnn"):
         res = subprocess.run(
             [sys.executable, os.path.join(ROOT, "examples", "cnn.py"), "--lib", lib, "--steps",
-             "20", "--batch", "16", "--threads", "2"],
+             "30", "--batch", "16", "--threads", "2"],
             capture_output=True, text=True, timeout=300, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": ROOT},
         )

@@ -261,3 +261,27 @@ def test_cpp_extension_rechecks_arguments():
     with pytest.raises(ValueError):
         lib.conv2d_backward_weight(x, np.zeros((1, 3, 3, 2), np.float32), (3, 2, 3, 3), (1, 1),
                                    (0, 0), (1, 1), 1, True)
+
+
+@pytest.mark.parametrize("impl", ["sgemm", "packed"])
+def test_cpp_lowerings_agree(impl):
+    """The C++ file keeps both lowerings (FASTNN_CONV_IMPL, read once per process): each must
+    match the reference wherever it is used, including the ones auto does not pick."""
+    if "cpp" not in AVAILABLE:
+        pytest.skip("no cpp backend")
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from tests.test_conv2d import GRID, _check_case\n"
+        "for case in GRID[:6] + [((2, 64, 9, 9), (48, 3, 3), 1, 1, 1, 1),"
+        " ((3, 16, 7, 13), (16, 1, 1), 1, 0, 1, 1)]:\n"
+        "    _check_case('cpp', case)\n"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=root,
+                         env={**os.environ, "FASTNN_CONV_IMPL": impl, "PYTHONPATH": root})
+    assert res.returncode == 0, res.stderr[-3000:]

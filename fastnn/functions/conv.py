@@ -85,7 +85,8 @@ class PadFunction(Function):
     def backward(ctx, grad):
         xp = xp_of(grad)
         if ctx.mode == "constant":
-            grow = tuple(slice(max(a, 0), n - max(b, 0)) for (a, b), n in zip(ctx.widths, grad.shape))
+            grow = tuple(slice(max(a, 0), n - max(b, 0))
+                         for (a, b), n in zip(ctx.widths, grad.shape))
             g = grad[grow]
             if g.shape == ctx.in_shape:
                 return g, None, None, None

@@ -48,7 +48,8 @@ def _pad(x, padding, hp, wp, value):
 
 def _tap(a, i, j, oh, ow, stride, dilation):
     r0, c0 = i * dilation[0], j * dilation[1]
-    return a[..., r0:r0 + stride[0] * (oh - 1) + 1:stride[0], c0:c0 + stride[1] * (ow - 1) + 1:stride[1]]
+    rows = slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0])
+    return a[..., rows, slice(c0, c0 + stride[1] * (ow - 1) + 1, stride[1])]
 
 
 class MaxPool2dFunction(Function):
@@ -65,7 +66,7 @@ class MaxPool2dFunction(Function):
         arg = xp.zeros(best.shape, dtype=np.int8 if taps < 128 else np.int32)
         mask = xp.empty(best.shape, dtype=bool)
         nan_aware = False
-        for attempt in range(2):
+        for _attempt in range(2):
             for t in range(1, taps):
                 v = _tap(xpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
                 xp.greater(v, best, out=mask)  # strict: the first maximum wins, as in PyTorch

@@ -64,7 +64,8 @@ def _resolve(x_shape, w_shape, stride, padding, dilation, groups):
             padding = (th // 2, tw // 2)
             extra = (th - 2 * (th // 2), tw - 2 * (tw // 2))
         else:
-            raise ValueError(f"padding: expected an int, a pair, 'same' or 'valid', got {padding!r}")
+            raise ValueError(
+                f"padding: expected an int, a pair, 'same' or 'valid', got {padding!r}")
     else:
         padding = _pair(padding, "padding", 0)
     hp, wp = h + 2 * padding[0] + extra[0], w + 2 * padding[1] + extra[1]

@@ -229,8 +229,8 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, activation):
     has_bias = bias is not None
     b = bias if has_bias else empty((1,), x.dtype, like=x)  # unread when has_bias is False
     _launch(_forward, oc // groups, n * oh * ow, groups,
-            (device_view(x, "x"), device_view(w, "w"), device_view(b, "bias"), has_bias, activation == "relu",
-             device_view(y), *geo, groups), stream)
+            (device_view(x, "x"), device_view(w, "w"), device_view(b, "bias"), has_bias,
+             activation == "relu", device_view(y), *geo, groups), stream)
     return y
 
 

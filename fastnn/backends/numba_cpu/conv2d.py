@@ -30,7 +30,8 @@ def _gemm_acc(a, a_off, a_rs, a_cs, b, b_off, ldb, c, c_off, ldc, M, R, L):
     """c[c_off + m*ldc + l] += sum_r a[a_off + m*a_rs + r*a_cs] * b[b_off + r*ldb + l]."""
     m = 0
     while m + 4 <= M:
-        c0, c1, c2, c3 = c_off + m * ldc, c_off + (m + 1) * ldc, c_off + (m + 2) * ldc, c_off + (m + 3) * ldc
+        c0, c1 = c_off + m * ldc, c_off + (m + 1) * ldc
+        c2, c3 = c_off + (m + 2) * ldc, c_off + (m + 3) * ldc
         r = 0
         while r + 4 <= R:
             ar = a_off + m * a_rs + r * a_cs
@@ -43,23 +44,23 @@ def _gemm_acc(a, a_off, a_rs, a_cs, b, b_off, ldb, c, c_off, ldc, M, R, L):
             a30, a31, a32, a33 = a[ar], a[ar + a_cs], a[ar + 2 * a_cs], a[ar + 3 * a_cs]
             b0 = b_off + r * ldb
             b1, b2, b3 = b0 + ldb, b0 + 2 * ldb, b0 + 3 * ldb
-            for l in range(L):
-                x0, x1, x2, x3 = b[b0 + l], b[b1 + l], b[b2 + l], b[b3 + l]
-                c[c0 + l] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
-                c[c1 + l] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
-                c[c2 + l] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
-                c[c3 + l] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
+            for col in range(L):
+                x0, x1, x2, x3 = b[b0 + col], b[b1 + col], b[b2 + col], b[b3 + col]
+                c[c0 + col] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3
+                c[c1 + col] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3
+                c[c2 + col] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3
+                c[c3 + col] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3
             r += 4
         while r < R:
             ar = a_off + m * a_rs + r * a_cs
             a0, a1, a2, a3 = a[ar], a[ar + a_rs], a[ar + 2 * a_rs], a[ar + 3 * a_rs]
             b0 = b_off + r * ldb
-            for l in range(L):
-                x0 = b[b0 + l]
-                c[c0 + l] += a0 * x0
-                c[c1 + l] += a1 * x0
-                c[c2 + l] += a2 * x0
-                c[c3 + l] += a3 * x0
+            for col in range(L):
+                x0 = b[b0 + col]
+                c[c0 + col] += a0 * x0
+                c[c1 + col] += a1 * x0
+                c[c2 + col] += a2 * x0
+                c[c3 + col] += a3 * x0
             r += 1
         m += 4
     while m < M:
@@ -70,14 +71,15 @@ def _gemm_acc(a, a_off, a_rs, a_cs, b, b_off, ldb, c, c_off, ldc, M, R, L):
             a0, a1, a2, a3 = a[ar], a[ar + a_cs], a[ar + 2 * a_cs], a[ar + 3 * a_cs]
             b0 = b_off + r * ldb
             b1, b2, b3 = b0 + ldb, b0 + 2 * ldb, b0 + 3 * ldb
-            for l in range(L):
-                c[c0 + l] += a0 * b[b0 + l] + a1 * b[b1 + l] + a2 * b[b2 + l] + a3 * b[b3 + l]
+            for col in range(L):
+                c[c0 + col] += (a0 * b[b0 + col] + a1 * b[b1 + col] + a2 * b[b2 + col]
+                                + a3 * b[b3 + col])
             r += 4
         while r < R:
             a0 = a[a_off + m * a_rs + r * a_cs]
             b0 = b_off + r * ldb
-            for l in range(L):
-                c[c0 + l] += a0 * b[b0 + l]
+            for col in range(L):
+                c[c0 + col] += a0 * b[b0 + col]
             r += 1
         m += 1
 
@@ -267,13 +269,13 @@ def _forward_v2(x, w, bias, has_bias, relu, y, N, C, H, W, OC, KH, KW, OH, OW, s
                 for r in range(min(MR, OCg - ip * MR)):
                     oc = grp * OCg + ip * MR + r
                     dst = (n * OC + oc) * P + p0 + jb * NR
-                    for l in range(cols):
-                        v = ct[r * NR + l]
+                    for q in range(cols):
+                        v = ct[r * NR + q]
                         if has_bias:
                             v += bias[oc]
                         if relu and v < 0:
                             v = 0
-                        y[dst + l] = v
+                        y[dst + q] = v
 
 
 @njit(cache=True, parallel=True)

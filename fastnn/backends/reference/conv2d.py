@@ -62,7 +62,9 @@ def conv2d_backward_input(grad_out, w, input_shape, stride, padding, dilation, g
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            dxp[:, :, r0:r0 + sh * (oh - 1) + 1:sh, c0:c0 + sw * (ow - 1) + 1:sw] += dcols[:, :, i, j]
+            rows = slice(r0, r0 + sh * (oh - 1) + 1, sh)
+            cols = slice(c0, c0 + sw * (ow - 1) + 1, sw)
+            dxp[:, :, rows, cols] += dcols[:, :, i, j]
     return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + wd])
 
 
