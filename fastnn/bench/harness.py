@@ -301,7 +301,3 @@ def contenders(fastnn_names, *, gpu: bool | None = None) -> list:
             )
         )
     return out
-
-
-def na_contender(c: Contender, reason: str) -> Contender:
-    return Contender(c.name, c.kind, c.device, c.module, reason)

@@ -158,7 +158,6 @@ class Case:
     expect: Callable
     refs: dict = field(default_factory=dict)
     reduction: int = 1
-    note: str = ""
 
     @property
     def label(self) -> str:

@@ -113,7 +113,6 @@ def case(m, n, k, *, trans_a=False, trans_b=False, bias=False, activation=None, 
             "cupy": _cupy(trans_a, trans_b, activation),
         },
         reduction=k,
-        note=("trans " + "a" * trans_a + "b" * trans_b) if trans_a or trans_b else "",
     )
 
 
