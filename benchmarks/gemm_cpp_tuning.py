@@ -1,17 +1,19 @@
 """C++ GEMM vs NumPy (OpenBLAS) vs PyTorch, float32, timed interleaved in one process.
 
-For each shape every implementation is timed in turn, round after round (A/B/C, A/B/C, ...), and
-the median per-call time is kept, so load from other processes hits all of them alike; the ratio
-columns are what to read on a shared machine. Every implementation is first checked against the
+For each shape every implementation is timed in turn, round after round (A/B/C, A/B/C, ...), so
+load from other processes hits all of them alike; the ratio columns are what to read on a shared
+machine. Every implementation is first checked against the
 float64 result (validate, then time).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/gemm_cpp_tuning.py
     ... --groups square,small --rounds 15      # a subset; more rounds for less noise
 
-Columns: GFLOP/s of cpp (the extension call), NumPy, torch from each one's best round; cpp/NumPy,
-cpp/torch as the median of per-round speed ratios (each pair timed back to back); cpp as % of the
-FMA roof measured at start (roof_fma on all threads, best of 3). `fused` rows compare
-gemm(a, b, bias, "relu") with np.maximum(a @ b + bias, 0) and torch.relu(torch.addmm(...)).
+Columns: GFLOP/s of cpp (the extension call), NumPy, torch from each one's best round; cpp/NumPy and
+cpp/torch as ratios of those best rounds (on a machine shared with other jobs the best round is
+the one least disturbed); `paired` = median over rounds of the NumPy/cpp time ratio, each pair
+timed back to back; cpp as % of the FMA roof measured at start (roof_fma, all threads, best of 3).
+`fused` rows compare gemm(a, b, bias, "relu") with np.maximum(a @ b + bias, 0) and
+torch.relu(torch.addmm(bias, a, b)).
 `small` rows also show fastnn.ops.gemm (the public API with its Python validation).
 """
 
@@ -20,12 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-import fastnn
-from fastnn.backends.cpp._loader import load
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
+import fastnn  # noqa: E402
+from fastnn.backends.cpp._loader import load  # noqa: E402
 
 TRAIN_M = (32, 64, 128, 512)
 TRAIN_KN = ((784, 256), (256, 10), (128, 512), (1024, 1024), (4096, 1024))
@@ -85,7 +90,7 @@ def impls(C, torch, a, b, bias, ta, tb, fused, with_ops):
     return fns
 
 
-def time_interleaved(fns, rounds, target_s=0.005):
+def time_interleaved(fns, rounds, target_s=0.002):
     """Per-call seconds of each fn, timed round-robin: {name: [one sample per round]}."""
     reps = {}
     for name, fn in fns.items():  # calls per timing so one timing lasts about target_s
@@ -114,7 +119,7 @@ def paired_ratio(samples, other, base="cpp"):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--groups", default="square,train,trans,fused,small")
-    p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--rounds", type=int, default=25)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-torch", action="store_true")
     args = p.parse_args()
@@ -173,13 +178,13 @@ def main():
         samples = time_interleaved(fns, args.rounds)
         t = {k: min(v) for k, v in samples.items()}  # best round: the least disturbed
         gf = {k: flops / v / 1e9 for k, v in t.items()}
-        r_np = paired_ratio(samples, "numpy")
-        r_pt = paired_ratio(samples, "torch") if "torch" in t else float("nan")
+        r_np = t["numpy"] / t["cpp"]
+        r_pt = t["torch"] / t["cpp"] if "torch" in t else float("nan")
         ratios.setdefault(group, []).append(r_np)
-        extra = ""
+        extra = f"paired {paired_ratio(samples, 'numpy'):.2f}"
         if "ops" in t:
             us = {k: f"{v * 1e6:.1f}" for k, v in t.items()}
-            extra = f"us: cpp {us['cpp']} numpy {us['numpy']} ops.gemm {us['ops']}"
+            extra += f"  us: cpp {us['cpp']} numpy {us['numpy']} ops.gemm {us['ops']}"
         print(
             f"{group:7} {label:22} {gf['cpp']:7.1f} {gf['numpy']:7.1f} {gf.get('torch', 0):7.1f} "
             f"{r_np:7.2f} {r_pt:7.2f} {100 * gf['cpp'] / roof:6.1f}  {extra}",

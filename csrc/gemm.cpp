@@ -41,6 +41,10 @@ Act parse_activation(const std::string& name) {
                           name + "'");
 }
 
+#ifndef FASTNN_GEMM_DIRECT_B
+#define FASTNN_GEMM_DIRECT_B 512
+#endif
+
 namespace {
 
 using simd::MR;
@@ -49,8 +53,17 @@ using simd::NV;
 using simd::W;
 using simd::vf;
 
-constexpr int64_t KC = 256;  // depth of a packed block
-constexpr int64_t NC = 512;  // columns of a packed B block: KC * NC * 4 B = 512 KB, half the L2
+// (the FASTNN_GEMM_* macros exist for tuning builds; setup.py never sets them)
+#ifndef FASTNN_GEMM_KC
+#define FASTNN_GEMM_KC 256
+#endif
+#ifndef FASTNN_GEMM_NC
+#define FASTNN_GEMM_NC 512
+#endif
+constexpr int64_t KC = FASTNN_GEMM_KC;  // depth of a packed block
+constexpr int64_t NC = FASTNN_GEMM_NC;  // columns of a packed B block: KC*NC*4 B = half the L2
+// Row ranges at most this tall read a non-transposed B in place instead of packing it.
+constexpr int64_t kDirectBRows = FASTNN_GEMM_DIRECT_B;
 // Below this many flops (2*M*N*K) one thread is faster than waking the OpenMP team.
 constexpr double kParallelFlops = 2.0 * 96 * 96 * 96;
 
@@ -87,7 +100,7 @@ struct Scratch {
     }
     ~Scratch() { std::free(p); }
 };
-thread_local Scratch tl_a, tl_b;
+thread_local Scratch tl_b;
 
 struct Operands {
     bool ta, tb;
@@ -155,36 +168,24 @@ void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, f
     }
 }
 
-// A micro-panel op(A)[i0:i0+rows, pc:pc+kc] -> kc x MR (column p at p*MR); rows < MR leaves the
-// tail lanes unused (the kernel for `rows` rows never reads them).
-void pack_a(const Operands& o, int64_t i0, int rows, int64_t pc, int64_t kc, float* ap) {
-    if (!o.ta) {
-        for (int r = 0; r < rows; ++r) {
-            const float* s = o.A + (i0 + r) * o.lda + pc;
-            for (int64_t p = 0; p < kc; ++p) ap[p * MR + r] = s[p];
-        }
-    } else {
-        const float* s = o.A + pc * o.lda + i0;
-        if (rows == MR) {
-            for (int64_t p = 0; p < kc; ++p)
-#pragma GCC unroll 8
-                for (int r = 0; r < MR; ++r) ap[p * MR + r] = s[p * o.lda + r];
-        } else {
-            for (int64_t p = 0; p < kc; ++p)
-                for (int r = 0; r < rows; ++r) ap[p * MR + r] = s[p * o.lda + r];
-        }
-    }
-}
-
 // --------------------------------------------------------------------------------- micro-kernel
 
 inline void act_row(float* c, int64_t n, Act act) {
     for (int64_t j = 0; j < n; ++j) c[j] = act_scalar(c[j], act);
 }
 
-template <int ROWS, int NVEC>
-void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict b,
-                  float* __restrict c, int64_t ldc, int cols, const Epilogue& e) {
+// One ROWS x (NVEC*W) tile of C over depth kc.
+// A is read in place: element (r, p) at a[r*a_rs + p*a_ks] (a_rs = lda, a_ks = 1, or transposed
+// a_rs = 1, a_ks = lda). Packing A (the textbook BLIS step) measured slower here: the 6 rows stay
+// in L1/L2 across the column panels anyway, and the scalar 6-way interleave cost as much as the
+// arithmetic for narrow N (see the header table).
+// B is a packed panel (PACKED_B: row p at b + p*NR, 64-byte aligned) or the caller's row-major B
+// (row p at b + p*b_ks) when the block is too short in M to repay packing it.
+// cols <= NVEC*W valid columns; the last vector of a row may be partial (masked).
+template <int ROWS, int NVEC, bool PACKED_B>
+void micro_kernel(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a_ks,
+                  const float* __restrict b, int64_t b_ks, float* __restrict c, int64_t ldc,
+                  int cols, const Epilogue& e) {
     vf acc[ROWS][NVEC];
 #pragma GCC unroll 16
     for (int r = 0; r < ROWS; ++r)
@@ -195,99 +196,92 @@ void micro_kernel(int64_t kc, const float* __restrict a, const float* __restrict
         simd::prefetch(c + r * ldc);
         simd::prefetch(c + r * ldc + NVEC * W - 1);
     }
+    if (PACKED_B) b_ks = NR;
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
         vf bv[NVEC];
 #pragma GCC unroll 8
-        for (int v = 0; v < NVEC; ++v) bv[v] = simd::load(b + v * W);
+        for (int v = 0; v < NVEC; ++v) bv[v] = PACKED_B ? simd::load(b + v * W) : simd::loadu(b + v * W);
 #pragma GCC unroll 16
         for (int r = 0; r < ROWS; ++r) {
-            const vf av = simd::set1(a[r]);
+            const vf av = simd::set1(a[r * a_rs]);
 #pragma GCC unroll 8
             for (int v = 0; v < NVEC; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
         }
-        a += MR;
-        b += NR;
+        a += a_ks;
+        b += b_ks;
     }
+    // epilogue, on the tile while it is in registers
+    const vf va = simd::set1(e.alpha), vb = simd::set1(e.cscale);
     const bool vec_act = e.act == Act::None || e.act == Act::Relu;
-    if (cols == NVEC * W) {
-        const vf va = simd::set1(e.alpha), vb = simd::set1(e.cscale);
+    const int tail = cols - (NVEC - 1) * W;  // valid lanes of the last vector, 1..W
 #pragma GCC unroll 16
-        for (int r = 0; r < ROWS; ++r) {
-            float* cr = c + r * ldc;
+    for (int r = 0; r < ROWS; ++r) {
+        float* cr = c + r * ldc;
 #pragma GCC unroll 8
-            for (int v = 0; v < NVEC; ++v) {
-                vf t = simd::mul(acc[r][v], va);
-                if (e.load_c) t = simd::fmadd(simd::loadu(cr + v * W), vb, t);
-                if (e.last) {
-                    if (e.bias) t = simd::add(t, simd::loadu(e.bias + v * W));
-                    if (e.act == Act::Relu) t = simd::max(t, simd::zero());
-                }
-                simd::storeu(cr + v * W, t);
+        for (int v = 0; v < NVEC; ++v) {
+            const int n = v + 1 < NVEC ? W : tail;
+            vf t = simd::mul(acc[r][v], va);
+            if (e.load_c) t = simd::fmadd(simd::loadu_n(cr + v * W, n), vb, t);
+            if (e.last) {
+                if (e.bias) t = simd::add(t, simd::loadu_n(e.bias + v * W, n));
+                if (e.act == Act::Relu) t = simd::max(t, simd::zero());
             }
-            if (e.last && !vec_act) act_row(cr, cols, e.act);
+            simd::storeu_n(cr + v * W, t, n);
         }
-    } else {
-        alignas(64) float tmp[ROWS][NVEC * W];
-        for (int r = 0; r < ROWS; ++r)
-            for (int v = 0; v < NVEC; ++v) simd::store(&tmp[r][v * W], acc[r][v]);
-        for (int r = 0; r < ROWS; ++r) {
-            float* cr = c + r * ldc;
-            for (int j = 0; j < cols; ++j) {
-                float t = e.alpha * tmp[r][j];
-                if (e.load_c) t += e.cscale * cr[j];
-                if (e.last) {
-                    if (e.bias) t += e.bias[j];
-                    t = act_scalar(t, e.act);
-                }
-                cr[j] = t;
-            }
-        }
+        if (e.last && !vec_act) act_row(cr, cols, e.act);
     }
 }
 
-using KernelFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int,
-                          const Epilogue&);
+using KernelFn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
+                          int64_t, int, const Epilogue&);
+using KernelTable = std::array<std::array<KernelFn, NV>, MR>;
 
-template <int R, int... V>
+template <bool P, int R, int... V>
 constexpr std::array<KernelFn, NV> kernel_row(std::integer_sequence<int, V...>) {
-    return {&micro_kernel<R, V + 1>...};
+    return {&micro_kernel<R, V + 1, P>...};
 }
 
-template <int... R>
-constexpr std::array<std::array<KernelFn, NV>, MR> kernel_table(std::integer_sequence<int, R...>) {
-    return {kernel_row<R + 1>(std::make_integer_sequence<int, NV>{})...};
+template <bool P, int... R>
+constexpr KernelTable kernel_table(std::integer_sequence<int, R...>) {
+    return {kernel_row<P, R + 1>(std::make_integer_sequence<int, NV>{})...};
 }
 
-// kernels[rows - 1][vectors - 1]
-constexpr auto kernels = kernel_table(std::make_integer_sequence<int, MR>{});
+// [rows - 1][vectors - 1]
+constexpr KernelTable kernels_packed_b = kernel_table<true>(std::make_integer_sequence<int, MR>{});
+constexpr KernelTable kernels_direct_b = kernel_table<false>(std::make_integer_sequence<int, MR>{});
 
 // ------------------------------------------------------------------------------------- drivers
 
 // C[i0:i1, j0:j1] on the calling thread.
 void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-    const int64_t n = j1 - j0;
-    if (i1 <= i0 || n <= 0) return;
-    const int64_t nk = ceil_div(o.K, KC), kcb = ceil_div(o.K, nk);   // balanced depth passes
+    const int64_t m = i1 - i0, n = j1 - j0;
+    if (m <= 0 || n <= 0) return;
+    const int64_t nk = ceil_div(o.K, KC), kcb = ceil_div(o.K, nk);  // balanced depth passes
     const int64_t nn = ceil_div(n, NC), ncb = round_up(ceil_div(n, nn), NR);
-    float* bp = tl_b.get((size_t)(kcb * std::min(ncb, round_up(n, NR))));
-    float* ap = tl_a.get((size_t)(kcb * MR));
+    // A B block is read by every MR-row micro-panel; with few of them packing does not pay.
+    // In place needs whole vectors (the kernel loads W columns at a time) and no transpose.
+    const bool direct_b = !o.tb && m <= kDirectBRows && n % W == 0;
+    float* bp = direct_b ? nullptr : tl_b.get((size_t)(kcb * std::min(ncb, round_up(n, NR))));
+    const KernelTable& kernels = direct_b ? kernels_direct_b : kernels_packed_b;
     for (int64_t jc = j0; jc < j1; jc += ncb) {
         const int64_t nc = std::min(ncb, j1 - jc);
         for (int64_t pc = 0; pc < o.K; pc += kcb) {
             const int64_t kc = std::min(kcb, o.K - pc);
-            pack_b(o, pc, kc, jc, nc, bp);
+            if (!direct_b) pack_b(o, pc, kc, jc, nc, bp);
             Epilogue e{o.alpha, pc == 0 ? o.beta : 1.f, pc > 0 || o.beta != 0.f, pc + kc >= o.K,
                        nullptr, o.act};
             for (int64_t ir = i0; ir < i1; ir += MR) {
                 const int rows = (int)std::min<int64_t>(MR, i1 - ir);
-                pack_a(o, ir, rows, pc, kc, ap);
+                const float* a = o.ta ? o.A + pc * o.lda + ir : o.A + ir * o.lda + pc;
+                const int64_t a_rs = o.ta ? 1 : o.lda, a_ks = o.ta ? o.lda : 1;
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int cols = (int)std::min<int64_t>(NR, nc - jr);
+                    const float* b = direct_b ? o.B + pc * o.ldb + jc + jr : bp + (jr / NR) * kc * NR;
                     e.bias = o.bias ? o.bias + jc + jr : nullptr;
-                    kernels[rows - 1][ceil_div(cols, W) - 1](
-                        kc, ap, bp + (jr / NR) * kc * NR, o.C + ir * o.ldc + jc + jr, o.ldc, cols,
-                        e);
+                    kernels[rows - 1][ceil_div(cols, W) - 1](kc, a, a_rs, a_ks, b, o.ldb,
+                                                              o.C + ir * o.ldc + jc + jr, o.ldc,
+                                                              cols, e);
                 }
             }
         }

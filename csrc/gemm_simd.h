@@ -34,6 +34,14 @@ static inline vf add(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf max(vf a, vf b) { return _mm512_max_ps(a, b); }
 static inline float hsum(vf a) { return _mm512_reduce_add_ps(a); }
 static inline void prefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }
+// the first n (1..W) lanes; the others load as 0 / are not stored (never touched in memory)
+static inline vf loadu_n(const float* p, int n) {
+    return n == W ? loadu(p) : _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+}
+static inline void storeu_n(float* p, vf v, int n) {
+    if (n == W) storeu(p, v);
+    else _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v);
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int W = 8;
 constexpr int NV = 2;  // 6x16
@@ -57,6 +65,16 @@ static inline float hsum(vf a) {
     return _mm_cvtss_f32(s);
 }
 static inline void prefetch(const void* p) { _mm_prefetch((const char*)p, _MM_HINT_T0); }
+static inline __m256i lane_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+static inline vf loadu_n(const float* p, int n) {
+    return n == W ? loadu(p) : _mm256_maskload_ps(p, lane_mask(n));
+}
+static inline void storeu_n(float* p, vf v, int n) {
+    if (n == W) storeu(p, v);
+    else _mm256_maskstore_ps(p, lane_mask(n), v);
+}
 #else
 constexpr int W = 4;
 constexpr int NV = 2;  // 6x8
@@ -76,6 +94,16 @@ static inline vf add(vf a, vf b) { return a + b; }
 static inline vf max(vf a, vf b) { return a > b ? a : b; }
 static inline float hsum(vf a) { return (a[0] + a[1]) + (a[2] + a[3]); }
 static inline void prefetch(const void* p) { __builtin_prefetch(p); }
+static inline vf loadu_n(const float* p, int n) {
+    if (n == W) return loadu(p);
+    vf v = zero();
+    for (int i = 0; i < n; ++i) v[i] = p[i];
+    return v;
+}
+static inline void storeu_n(float* p, vf v, int n) {
+    if (n == W) return storeu(p, v);
+    for (int i = 0; i < n; ++i) p[i] = v[i];
+}
 #endif
 
 constexpr int NR = NV * W;  // micro-tile columns
