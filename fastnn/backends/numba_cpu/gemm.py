@@ -53,6 +53,7 @@ MR = 6  # rows of the register tile
 KC = 512  # depth of a packed slice: an MR x KC panel of A in L1, a KC x NC block of B in L2/L3
 MC_MAX = 144  # rows per packed A block (multiple of MR): MC x KC in L2
 NC = 4096  # columns per packed B block
+SERIAL_BELOW = 96**3  # M*N*K under which one thread is faster than waking the others
 
 _ACT = {None: 0, "relu": 1, "gelu": 2, "sigmoid": 3, "tanh": 4}
 
@@ -503,13 +504,24 @@ def gemm(a, b, bias, activation, trans_a, trans_b, alpha, beta, out):
     """The contract's gemm (fastnn.backends.contract.gemm) on the Numba kernel above."""
     m = a.shape[1] if trans_a else a.shape[0]
     n = b.shape[0] if trans_b else b.shape[1]
+    k = a.shape[0] if trans_a else a.shape[1]
     dt = a.dtype
     if out is None:
         out = np.empty((m, n), dtype=dt)
         beta = 0.0
     has_bias = bias is not None
     bias_arr = bias if has_bias else np.empty(0, dtype=dt)
-    _gemm(_readonly(a), _readonly(b), _readonly(bias_arr), has_bias, _ACT[activation],
-          bool(trans_a), bool(trans_b),
-          dt.type(alpha), dt.type(beta), out, numba.get_num_threads())
+    args = (_readonly(a), _readonly(b), _readonly(bias_arr), has_bias, _ACT[activation],
+            bool(trans_a), bool(trans_b), dt.type(alpha), dt.type(beta), out)
+    threads = numba.get_num_threads()
+    if threads > 1 and m * n * k < SERIAL_BELOW:
+        # waking the pool costs more than a small product saves (far more on a busy machine,
+        # where a parked thread waits for a time slice): run it on the calling thread alone
+        numba.set_num_threads(1)
+        try:
+            _gemm(*args, 1)
+        finally:
+            numba.set_num_threads(threads)
+    else:
+        _gemm(*args, threads)
     return out
