@@ -373,3 +373,15 @@ def test_gemm_random_sweep(backend, m, k, n, trans_a, trans_b, act, with_bias, w
     run_and_check(backend, rng, m, k, n, dtype=dtype, act=act, with_bias=with_bias,
                   trans_a=trans_a, trans_b=trans_b, alpha=alpha,
                   beta=beta if with_out else 0.0, with_out=with_out)
+
+
+def test_numba_small_gemm_keeps_the_thread_count(rng):
+    """Small products run single-threaded inside the numba kernel; the caller's setting survives."""
+    if not backends.available("numba")[0]:
+        pytest.skip(backends.available("numba")[1])
+    import numba
+
+    before = numba.get_num_threads()
+    a, b = operands(rng, 8, 8, 8, np.float32)
+    ops.gemm(a, b, backend="numba")
+    assert numba.get_num_threads() == before
