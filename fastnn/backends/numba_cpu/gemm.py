@@ -26,9 +26,10 @@ always passes read-only views of a/b, a bias array (empty when there is none) an
 plus int flags.
 
 Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in the same run:
-* 1 thread each, CPU time (immune to the other tenants' load; OPENBLAS_NUM_THREADS=1
-  NUMBA_NUM_THREADS=1, python /tmp/gj_cpu.py): 256: 93 vs 104 GFLOP/s (0.89x), 512: 95 vs 98
-  (0.97x), 1024: 101 vs 96 (1.05x), 2048: 105 vs 102 (1.03x); earlier runs 0.83-1.09x. Training shapes (M x K x N, NN / A^T B / A B^T):
+* 1 thread each (OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1), best process CPU time of repeated
+  calls, which the other tenants' load does not inflate: 256: 93 vs 104 GFLOP/s (0.89x),
+  512: 95 vs 98 (0.97x), 1024: 101 vs 96 (1.05x), 2048: 105 vs 102 (1.03x); earlier runs
+  0.83-1.09x. Training shapes (M x K x N, NN / A^T B / A B^T):
   64x784x256 0.87/0.87/0.91x, 128x128x512 0.93/0.91/0.93x, 512x1024x1024 1.02/0.94/0.89x,
   64x4096x1024 0.97/1.14/0.59x; N = 10 only 0.3x (a 32-wide tile computes 22 padded columns).
 * 2 threads each, wall clock, best of interleaved rounds (load average 10-15, so wide spread):
