@@ -90,23 +90,23 @@ def impls(C, torch, a, b, bias, ta, tb, fused, with_ops):
     return fns
 
 
-def time_interleaved(fns, rounds, target_s=0.002):
+def time_interleaved(fns, rounds, target_s=0.002, clock=time.perf_counter):
     """Per-call seconds of each fn, timed round-robin: {name: [one sample per round]}."""
     reps = {}
     for name, fn in fns.items():  # calls per timing so one timing lasts about target_s
         fn()
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        dt = max(time.perf_counter() - t0, 1e-7)
+        dt = max(clock() - t0, 1e-7)
         reps[name] = max(1, min(10000, int(target_s / dt)))
     samples = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             n = reps[name]
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            samples[name].append((time.perf_counter() - t0) / n)
+            samples[name].append((clock() - t0) / n)
     return samples
 
 
@@ -122,8 +122,18 @@ def main():
     p.add_argument("--rounds", type=int, default=25)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument(
+        "--clock",
+        choices=("wall", "thread"),
+        default="wall",
+        help="thread = CPU time of the calling thread (only with --threads 1): immune to the "
+        "time other processes take the core away, for comparing kernels on a loaded machine",
+    )
     args = p.parse_args()
 
+    if args.clock == "thread" and args.threads != 1:
+        p.error("--clock thread measures one thread: use it with --threads 1")
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
     fastnn.set_num_threads(args.threads)
     torch = None
     if not args.no_torch:
@@ -152,7 +162,7 @@ def main():
     print(
         f"# OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
         f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}; roof_fma {roof:.0f} GFLOP/s; "
-        f"{args.rounds} interleaved rounds; {time.strftime('%Y-%m-%d %H:%M')}"
+        f"{args.rounds} interleaved rounds, {args.clock} clock; {time.strftime('%Y-%m-%d %H:%M')}"
     )
     hdr = (
         f"{'group':7} {'shape MxNxK / label':22} {'cpp':>7} {'numpy':>7} {'torch':>7} "
@@ -175,7 +185,7 @@ def main():
             if err > 1e-4:
                 raise SystemExit(f"{name} wrong on {group} {label}: rel err {err:.2e}")
         flops = 2.0 * M * N * K
-        samples = time_interleaved(fns, args.rounds)
+        samples = time_interleaved(fns, args.rounds, clock=clock)
         t = {k: min(v) for k, v in samples.items()}  # best round: the least disturbed
         gf = {k: flops / v / 1e9 for k, v in t.items()}
         r_np = t["numpy"] / t["cpp"]

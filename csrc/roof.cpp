@@ -1,12 +1,15 @@
 // Machine roofs, measured rather than assumed, so benchmarks can report "% of peak".
 //   roof_fma:  float32 FMA peak. Each thread runs 2*NREG/3 independent register-resident FMA
 //              chains on the widest vectors of this ISA variant (zmm for avx512, ymm for avx2,
-//              4-lane SSE mul+add for baseline), enough chains to cover FMA latency x throughput.
+//              4-lane SSE mul+add for baseline), enough chains to cover FMA latency x throughput;
+//              per-thread rates over each thread's own CPU time, summed (so other processes on
+//              a shared machine do not lower the roof).
 //              Zen 4 (this machine): about 233 GFLOP/s on 2 threads with AVX-512 or AVX2.
 //   roof_copy: memory copy bandwidth, read + write bytes counted, our own vector loop over
 //              buffers much larger than the caches.
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdlib>
 #include <vector>
@@ -24,6 +27,16 @@ constexpr int64_t ITERS = 4096;             // FMAs per chain between clock read
 double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+// CPU time of the calling thread: the FMA roof is a property of the core, so time taken away by
+// other processes on a shared machine must not count (wall time where there is no such clock).
+double thread_cpu_now() {
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+    timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) return ts.tv_sec + 1e-9 * ts.tv_nsec;
+#endif
+    return now();
 }
 
 #if defined(__AVX512F__)
@@ -50,22 +63,24 @@ __attribute__((noinline)) void fma_burst(vf* state, vf m, vf k) {
     for (int c = 0; c < CHAINS; ++c) state[c] = acc[c];
 }
 
-// Runs for about `seconds`; returns the number of FMA instructions issued.
-int64_t fma_loop(double seconds, float seed) {
+// Runs for about `seconds` of this thread's CPU time; returns FMA instructions per CPU second.
+double fma_rate(double seconds, float seed) {
     alignas(64) vf acc[CHAINS];
     for (int c = 0; c < CHAINS; ++c) acc[c] = simd::set1(seed + 0.001f * c);
     const vf m = simd::set1(0.999999f), k = simd::set1(1e-6f);
     int64_t n = 0;
-    const double t_end = now() + seconds;
+    const double t0 = thread_cpu_now();
+    double t = t0;
     do {
         fma_burst(acc, m, k);
         n += ITERS;
-    } while (now() < t_end);
+        t = thread_cpu_now();
+    } while (t < t0 + seconds);
     float s = 0.f;
     for (int c = 0; c < CHAINS; ++c) s += simd::hsum(acc[c]);
     volatile float sink = s;
     (void)sink;
-    return n * CHAINS;
+    return (double)n * CHAINS / (t - t0);
 }
 
 double roof_fma(double seconds, int threads) {
@@ -74,19 +89,13 @@ double roof_fma(double seconds, int threads) {
     if (threads < 0) throw py::value_error("threads: expected >= 0 (0 = all OpenMP threads)");
     py::gil_scoped_release nogil;
     const int nt = threads == 0 ? fastnn::max_threads() : threads;
-    int64_t total = 0;
-    double elapsed = 0;
-    fma_loop(std::min(seconds, 0.02), 1.f);  // warm up clocks on the calling thread
+    double rate = 0;  // FMA instructions per second, summed over threads
+    fma_rate(std::min(seconds, 0.02), 1.f);  // warm up clocks on the calling thread
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) reduction(+ : total) reduction(max : elapsed)
+#pragma omp parallel num_threads(nt) reduction(+ : rate)
 #endif
-    {
-        const double t0 = now();
-        total += fma_loop(seconds, 1.f);
-        elapsed = now() - t0;
-    }
-    // flops = FMA instructions * lanes * 2
-    return (double)total * simd::W * 2.0 / elapsed / 1e9;
+    rate += fma_rate(seconds, 1.f);
+    return rate * simd::W * 2.0 / 1e9;  // flops = FMA instructions * lanes * 2
 }
 
 double roof_copy(int64_t nbytes, int reps) {
