@@ -209,6 +209,17 @@ def _vscale(typingctx, x, s):
 
 
 @intrinsic
+def _vrelu(typingctx, x):
+    """max(x, 0) per lane, NaN kept (as np.maximum)."""
+
+    def codegen(context, builder, sig, args):
+        zero = ir.Constant(args[0].type, None)
+        return builder.select(builder.fcmp_ordered("<", args[0], zero), zero, args[0])
+
+    return x(x), codegen
+
+
+@intrinsic
 def _vadd(typingctx, x, y):
     def codegen(context, builder, sig, args):
         return builder.fadd(args[0], args[1])
@@ -221,7 +232,7 @@ def _vadd(typingctx, x, y):
 
 @njit(cache=True)
 def _micro_kernel(kc, ap, aoff, bp, boff, full, tile, cf, coff, ldc, alpha, beta, mode, bias, col,
-                  add_bias):
+                  add_bias, relu):
     """acc[MR, NR] = A panel (kc x MR, p-major) x B panel (kc x NR, p-major), NR = 2 lanes; a full
     tile goes straight into C (flat ``cf`` from ``coff``, row stride ``ldc``, see _store_row), an
     edge tile into ``tile`` for _epilogue."""
@@ -270,18 +281,18 @@ def _micro_kernel(kc, ap, aoff, bp, boff, full, tile, cf, coff, ldc, alpha, beta
         _vstore(tile, 5 * nr, c50)
         _vstore(tile, 5 * nr + w, c51)
         return
-    _store_row(cf, coff, w, c00, c01, alpha, beta, mode, bias, col, add_bias)
-    _store_row(cf, coff + ldc, w, c10, c11, alpha, beta, mode, bias, col, add_bias)
-    _store_row(cf, coff + 2 * ldc, w, c20, c21, alpha, beta, mode, bias, col, add_bias)
-    _store_row(cf, coff + 3 * ldc, w, c30, c31, alpha, beta, mode, bias, col, add_bias)
-    _store_row(cf, coff + 4 * ldc, w, c40, c41, alpha, beta, mode, bias, col, add_bias)
-    _store_row(cf, coff + 5 * ldc, w, c50, c51, alpha, beta, mode, bias, col, add_bias)
+    _store_row(cf, coff, w, c00, c01, alpha, beta, mode, bias, col, add_bias, relu)
+    _store_row(cf, coff + ldc, w, c10, c11, alpha, beta, mode, bias, col, add_bias, relu)
+    _store_row(cf, coff + 2 * ldc, w, c20, c21, alpha, beta, mode, bias, col, add_bias, relu)
+    _store_row(cf, coff + 3 * ldc, w, c30, c31, alpha, beta, mode, bias, col, add_bias, relu)
+    _store_row(cf, coff + 4 * ldc, w, c40, c41, alpha, beta, mode, bias, col, add_bias, relu)
+    _store_row(cf, coff + 5 * ldc, w, c50, c51, alpha, beta, mode, bias, col, add_bias, relu)
 
 
 @njit(cache=True)
-def _store_row(cf, off, w, v0, v1, alpha, beta, mode, bias, col, add_bias):
+def _store_row(cf, off, w, v0, v1, alpha, beta, mode, bias, col, add_bias, relu):
     """One full tile row into C, vectorised: mode 0 `alpha*acc`, 1 `c + alpha*acc`,
-    2 `alpha*acc + beta*c`; then `+ bias` on the last K slice."""
+    2 `alpha*acc + beta*c`; then `+ bias` and relu on the last K slice."""
     if mode == 0:
         v0 = _vscale(v0, alpha)
         v1 = _vscale(v1, alpha)
@@ -294,6 +305,9 @@ def _store_row(cf, off, w, v0, v1, alpha, beta, mode, bias, col, add_bias):
     if add_bias:
         v0 = _vadd(v0, _vload(bias, col))
         v1 = _vadd(v1, _vload(bias, col + w))
+    if relu:
+        v0 = _vrelu(v0)
+        v1 = _vrelu(v1)
     _vstore(cf, off, v0)
     _vstore(cf, off + w, v1)
 
@@ -483,11 +497,11 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
                             full = mr == MR and nr == nr_pad
                             _micro_kernel(kc, ap, ip * kc * MR, bp, q * kc * nr_pad, full, tile,
                                           cf, r0 * n + c0, n, alpha, beta, mode, bias, c0,
-                                          last and has_bias)
+                                          last and has_bias, last and act == 1)
                             if not full:
                                 _epilogue(tile, nr_pad, c, r0, c0, mr, nr, alpha, beta, first,
                                           last, bias, has_bias, act)
-                            elif last and act != 0:
+                            elif last and act > 1:  # relu was applied in registers
                                 _activate_tile(c, r0, c0, MR, nr_pad, act)
 
 
