@@ -32,6 +32,12 @@ Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in
   0.83-1.09x. Training shapes (M x K x N, NN / A^T B / A B^T):
   64x784x256 0.87/0.87/0.91x, 128x128x512 0.93/0.91/0.93x, 512x1024x1024 1.02/0.94/0.89x,
   64x4096x1024 0.97/1.14/0.59x; N = 10 only 0.3x (a 32-wide tile computes 22 padded columns).
+* `python -m fastnn bench gemm --backend numba cpp --sizes quick --threads 1` (medians, timed
+  interleaved, load average 7): vs NumPy 256 0.85x, 512 0.96x, 1024 0.92x, MLP fwd 64x256x784
+  0.84x, MLP dW 256x784x64 0.81x; FFN 2048x512x128+bias+relu 0.31x in that run (load spike: its
+  min-max spread was 3x) -- since then relu runs in SIMD registers: 2048x128x512+bias+relu 3.1 ms
+  vs NumPy's 5.5 ms (1 thread, CPU time). gelu/sigmoid/tanh are scalar libm calls (~8-18 ns each).
+* Products under 96^3 run on one thread (waking the second cost 400-580 us per call here).
 * 2 threads each, wall clock, best of interleaved rounds (load average 10-15, so wide spread):
   256: 161 vs 181 GFLOP/s (0.89x), 512: 194 vs 201 (0.97x); 1024/2048 never saw a quiet moment:
   per-round ratios 0.59-0.92 / 0.81-1.04.
