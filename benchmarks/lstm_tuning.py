@@ -4,13 +4,15 @@
         [--threads 1 --cpu-time]   (single-thread CPU time: the robust figure on a loaded machine)
 
 Cases (the issue's targets):
-  seq128  nn.LSTM(64, 128) forward+backward, batch 64, T 100   (target >= 1.2x PyTorch; numba >= 0.5x)
+  seq128  nn.LSTM(64, 128) forward+backward, batch 64, T 100 (target >= 1.2x; numba >= 0.5x)
   seq512  nn.LSTM(512, 512) forward+backward, batch 64, T 100  (target >= 1.2x PyTorch)
   cell    nn.LSTMCell(64, 128) one step, batch 64: forward only and forward+backward (target >= 2x)
 Also the raw kernels (fastnn.ops.lstm_sequence_forward/backward) to separate framework overhead.
 Each repetition runs every contender once, in turn; the figure is the median over repetitions,
 and the spread (min..max of the per-repetition ratio) says how noisy the shared machine was.
 """
+
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ def seq_case(I, H, B=64, T=100):
             with backends.use(backend):
                 y, (h, c) = fm(fx)
                 y.sum().backward()
+
         return f
 
     return {"torch": run_torch, "cpp": run_fastnn("cpp"), "numba": run_fastnn("numba")}
@@ -66,8 +69,11 @@ def kernel_case(I, H, B=64, T=100):
 
     def run(backend):
         def f():
-            y, hn, cn, cs, g = ops.lstm_sequence_forward(x, h0, h0, w_ih, w_hh, b, b, backend=backend)
+            y, hn, cn, cs, g = ops.lstm_sequence_forward(
+                x, h0, h0, w_ih, w_hh, b, b, backend=backend
+            )
             ops.lstm_sequence_backward(gy, h0, h0, x, h0, h0, w_ih, w_hh, y, cs, g, backend=backend)
+
         return f
 
     def fwd(backend):
@@ -101,8 +107,12 @@ def cell_case(I=64, H=128, B=64):
         h, c = fm(fx, (fh, fc))
         (h.sum() + c.sum()).backward()
 
-    return {"torch fwd": t_fwd, "fastnn fwd": f_fwd, "torch fwd+bwd": t_both,
-            "fastnn fwd+bwd": f_both}
+    return {
+        "torch fwd": t_fwd,
+        "fastnn fwd": f_fwd,
+        "torch fwd+bwd": t_both,
+        "fastnn fwd+bwd": f_both,
+    }
 
 
 CLOCK = time.perf_counter
@@ -128,7 +138,9 @@ def report(title, times, base):
         line = f"  {k:16s} median {np.median(v) * 1e3:9.3f} ms  (min {v.min() * 1e3:.3f})"
         if base and k != base:
             r = times[base] / v
-            line += f"   speedup vs {base}: {np.median(r):.2f}x (range {r.min():.2f}..{r.max():.2f})"
+            line += (
+                f"   speedup vs {base}: {np.median(r):.2f}x (range {r.min():.2f}..{r.max():.2f})"
+            )
         print(line)
 
 
@@ -137,9 +149,12 @@ def main():
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--only", default="seq128,seq512,cell,kernels")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with the calling thread's CPU clock (needs --threads 1): immune to "
-                    "the time slicing of a loaded shared machine, not to cache contention")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time with the calling thread's CPU clock (needs --threads 1): immune to "
+        "the time slicing of a loaded shared machine, not to cache contention",
+    )
     args = ap.parse_args()
     global CLOCK
     if args.cpu_time:
@@ -149,8 +164,10 @@ def main():
     torch.set_num_threads(args.threads)
     fastnn.set_num_threads(args.threads)
     only = args.only.split(",")
-    print(f"torch {torch.__version__} threads {torch.get_num_threads()}; fastnn threads "
-          f"{fastnn.get_num_threads()}; {backends.available('cpp')[1]}")
+    print(
+        f"torch {torch.__version__} threads {torch.get_num_threads()}; fastnn threads "
+        f"{fastnn.get_num_threads()}; {backends.available('cpp')[1]}"
+    )
     if "seq128" in only:
         report("nn.LSTM(64,128) fwd+bwd B64 T100", measure(seq_case(64, 128), args.reps), "torch")
     if "seq512" in only:
@@ -161,7 +178,9 @@ def main():
         t = measure(cell_case(), args.reps, inner=50)
         for kind in ("fwd", "fwd+bwd"):
             r = t[f"torch {kind}"] / t[f"fastnn {kind}"]
-            print(f"  cell {kind}: speedup {np.median(r):.2f}x (range {r.min():.2f}..{r.max():.2f})")
+            print(
+                f"  cell {kind}: speedup {np.median(r):.2f}x (range {r.min():.2f}..{r.max():.2f})"
+            )
     if "kernels" in only:
         report("raw kernels, I=64 H=128 B64 T100", measure(kernel_case(64, 128), args.reps), None)
 

@@ -26,7 +26,9 @@ def make_data(n, seq_len, seed=0):
     labels = rng.integers(0, CLASSES, size=n)
     for i in range(n):
         slots = rng.choice(seq_len, size=max(2, seq_len // 5), replace=False)
-        cls = np.where(rng.random(len(slots)) < 0.7, labels[i], rng.integers(0, CLASSES, len(slots)))
+        cls = np.where(
+            rng.random(len(slots)) < 0.7, labels[i], rng.integers(0, CLASSES, len(slots))
+        )
         tokens[i, slots] = keywords[cls, rng.integers(0, 20, len(slots))]
         counts = np.bincount(cls, minlength=CLASSES)
         labels[i] = int(np.argmax(counts))
@@ -75,8 +77,10 @@ def main(steps=200, batch_size=64, seq_len=40, lr=3e-3, log=True):
         opt.step()
         losses.append(loss.item())
         if log and (step + 1) % 50 == 0:
-            print(f"step {step + 1:4d}  loss {np.mean(losses[-50:]):.4f}  "
-                  f"test accuracy {accuracy(model, x_test, y_test):.3f}")
+            print(
+                f"step {step + 1:4d}  loss {np.mean(losses[-50:]):.4f}  "
+                f"test accuracy {accuracy(model, x_test, y_test):.3f}"
+            )
     return losses
 
 

@@ -3,6 +3,8 @@ backward, odd / zero-size / non-contiguous shapes), the array API's validation, 
 and its vectorised transcendental functions. Module-level parity with PyTorch is in
 test_rnn_modules.py."""
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 import numpy as np
 import pytest
 
@@ -53,14 +55,26 @@ def _seq_case(backend, rng, T, B, I, H, bias, dtype):
     got = ops.lstm_sequence_forward(**_cast(inp, dtype), backend=backend)
     for name, g, r in zip(("y", "h_n", "c_n", "cs", "gates"), got, ref):
         _close(g, r, dtype, name)
-    grads = dict(grad_y=rng.standard_normal((T, B, H)), grad_hn=rng.standard_normal((B, H)),
-                 grad_cn=rng.standard_normal((B, H)))
-    saved = dict(x=inp["x"], h0=inp["h0"], c0=inp["c0"], w_ih=inp["w_ih"], w_hh=inp["w_hh"],
-                 y=ref[0], cs=ref[3], gates=ref[4])
+    grads = dict(
+        grad_y=rng.standard_normal((T, B, H)),
+        grad_hn=rng.standard_normal((B, H)),
+        grad_cn=rng.standard_normal((B, H)),
+    )
+    saved = dict(
+        x=inp["x"],
+        h0=inp["h0"],
+        c0=inp["c0"],
+        w_ih=inp["w_ih"],
+        w_hh=inp["w_hh"],
+        y=ref[0],
+        cs=ref[3],
+        gates=ref[4],
+    )
     refb = ops.lstm_sequence_backward(**grads, **saved, backend="reference")
     gotb = ops.lstm_sequence_backward(**_cast({**grads, **saved}, dtype), backend=backend)
-    for name, g, r in zip(("grad_x", "grad_h0", "grad_c0", "grad_w_ih", "grad_w_hh", "grad_b"),
-                          gotb, refb):
+    for name, g, r in zip(
+        ("grad_x", "grad_h0", "grad_c0", "grad_w_ih", "grad_w_hh", "grad_b"), gotb, refb
+    ):
         _close(g, r, dtype, name)
 
 
@@ -93,8 +107,9 @@ def test_cell_matches_reference(backend, rng):
         args = (gh, gc, x, h, c, ref[1], ref[2], inp["w_ih"], inp["w_hh"])
         refb = ops.lstm_cell_backward(*args, backend="reference")
         gotb = ops.lstm_cell_backward(*(a.astype(np.float32) for a in args), backend=backend)
-        for name, g, r in zip(("grad_x", "grad_h", "grad_c", "grad_w_ih", "grad_w_hh", "grad_b"),
-                              gotb, refb):
+        for name, g, r in zip(
+            ("grad_x", "grad_h", "grad_c", "grad_w_ih", "grad_w_hh", "grad_b"), gotb, refb
+        ):
             _close(g, r, np.float32, name)
 
 
@@ -102,8 +117,16 @@ def test_cell_is_one_sequence_step(rng):
     # the two reference kernels agree with each other (the cell is the T = 1 sequence)
     inp = _inputs(rng, 1, 3, 4, 5)
     seq = ops.lstm_sequence_forward(**inp, backend="reference")
-    cell = ops.lstm_cell_forward(inp["x"][0], inp["h0"], inp["c0"], inp["w_ih"], inp["w_hh"],
-                                 inp["b_ih"], inp["b_hh"], backend="reference")
+    cell = ops.lstm_cell_forward(
+        inp["x"][0],
+        inp["h0"],
+        inp["c0"],
+        inp["w_ih"],
+        inp["w_hh"],
+        inp["b_ih"],
+        inp["b_hh"],
+        backend="reference",
+    )
     np.testing.assert_allclose(cell[0], seq[1], rtol=1e-12)
     np.testing.assert_allclose(cell[2], seq[4][0], rtol=1e-12)
 
@@ -118,9 +141,20 @@ def test_reference_against_finite_differences(rng):
         return (y * gy).sum() + hn.sum() + 2 * cn.sum()
 
     y, hn, cn, cs, gates = ops.lstm_sequence_forward(**inp, backend="reference")
-    grads = ops.lstm_sequence_backward(gy, np.ones((B, H)), 2 * np.ones((B, H)), inp["x"],
-                                       inp["h0"], inp["c0"], inp["w_ih"], inp["w_hh"], y, cs,
-                                       gates, backend="reference")
+    grads = ops.lstm_sequence_backward(
+        gy,
+        np.ones((B, H)),
+        2 * np.ones((B, H)),
+        inp["x"],
+        inp["h0"],
+        inp["c0"],
+        inp["w_ih"],
+        inp["w_hh"],
+        y,
+        cs,
+        gates,
+        backend="reference",
+    )
     for name, g in zip(("x", "h0", "c0", "w_ih", "w_hh", "b_ih"), grads):
         a = inp[name]
         idx = tuple(rng.integers(0, n) for n in a.shape)
@@ -137,10 +171,13 @@ def test_non_contiguous_inputs(backend, rng):
     T, B, I, H = (3, 2, 3, 4) if backend == "cuda" else (5, 4, 6, 7)
     inp = _cast(_inputs(rng, T, B, I, H), np.float32)
     ref = ops.lstm_sequence_forward(**inp, backend="reference")
-    x_bt = np.ascontiguousarray(inp["x"].transpose(1, 0, 2)).transpose(1, 0, 2)  # batch-first buffer
+    x_bt = np.ascontiguousarray(inp["x"].transpose(1, 0, 2)).transpose(
+        1, 0, 2
+    )  # batch-first buffer
     w_ih = np.asfortranarray(inp["w_ih"])
-    got = ops.lstm_sequence_forward(x_bt, inp["h0"], inp["c0"], w_ih, inp["w_hh"], inp["b_ih"],
-                                    inp["b_hh"], backend=backend)
+    got = ops.lstm_sequence_forward(
+        x_bt, inp["h0"], inp["c0"], w_ih, inp["w_hh"], inp["b_ih"], inp["b_hh"], backend=backend
+    )
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-5, atol=1e-5)
 
 
@@ -148,8 +185,9 @@ def test_convenience_api_defaults_state_to_zeros(rng):
     inp = _cast(_inputs(rng, 4, 3, 5, 6), np.float32)
     y, hn, cn = ops.lstm(inp["x"], None, None, inp["w_ih"], inp["w_hh"], inp["b_ih"], inp["b_hh"])
     z = np.zeros((3, 6), np.float32)
-    ref = ops.lstm_sequence_forward(inp["x"], z, z, inp["w_ih"], inp["w_hh"], inp["b_ih"],
-                                    inp["b_hh"], backend="reference")
+    ref = ops.lstm_sequence_forward(
+        inp["x"], z, z, inp["w_ih"], inp["w_hh"], inp["b_ih"], inp["b_hh"], backend="reference"
+    )
     np.testing.assert_allclose(y, ref[0], rtol=1e-5, atol=1e-6)
     h1, c1 = ops.lstm_cell(inp["x"][0], None, None, inp["w_ih"], inp["w_hh"])
     assert h1.shape == c1.shape == (3, 6)
@@ -177,8 +215,19 @@ def test_bad_input_raises_naming_the_argument():
     with pytest.raises(ValueError, match="h: expected shape"):
         ops.lstm_cell_forward(x[0], h[:, :2], h, w_ih, w_hh)
     with pytest.raises(ValueError, match="gates: expected shape"):
-        ops.lstm_sequence_backward(x[..., :1].repeat(6, -1), h, h, x, h, h, w_ih, w_hh,
-                                   x[..., :1].repeat(6, -1), x[..., :1].repeat(6, -1), x)
+        ops.lstm_sequence_backward(
+            x[..., :1].repeat(6, -1),
+            h,
+            h,
+            x,
+            h,
+            h,
+            w_ih,
+            w_hh,
+            x[..., :1].repeat(6, -1),
+            x[..., :1].repeat(6, -1),
+            x,
+        )
 
 
 def test_cpp_rechecks_what_it_indexes():
@@ -204,8 +253,14 @@ def test_cpp_vectorised_activations_accuracy():
     require_native("cpp", "lstm_sequence_forward")
     from fastnn.backends.cpp import lib
 
-    x = np.concatenate([np.linspace(-90, 90, 400_001), np.logspace(-9, 1.5, 20_001),
-                        -np.logspace(-9, 1.5, 20_001), [0.0, -0.0]]).astype(np.float32)
+    x = np.concatenate(
+        [
+            np.linspace(-90, 90, 400_001),
+            np.logspace(-9, 1.5, 20_001),
+            -np.logspace(-9, 1.5, 20_001),
+            [0.0, -0.0],
+        ]
+    ).astype(np.float32)
     xd = x.astype(np.float64)
     for which, ref in (("tanh", np.tanh(xd)), ("sigmoid", 1 / (1 + np.exp(-xd)))):
         got = lib().lstm_activation(x, which).astype(np.float64)

@@ -3,6 +3,8 @@ final states and every parameter and input gradient, over a pairwise sample of t
 (batch 1/3/64, T 1/7/40, input 5/64, hidden 8/128, 1-2 layers, batch_first, bidirectional, with
 and without (h0, c0)); zero-length batch; bad input; weights transfer both ways."""
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 import numpy as np
 import pytest
 
@@ -52,8 +54,10 @@ def _rnn_case(kind, case, seed=0):
     _copy_weights(tm, fm)
     D = 2 if bi else 1
     x = rng.standard_normal((B, T, I) if bf else (T, B, I)).astype(np.float32)
-    states = [rng.standard_normal((L * D, B, H)).astype(np.float32)
-              for _ in range(2 if kind == "LSTM" else 1)]
+    states = [
+        rng.standard_normal((L * D, B, H)).astype(np.float32)
+        for _ in range(2 if kind == "LSTM" else 1)
+    ]
     tx = torch.tensor(x, requires_grad=True)
     fx = fastnn.tensor(x, requires_grad=True)
     ts = [torch.tensor(s, requires_grad=True) for s in states]
@@ -70,8 +74,12 @@ def _rnn_case(kind, case, seed=0):
     fstate = fstate if kind == "LSTM" else (fstate,)
     ry = rng.standard_normal(tuple(ty.shape)).astype(np.float32)
     rs = [rng.standard_normal(tuple(s.shape)).astype(np.float32) for s in tstate]
-    tloss = (ty * torch.tensor(ry)).sum() + sum((s * torch.tensor(r)).sum() for s, r in zip(tstate, rs))
-    floss = (fy * fastnn.tensor(ry)).sum() + sum((s * fastnn.tensor(r)).sum() for s, r in zip(fstate, rs))
+    tloss = (ty * torch.tensor(ry)).sum() + sum(
+        (s * torch.tensor(r)).sum() for s, r in zip(tstate, rs)
+    )
+    floss = (fy * fastnn.tensor(ry)).sum() + sum(
+        (s * fastnn.tensor(r)).sum() for s, r in zip(fstate, rs)
+    )
     tloss.backward()
     floss.backward()
     _close(fy, ty, "output")
@@ -86,13 +94,15 @@ def _rnn_case(kind, case, seed=0):
         _close(fparams[name].grad, p.grad, f"{name} grad")
 
 
-@pytest.mark.parametrize("case", GRID, ids=lambda c: "B{}-T{}-I{}-H{}-L{}-bf{:d}-bi{:d}-hx{:d}".format(*c))
+@pytest.mark.parametrize(
+    "case", GRID, ids=lambda c: "B{}-T{}-I{}-H{}-L{}-bf{:d}-bi{:d}-hx{:d}".format(*c)
+)
 def test_lstm_matches_torch(case):
     _rnn_case("LSTM", case)
 
 
 @pytest.mark.parametrize("name", ["reference", "numba"])
-@pytest.mark.parametrize("case", SMALL[:2], ids=lambda c: "B{}-T{}-L{}-bi{:d}".format(c[0], c[1], c[4], c[6]))
+@pytest.mark.parametrize("case", SMALL[:2], ids=lambda c: f"B{c[0]}-T{c[1]}-L{c[4]}-bi{c[6]:d}")
 def test_lstm_matches_torch_other_backends(name, case):
     if not backends.available(name)[0]:
         pytest.skip(f"{name} unavailable")
@@ -100,13 +110,15 @@ def test_lstm_matches_torch_other_backends(name, case):
         _rnn_case("LSTM", case)
 
 
-@pytest.mark.parametrize("case", SMALL, ids=lambda c: "B{}-T{}-L{}-bi{:d}".format(c[0], c[1], c[4], c[6]))
+@pytest.mark.parametrize("case", SMALL, ids=lambda c: f"B{c[0]}-T{c[1]}-L{c[4]}-bi{c[6]:d}")
 def test_gru_matches_torch(case):
     _rnn_case("GRU", case)
 
 
 @pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
-@pytest.mark.parametrize("B,I,H,with_state", [(1, 5, 8, True), (3, 64, 128, False), (64, 5, 128, True)])
+@pytest.mark.parametrize(
+    "B,I,H,with_state", [(1, 5, 8, True), (3, 64, 128, False), (64, 5, 128, True)]
+)
 def test_cells_match_torch(kind, B, I, H, with_state):
     rng = np.random.default_rng(1)
     tm, fm = getattr(torch.nn, kind)(I, H), getattr(nn, kind)(I, H)
@@ -205,7 +217,9 @@ def test_dropout_between_layers():
     m.p_free = nn.LSTM(5, 8, num_layers=2)
     m.p_free.load_state_dict(m.state_dict(), strict=False)
     ref, _ = m.p_free(x)
-    np.testing.assert_allclose(y_eval.detach().numpy(), ref.detach().numpy(), rtol=1e-6)  # eval: no dropout
+    np.testing.assert_allclose(
+        y_eval.detach().numpy(), ref.detach().numpy(), rtol=1e-6
+    )  # eval: no dropout
     m.train()
     y1, _ = m(x)
     y2, _ = m(x)
@@ -224,7 +238,9 @@ def test_weights_transfer_both_ways():
     big = nn.LSTM(64, 128)
     w = np.concatenate([p.detach().numpy().ravel() for p in big.parameters()])
     assert np.abs(w).max() <= 1 / np.sqrt(128) and np.abs(w).max() > 0.98 / np.sqrt(128)
-    assert repr(nn.LSTM(64, 128, batch_first=True)) == repr(torch.nn.LSTM(64, 128, batch_first=True))
+    assert repr(nn.LSTM(64, 128, batch_first=True)) == repr(
+        torch.nn.LSTM(64, 128, batch_first=True)
+    )
 
 
 def test_pad_sequence_matches_torch():
@@ -235,8 +251,9 @@ def test_pad_sequence_matches_torch():
             fs = [fastnn.tensor(s, requires_grad=True) for s in seqs]
             ts = [torch.tensor(s, requires_grad=True) for s in seqs]
             fp = pad_sequence(fs, batch_first=bf, padding_value=-1.0, padding_side=side)
-            tp = torch.nn.utils.rnn.pad_sequence(ts, batch_first=bf, padding_value=-1.0,
-                                                 padding_side=side)
+            tp = torch.nn.utils.rnn.pad_sequence(
+                ts, batch_first=bf, padding_value=-1.0, padding_side=side
+            )
             _close(fp, tp, "padded")
             r = rng.standard_normal(tuple(tp.shape)).astype(np.float32)
             (fp * fastnn.tensor(r)).sum().backward()

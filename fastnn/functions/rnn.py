@@ -57,8 +57,9 @@ class LSTMLayerFunction(Function):
         xt, h0, c0, w_ih, w_hh, y, cs, gates = ctx.saved_tensors
         batch_first, reverse = ctx.layout
         gy = _to_time_major(grad_y, batch_first, reverse)
-        gx, gh0, gc0, gwi, gwh, gb = lstm_sequence_backward(gy, grad_hn, grad_cn, xt, h0, c0,
-                                                             w_ih, w_hh, y, cs, gates)
+        gx, gh0, gc0, gwi, gwh, gb = lstm_sequence_backward(
+            gy, grad_hn, grad_cn, xt, h0, c0, w_ih, w_hh, y, cs, gates
+        )
         gx = _from_time_major(gx, batch_first, reverse)
         gb_ih = gb if ctx.has_bias[0] else None
         gb_hh = (gb.copy() if ctx.has_bias[0] else gb) if ctx.has_bias[1] else None
@@ -79,8 +80,9 @@ class LSTMCellFunction(Function):
     @staticmethod
     def backward(ctx, grad_h, grad_c):
         x, h, c, c_new, gates, w_ih, w_hh = ctx.saved_tensors
-        gx, gh, gc, gwi, gwh, gb = lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates,
-                                                      w_ih, w_hh)
+        gx, gh, gc, gwi, gwh, gb = lstm_cell_backward(
+            grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh
+        )
         gb_ih = gb if ctx.has_bias[0] else None
         gb_hh = (gb.copy() if ctx.has_bias[0] else gb) if ctx.has_bias[1] else None
         return gx, gh, gc, gwi, gwh, gb_ih, gb_hh

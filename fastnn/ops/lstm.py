@@ -5,6 +5,8 @@ outputs); the ``*_forward`` / ``*_backward`` functions are the contract kernels 
 for autograd Functions and for users who train at the array level.
 """
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 from __future__ import annotations
 
 import numpy as np
@@ -87,8 +89,14 @@ def _ready(arrays, shapes):
 def _weight_shapes(x, w_hh, b_ih, b_hh):
     H = w_hh.shape[1] if type(w_hh) is _NDARRAY and w_hh.ndim == 2 else -1
     I = x.shape[-1] if type(x) is _NDARRAY and x.ndim else -1
-    return H, I, (4 * H, I), (4 * H, H), None if b_ih is None else (4 * H,), (
-        None if b_hh is None else (4 * H,))
+    return (
+        H,
+        I,
+        (4 * H, I),
+        (4 * H, H),
+        None if b_ih is None else (4 * H,),
+        (None if b_hh is None else (4 * H,)),
+    )
 
 
 def _validate_cell(x, h, c, w_ih, w_hh, b_ih, b_hh, hname="h", cname="c"):
@@ -139,8 +147,9 @@ def lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh, *, bac
     args = (grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh)
     H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
     B = x.shape[0] if x.ndim == 2 else -1
-    if not _ready((x,) + args, ((B, I), (B, H), (B, H), (B, I), (B, H), (B, H), (B, H),
-                                (B, 4 * H), swi, swh)):
+    if not _ready(
+        (x,) + args, ((B, I), (B, H), (B, H), (B, I), (B, H), (B, H), (B, H), (B, 4 * H), swi, swh)
+    ):
         H, _ = _validate_cell(x, h, c, w_ih, w_hh, None, None)
         B = x.shape[0]
         for name, a in (("grad_h", grad_h), ("grad_c", grad_c), ("c_new", c_new)):
@@ -173,8 +182,9 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, backen
     return fn(*args)
 
 
-def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates, *,
-                           backend=None):
+def lstm_sequence_backward(
+    grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates, *, backend=None
+):
     """Backward through time of :func:`lstm_sequence_forward`.
 
     Returns:
@@ -184,14 +194,33 @@ def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, c
     args = (grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates)
     H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
     T, B = x.shape[:2] if x.ndim == 3 else (-1, -1)
-    if not _ready((x,) + args, ((T, B, I), (T, B, H), (B, H), (B, H), (T, B, I), (B, H), (B, H),
-                                swi, swh, (T, B, H), (T, B, H), (T, B, 4 * H))):
+    if not _ready(
+        (x,) + args,
+        (
+            (T, B, I),
+            (T, B, H),
+            (B, H),
+            (B, H),
+            (T, B, I),
+            (B, H),
+            (B, H),
+            swi,
+            swh,
+            (T, B, H),
+            (T, B, H),
+            (T, B, 4 * H),
+        ),
+    ):
         H, _ = _validate_seq(x, h0, c0, w_ih, w_hh, None, None)
         T, B = x.shape[:2]
         for name, a in (("grad_hn", grad_hn), ("grad_cn", grad_cn)):
             _check_state(a, name, B, H, x.dtype)
-        for name, a, n in (("grad_y", grad_y, H), ("y", y, H), ("cs", cs, H),
-                           ("gates", gates, 4 * H)):
+        for name, a, n in (
+            ("grad_y", grad_y, H),
+            ("y", y, H),
+            ("cs", cs, H),
+            ("gates", gates, 4 * H),
+        ):
             check_array(a, name, 3, x.dtype)
             if tuple(a.shape) != (T, B, n):
                 raise _shape_error(name, (T, B, n), a.shape)
@@ -219,7 +248,8 @@ def lstm(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, backend=None):
     """One LSTM layer over a time-major sequence; ``h0``/``c0`` may be None (zeros).
 
     Args:
-        x: (T, B, I); h0, c0: None or (B, H); w_ih: (4H, I); w_hh: (4H, H); b_ih, b_hh: None or (4H,).
+        x: (T, B, I); h0, c0: None or (B, H); w_ih: (4H, I); w_hh: (4H, H);
+            b_ih, b_hh: None or (4H,).
 
     Returns:
         (y (T, B, H), h_n (B, H), c_n (B, H)).

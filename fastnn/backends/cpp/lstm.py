@@ -16,5 +16,6 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
 
 
 def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates):
-    return load().lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs,
-                                         gates)
+    return load().lstm_sequence_backward(
+        grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates
+    )

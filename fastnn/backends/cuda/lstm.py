@@ -12,6 +12,8 @@ No kernel here uses shared memory, so there is no syncthreads discipline to keep
 Tested in Numba's CUDA simulator on tiny sizes; GPU speed is not measured here.
 """
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 from __future__ import annotations
 
 import math
@@ -109,8 +111,15 @@ def _copy_2d(src, like):
     out = empty(src.shape, src.dtype, like=like)
     n = src.shape[0] * src.shape[1]
     if n:
-        launch_1d(_copy, n, THREADS, device_view(out.reshape(n)), device_view(src.reshape(n)), n,
-                  stream=stream_of(like))
+        launch_1d(
+            _copy,
+            n,
+            THREADS,
+            device_view(out.reshape(n)),
+            device_view(src.reshape(n)),
+            n,
+            stream=stream_of(like),
+        )
     return out
 
 
@@ -118,8 +127,9 @@ def _zeros_2d(shape, like):
     out = empty(shape, like.dtype, like=like)
     n = shape[0] * shape[1]
     if n:
-        launch_1d(_fill, n, THREADS, device_view(out.reshape(n)), float32(0.0), n,
-                  stream=stream_of(like))
+        launch_1d(
+            _fill, n, THREADS, device_view(out.reshape(n)), float32(0.0), n, stream=stream_of(like)
+        )
     return out
 
 
@@ -130,9 +140,18 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     bias = None
     if b_ih is not None or b_hh is not None:
         bias = empty((4 * H,), x.dtype, like=x)
-        launch_1d(_add_vectors, 4 * H, THREADS, device_view(bias), device_view(b_ih if b_ih is
-                  not None else bias), b_ih is not None, device_view(b_hh if b_hh is not None
-                  else bias), b_hh is not None, 4 * H, stream=stream)
+        launch_1d(
+            _add_vectors,
+            4 * H,
+            THREADS,
+            device_view(bias),
+            device_view(b_ih if b_ih is not None else bias),
+            b_ih is not None,
+            device_view(b_hh if b_hh is not None else bias),
+            b_hh is not None,
+            4 * H,
+            stream=stream,
+        )
     y = empty((T, B, H), x.dtype, like=x)
     cs = empty((T, B, H), x.dtype, like=x)
     G = empty((T, B, 4 * H), x.dtype, like=x)
@@ -141,8 +160,18 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         hp = h0 if t == 0 else y[t - 1]
         cp = c0 if t == 0 else cs[t - 1]
         gemm(hp, w_hh, None, None, False, True, 1.0, 1.0, G[t])
-        launch_1d(_pointwise_forward, B * H, THREADS, device_view(G[t]), device_view(cp),
-                  device_view(cs[t]), device_view(y[t]), B, H, stream=stream)
+        launch_1d(
+            _pointwise_forward,
+            B * H,
+            THREADS,
+            device_view(G[t]),
+            device_view(cp),
+            device_view(cs[t]),
+            device_view(y[t]),
+            B,
+            H,
+            stream=stream,
+        )
     h_n = _copy_2d(y[T - 1] if T else h0, x)
     c_n = _copy_2d(cs[T - 1] if T else c0, x)
     return y, h_n, c_n, cs, G
@@ -158,9 +187,21 @@ def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, c
     dc = _copy_2d(grad_cn, x)
     for t in range(T - 1, -1, -1):
         cp = c0 if t == 0 else cs[t - 1]
-        launch_1d(_pointwise_backward, B * H, THREADS, device_view(dh), device_view(grad_y[t]),
-                  device_view(dc), device_view(cp), device_view(cs[t]), device_view(gates[t]),
-                  device_view(dG[t]), B, H, stream=stream)
+        launch_1d(
+            _pointwise_backward,
+            B * H,
+            THREADS,
+            device_view(dh),
+            device_view(grad_y[t]),
+            device_view(dc),
+            device_view(cp),
+            device_view(cs[t]),
+            device_view(gates[t]),
+            device_view(dG[t]),
+            B,
+            H,
+            stream=stream,
+        )
         gemm(dG[t], w_hh, None, None, False, False, 1.0, 0.0, dh)
     gx = empty((T, B, I), x.dtype, like=x)
     gemm(dG2, w_ih, None, None, False, False, 1.0, 0.0, gx.reshape(T * B, I))
@@ -168,26 +209,36 @@ def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, c
     if T:
         gwh = gemm(dG[0], h0, None, None, True, False, 1.0, 0.0, None)
         if T > 1:
-            gemm(dG2[B:], y.reshape(T * B, H)[: (T - 1) * B], None, None, True, False, 1.0, 1.0,
-                 gwh)
+            gemm(
+                dG2[B:], y.reshape(T * B, H)[: (T - 1) * B], None, None, True, False, 1.0, 1.0, gwh
+            )
     else:
         gwh = _zeros_2d((4 * H, H), x)
     gb = empty((4 * H,), x.dtype, like=x)
-    launch_1d(_column_sums, 4 * H, THREADS, device_view(dG2), device_view(gb), T * B, 4 * H,
-              stream=stream)
+    launch_1d(
+        _column_sums, 4 * H, THREADS, device_view(dG2), device_view(gb), T * B, 4 * H, stream=stream
+    )
     return gx, dh, dc, gwi, gwh, gb
 
 
 def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh):
-    _, h_n, c_n, _, G = lstm_sequence_forward(x.reshape(1, *x.shape), h, c, w_ih, w_hh, b_ih,
-                                              b_hh)
+    _, h_n, c_n, _, G = lstm_sequence_forward(x.reshape(1, *x.shape), h, c, w_ih, w_hh, b_ih, b_hh)
     return h_n, c_n, G[0]
 
 
 def lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh):
     zeros = _zeros_2d(grad_h.shape, x)
     gx, dh, dc, gwi, gwh, gb = lstm_sequence_backward(
-        grad_h.reshape(1, *grad_h.shape), zeros, grad_c, x.reshape(1, *x.shape), h, c, w_ih,
-        w_hh, h.reshape(1, *h.shape), c_new.reshape(1, *c_new.shape),
-        gates.reshape(1, *gates.shape))
+        grad_h.reshape(1, *grad_h.shape),
+        zeros,
+        grad_c,
+        x.reshape(1, *x.shape),
+        h,
+        c,
+        w_ih,
+        w_hh,
+        h.reshape(1, *h.shape),
+        c_new.reshape(1, *c_new.shape),
+        gates.reshape(1, *gates.shape),
+    )
     return gx[0], dh, dc, gwi, gwh, gb

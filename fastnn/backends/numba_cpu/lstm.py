@@ -12,6 +12,8 @@
 Constants are typed through a ``one`` argument of the array dtype, so float32 stays float32.
 """
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 from __future__ import annotations
 
 import math
@@ -99,7 +101,12 @@ def _pointwise_forward(G, c_prev, c_out, h_out):
 def _pointwise_backward(dh, gy, dc, c_prev, c_new, gates, dG, one):
     B, H = dc.shape
     for b in prange(B):
-        ai, af, ag, ao = gates[b, :H], gates[b, H : 2 * H], gates[b, 2 * H : 3 * H], gates[b, 3 * H :]
+        ai, af, ag, ao = (
+            gates[b, :H],
+            gates[b, H : 2 * H],
+            gates[b, 2 * H : 3 * H],
+            gates[b, 3 * H :],
+        )
         di, df, dg, do = dG[b, :H], dG[b, H : 2 * H], dG[b, 2 * H : 3 * H], dG[b, 3 * H :]
         dhr, gyr, dcr, cp, cn = dh[b], gy[b], dc[b], c_prev[b], c_new[b]
         for j in range(H):
@@ -142,8 +149,28 @@ def _sequence_forward(x2, h0, c0, w_ih, w_hh, bias, has_bias, y, cs, G, G2, one,
 
 
 @njit(cache=True)
-def _sequence_backward(gy, x2, h0, c0, w_ih, w_hh, y_head, cs, gates, dG, dG2, dG_tail, dh, dc,
-                       gx2, gwi, gwh, gb, one, nthreads):
+def _sequence_backward(
+    gy,
+    x2,
+    h0,
+    c0,
+    w_ih,
+    w_hh,
+    y_head,
+    cs,
+    gates,
+    dG,
+    dG2,
+    dG_tail,
+    dh,
+    dc,
+    gx2,
+    gwi,
+    gwh,
+    gb,
+    one,
+    nthreads,
+):
     T = gates.shape[0]
     zero = one - one
     empty = gb[:0]
@@ -153,8 +180,19 @@ def _sequence_backward(gy, x2, h0, c0, w_ih, w_hh, y_head, cs, gates, dG, dG2, d
         _gemm(dG[t], w_hh, empty, False, 0, False, False, one, zero, dh, nthreads)
     _gemm(dG2, w_ih, empty, False, 0, False, False, one, zero, gx2, nthreads)
     _gemm(dG2, x2, empty, False, 0, True, False, one, zero, gwi, nthreads)
-    _gemm(dG2[: h0.shape[0] if T > 0 else 0], h0, empty, False, 0, True, False, one, zero, gwh,
-          nthreads)
+    _gemm(
+        dG2[: h0.shape[0] if T > 0 else 0],
+        h0,
+        empty,
+        False,
+        0,
+        True,
+        False,
+        one,
+        zero,
+        gwh,
+        nthreads,
+    )
     if T > 1:
         _gemm(dG_tail, y_head, empty, False, 0, True, False, one, one, gwh, nthreads)
     _column_sums(dG2, gb, nthreads)
@@ -178,8 +216,21 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     y = np.empty((T, B, H), dt)
     cs = np.empty((T, B, H), dt)
     G = np.empty((T, B, 4 * H), dt)
-    _sequence_forward(x.reshape(T * B, I), h0, c0, w_ih, w_hh, bias, has_bias, y, cs, G,
-                      G.reshape(T * B, 4 * H), dt.type(1), numba.get_num_threads())
+    _sequence_forward(
+        x.reshape(T * B, I),
+        h0,
+        c0,
+        w_ih,
+        w_hh,
+        bias,
+        has_bias,
+        y,
+        cs,
+        G,
+        G.reshape(T * B, 4 * H),
+        dt.type(1),
+        numba.get_num_threads(),
+    )
     h_n = y[T - 1].copy() if T else h0.copy()
     c_n = cs[T - 1].copy() if T else c0.copy()
     return y, h_n, c_n, cs, G
@@ -197,9 +248,28 @@ def lstm_sequence_backward(grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, c
     gwh = np.empty((4 * H, H), dt)
     gb = np.empty(4 * H, dt)
     y_head = y.reshape(T * B, H)[: max(T - 1, 0) * B]
-    _sequence_backward(grad_y, x.reshape(T * B, I), h0, c0, w_ih, w_hh, y_head, cs, gates, dG,
-                       dG2, dG2[B:], dh, dc, gx.reshape(T * B, I), gwi, gwh, gb, dt.type(1),
-                       numba.get_num_threads())
+    _sequence_backward(
+        grad_y,
+        x.reshape(T * B, I),
+        h0,
+        c0,
+        w_ih,
+        w_hh,
+        y_head,
+        cs,
+        gates,
+        dG,
+        dG2,
+        dG2[B:],
+        dh,
+        dc,
+        gx.reshape(T * B, I),
+        gwi,
+        gwh,
+        gb,
+        dt.type(1),
+        numba.get_num_threads(),
+    )
     return gx, dh, dc, gwi, gwh, gb
 
 
@@ -210,6 +280,16 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih, b_hh):
 
 def lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh):
     gx, dh, dc, gwi, gwh, gb = lstm_sequence_backward(
-        grad_h[None], np.zeros_like(grad_h), grad_c, x[None], h, c, w_ih, w_hh, h[None],
-        c_new[None], gates[None])
+        grad_h[None],
+        np.zeros_like(grad_h),
+        grad_c,
+        x[None],
+        h,
+        c,
+        w_ih,
+        w_hh,
+        h[None],
+        c_new[None],
+        gates[None],
+    )
     return gx[0], dh, dc, gwi, gwh, gb

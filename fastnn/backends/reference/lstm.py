@@ -4,6 +4,8 @@ Gate order is PyTorch's (i, f, g, o). The saved ``gates`` hold the *activated* v
 backward needs no transcendental except tanh(c).
 """
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 import numpy as np
 
 from ..._math import sigmoid

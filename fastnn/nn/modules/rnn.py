@@ -52,15 +52,37 @@ class RNNBase(Module):
         proj_size: not supported (must be 0).
     """
 
-    def __init__(self, mode, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+    def __init__(
+        self,
+        mode,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size),
-                        ("num_layers", num_layers)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name != "input_size" else 0):
+        for name, v in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
+            if (
+                not isinstance(v, int)
+                or isinstance(v, bool)
+                or v < (1 if name != "input_size" else 0)
+            ):
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        if (
+            not isinstance(dropout, (int, float))
+            or isinstance(dropout, bool)
+            or not 0 <= dropout <= 1
+        ):
             raise ValueError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
         if proj_size:
             raise NotImplementedError("proj_size: LSTM projections are not supported by fastnn")
@@ -142,12 +164,15 @@ class RNNBase(Module):
         got = _shape(hx)
         if unbatched:
             if hx.dim() != 2:
-                raise RNNShapeError(f"{name}: for unbatched input expected a 2-D state of shape "
-                                    f"{(want[0], want[2])}, got {got}")
+                raise RNNShapeError(
+                    f"{name}: for unbatched input expected a 2-D state of shape "
+                    f"{(want[0], want[2])}, got {got}"
+                )
             hx = hx.unsqueeze(1)
         if _shape(hx) != want:
-            raise RNNShapeError(f"{name}: expected shape {want if not unbatched else (want[0], want[2])}, "
-                                f"got {got}")
+            raise RNNShapeError(
+                f"{name}: expected shape {want if not unbatched else (want[0], want[2])}, got {got}"
+            )
         return hx
 
     def _prepare(self, input):
@@ -226,8 +251,9 @@ class LSTM(RNNBase):
             outs = []
             for d in range(D):
                 i = layer * D + d
-                y, h, c = LSTMLayerFunction.apply(x, h0[i], c0[i], *self._layer_weights(layer, d),
-                                                  bool(d), self.batch_first)
+                y, h, c = LSTMLayerFunction.apply(
+                    x, h0[i], c0[i], *self._layer_weights(layer, d), bool(d), self.batch_first
+                )
                 outs.append(y)
                 hs.append(h)
                 cs.append(c)
@@ -297,11 +323,16 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     """weight_ih (G*H, input_size), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), PyTorch's init."""
 
-    def __init__(self, mode, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(
+        self, mode, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if name == "input_size" else 1):
+            if (
+                not isinstance(v, int)
+                or isinstance(v, bool)
+                or v < (0 if name == "input_size" else 1)
+            ):
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -331,11 +362,15 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor):
             raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
         if input.dim() not in (1, 2):
-            raise ValueError(f"input: {type(self).__name__} expects a 1-D or 2-D input, got "
-                             f"{input.dim()}-D with shape {_shape(input)}")
+            raise ValueError(
+                f"input: {type(self).__name__} expects a 1-D or 2-D input, got "
+                f"{input.dim()}-D with shape {_shape(input)}"
+            )
         if input.shape[-1] != self.input_size:
-            raise RNNShapeError(f"input: expected input_size {self.input_size} in the last "
-                                f"dimension, got shape {_shape(input)}")
+            raise RNNShapeError(
+                f"input: expected input_size {self.input_size} in the last "
+                f"dimension, got shape {_shape(input)}"
+            )
         unbatched = input.dim() == 1
         if unbatched:
             input = input.unsqueeze(0)
@@ -369,8 +404,9 @@ class LSTMCell(RNNCellBase):
     Returns (h', c'), each (B, hidden_size).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
@@ -378,8 +414,9 @@ class LSTMCell(RNNCellBase):
             raise TypeError("hx: expected a tuple (h, c) of Tensors")
         states = (None, None) if hx is None else hx
         input, unbatched, (h, c) = self._prepare(input, states, ("hx[0] (h)", "hx[1] (c)"))
-        h_new, c_new = LSTMCellFunction.apply(input, h, c, self.weight_ih, self.weight_hh,
-                                              self.bias_ih, self.bias_hh)
+        h_new, c_new = LSTMCellFunction.apply(
+            input, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+        )
         if unbatched:
             return h_new.squeeze(0), c_new.squeeze(0)
         return h_new, c_new
@@ -388,8 +425,9 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """One GRU step (PyTorch's nn.GRUCell) on Tensor ops. Returns h' (B, hidden_size)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
-                 dtype=None):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, input, hx=None):
@@ -398,6 +436,7 @@ class GRUCell(RNNCellBase):
         input, unbatched, (h,) = self._prepare(input, (hx,), ("hx",))
         if not isinstance(h, Tensor):
             h = wrap(h)
-        h_new = _gru_step(linear(input, self.weight_ih, self.bias_ih), h, self.weight_hh,
-                          self.bias_hh)
+        h_new = _gru_step(
+            linear(input, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh
+        )
         return h_new.squeeze(0) if unbatched else h_new

@@ -8,8 +8,9 @@ from ...tensor import Tensor
 __all__ = ["pad_sequence"]
 
 
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right"):
+def pad_sequence(
+    sequences, batch_first: bool = False, padding_value: float = 0.0, padding_side: str = "right"
+):
     """Pad a list of variable-length Tensors (L_i, *) to one Tensor (differentiable).
 
     Args:
@@ -36,5 +37,6 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
             )
     if padding_side not in ("right", "left"):
         raise ValueError(f"padding_side: expected 'right' or 'left', got {padding_side!r}")
-    return PadSequenceFunction.apply(*sequences, batch_first=batch_first,
-                                     padding_value=padding_value, padding_side=padding_side)
+    return PadSequenceFunction.apply(
+        *sequences, batch_first=batch_first, padding_value=padding_value, padding_side=padding_side
+    )
