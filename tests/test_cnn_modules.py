@@ -224,3 +224,27 @@ def test_seed_cnn_trains_like_pytorch():
     assert theirs[-1] < 0.7 * theirs[0]
     # same data, same init distribution, different random streams: the curves track each other
     assert abs(ours[-1] - theirs[-1]) < 0.35 * theirs[0], (ours, theirs)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=(3, 2), stride=1, dilation=2, ceil_mode=True),
+                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool_kernels_every_backend(kw):
+    """The max_pool2d kernels of the conv2d family on each CPU backend (float32 for cpp)."""
+    from fastnn import backends
+
+    x = np.random.default_rng(8).standard_normal((3, 4, 11, 9)).astype(np.float32)
+    x[0, 0, 0, :3] = np.nan
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.max_pool2d(xt, **kw)
+    g = np.random.default_rng(9).standard_normal(tuple(yt.shape)).astype(np.float32)
+    yt.backward(torch.tensor(g))
+    for name in [b for b in backends.names() if backends.available(b)[0] and b != "cuda"]:
+        with backends.use(name):
+            xf = _t(x)
+            yf = F.max_pool2d(xf, **kw)
+            yf.backward(_t(g, False))
+        ours, theirs = yf.array, yt.detach().numpy()
+        assert np.array_equal(np.isnan(ours), np.isnan(theirs)), name
+        _close(np.nan_to_num(ours), np.nan_to_num(theirs), f"{name} values", 1e-7)
+        _close(xf.grad, xt.grad, f"{name} grad", 1e-6)

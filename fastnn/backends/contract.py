@@ -89,6 +89,25 @@ def conv2d_backward_weight(x, grad_out, weight_shape, stride, padding, dilation,
     """
 
 
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
+    """Max pooling over NCHW input (PyTorch's max_pool2d; padding counts as -inf).
+
+    Args:
+        x: (N, C, H, W).
+        kernel, stride, dilation: (h, w) pairs >= 1; padding: (h, w), at most half the kernel.
+        ceil_mode: bool; keeps a last partial window (never one starting in the far padding).
+
+    Returns:
+        (y (N, C, OH, OW), arg (N, C, OH, OW) int32): arg is the tap i*KW + j of the window's
+        maximum -- the first one, except that NaN wins (the last NaN), as in PyTorch.
+    """
+
+
+def max_pool2d_backward(grad_out, arg, input_shape, kernel, stride, padding, dilation, ceil_mode):
+    """Gradient of max_pool2d_forward: grad_x (N, C, H, W), each grad_out element added at the
+    input pixel its ``arg`` tap names."""
+
+
 # ----------------------------------------------------------------------------------------- lstm
 
 
@@ -190,7 +209,8 @@ def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
 
 KERNEL_FAMILIES = {
     "gemm": ("gemm",),
-    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
+    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+               "max_pool2d_forward", "max_pool2d_backward"),
     "lstm": (
         "lstm_cell_forward",
         "lstm_cell_backward",

@@ -10,81 +10,41 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..backends.reference import conv2d as _ref
+from ..backends.reference.conv2d import pad_to as _pad
+from ..backends.reference.conv2d import pool_geometry as _geometry
+from ..backends.reference.conv2d import pool_output_size
+from ..backends.reference.conv2d import tap as _tap
 from ..ops._util import xp_of
+from ..ops.conv2d import max_pool2d, max_pool2d_backward
 
 __all__ = ["MaxPool2dFunction", "AvgPool2dFunction", "AdaptiveAvgPool2dFunction",
            "pool_output_size"]
 
 
-def pool_output_size(size, k, s, p, d, ceil_mode):
-    """PyTorch's pooling output length (ceil_mode drops a last window starting in the padding)."""
-    span = size + 2 * p - d * (k - 1) - 1
-    out = (-(-span // s) if ceil_mode else span // s) + 1
-    if ceil_mode and (out - 1) * s >= size + p:
-        out -= 1
-    return out
-
-
-def _geometry(shape, kernel, stride, padding, dilation, ceil_mode):
-    h, w = shape[-2:]
-    oh = pool_output_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
-    ow = pool_output_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
-    # padded extent the taps read: (out-1)*s + d*(k-1) + 1, at least the symmetric padding
-    hp = max(h + 2 * padding[0], (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1)
-    wp = max(w + 2 * padding[1], (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1)
-    return oh, ow, hp, wp
-
-
-def _pad(x, padding, hp, wp, value):
-    h, w = x.shape[-2:]
-    ph, pw = padding
-    if (hp, wp) == (h, w):
-        return x
-    xp = xp_of(x)
-    out = xp.full(x.shape[:-2] + (hp, wp), value, dtype=x.dtype)
-    out[..., ph:ph + h, pw:pw + w] = x
-    return out
-
-
-def _tap(a, i, j, oh, ow, stride, dilation):
-    r0, c0 = i * dilation[0], j * dilation[1]
-    rows = slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0])
-    return a[..., rows, slice(c0, c0 + stride[1] * (ow - 1) + 1, stride[1])]
-
-
 class MaxPool2dFunction(Function):
     """Max over each window; returns the values, and with ``return_indices`` also the flat argmax
-    positions in each input H*W plane (int64, not differentiable)."""
+    positions in each input H*W plane (int64, not differentiable). NumPy arrays go through the
+    max_pool2d kernels of the conv2d family (``fastnn.ops.max_pool2d``); CuPy arrays run the
+    reference's array-module code."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices=False):
-        xp = xp_of(x)
-        oh, ow, hp, wp = _geometry(x.shape, kernel, stride, padding, dilation, ceil_mode)
-        xpad = _pad(x, padding, hp, wp, -np.inf)
-        taps = kernel[0] * kernel[1]
-        best = xp.array(_tap(xpad, 0, 0, oh, ow, stride, dilation))
-        arg = xp.zeros(best.shape, dtype=np.int8 if taps < 128 else np.int32)
-        mask = xp.empty(best.shape, dtype=bool)
-        nan_aware = False
-        for _attempt in range(2):
-            for t in range(1, taps):
-                v = _tap(xpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
-                xp.greater(v, best, out=mask)  # strict: the first maximum wins, as in PyTorch
-                if nan_aware:  # NaN propagates (the last NaN in the window, as in PyTorch)
-                    xp.logical_or(mask, xp.isnan(v), out=mask)
-                xp.copyto(best, v, where=mask)
-                xp.copyto(arg, t, where=mask)
-            # `>` ignores NaN; one cheap sum tells whether the NaN-aware pass is needed
-            if nan_aware or not bool(xp.isnan(x.sum())):
-                break
-            nan_aware = True
-            best[...] = _tap(xpad, 0, 0, oh, ow, stride, dilation)
-            arg[...] = 0
+        x4 = x if x.ndim == 4 else x[None]  # (C, H, W) runs as a batch of one
+        geo = (kernel, stride, padding, dilation, ceil_mode)
+        if isinstance(x4, np.ndarray):
+            best, arg = max_pool2d(x4, *geo)
+        else:
+            best, arg = _ref.max_pool2d_forward(x4, *geo)
         ctx.save_for_backward(arg)
-        ctx.geometry = (x.shape, kernel, stride, padding, dilation, oh, ow, hp, wp, x.dtype)
+        ctx.geometry = (x.shape, x4.shape, geo)
+        if x.ndim != 4:
+            best, arg = best[0], arg[0]
         if not return_indices:
             return best
-        h, w = x.shape[-2:]
+        xp = xp_of(x)
+        oh, ow = best.shape[-2:]
+        w = x.shape[-1]
         rows = (xp.arange(oh) * stride[0] - padding[0])[:, None]
         cols = (xp.arange(ow) * stride[1] - padding[1])[None, :]
         arg64 = arg.astype(np.int64)
@@ -96,27 +56,13 @@ class MaxPool2dFunction(Function):
     @staticmethod
     def backward(ctx, grad, _grad_indices=None):
         (arg,) = ctx.saved_tensors
-        shape, kernel, stride, padding, dilation, oh, ow, hp, wp, dtype = ctx.geometry
-        xp = xp_of(grad)
-        h, w = shape[-2:]
-        # windows that tile the input exactly: every input pixel is in one tap's slice, so the
-        # taps can assign instead of accumulate into a zeroed buffer
-        tiles = (stride == kernel and dilation == (1, 1) and padding == (0, 0)
-                 and (hp, wp) == (h, w) == (oh * kernel[0], ow * kernel[1]))
-        gpad = (xp.empty if tiles else xp.zeros)(shape[:-2] + (hp, wp), dtype=dtype)
-        picked = xp.empty(grad.shape, dtype=dtype)
-        mask = xp.empty(grad.shape, dtype=bool)
-        for t in range(kernel[0] * kernel[1]):
-            xp.equal(arg, t, out=mask)
-            xp.multiply(grad, mask, out=picked)
-            view = _tap(gpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
-            if tiles:
-                view[...] = picked
-            else:
-                view += picked
-        out = gpad if (hp, wp) == (h, w) and padding == (0, 0) else \
-            gpad[..., padding[0]:padding[0] + h, padding[1]:padding[1] + w]
-        return out, *([None] * 6)
+        shape, shape4, geo = ctx.geometry
+        g4 = grad if grad.ndim == 4 else grad[None]
+        if isinstance(g4, np.ndarray):
+            gx = max_pool2d_backward(g4, arg, shape4, *geo)
+        else:
+            gx = _ref.max_pool2d_backward(g4, arg, shape4, *geo)
+        return gx.reshape(shape), *([None] * 6)
 
 
 def _avg_count(size, out, k, s, p, include_pad):

@@ -10,7 +10,8 @@ import numpy as np
 from .. import backends
 from ._util import check_array, contiguous, xp_of
 
-__all__ = ["conv2d", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_output_shape"]
+__all__ = ["conv2d", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_output_shape",
+           "max_pool2d", "max_pool2d_backward"]
 
 ACTIVATIONS = (None, "relu")
 
@@ -201,3 +202,54 @@ def _flops(x_shape, w_shape, out_hw) -> int:
     """Multiply-adds x 2 of one forward pass (for benchmarks)."""
     n, oc, (oh, ow) = x_shape[0], w_shape[0], out_hw
     return 2 * n * oc * oh * ow * int(np.prod(w_shape[1:]))
+
+
+def _pool_geometry(kernel_size, stride, padding, dilation):
+    kernel = _pair(kernel_size, "kernel_size", 1)
+    stride = kernel if stride is None else _pair(stride, "stride", 1)
+    padding = _pair(padding, "padding", 0)
+    dilation = _pair(dilation, "dilation", 1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"padding: should be at most half of the kernel size, got padding="
+                         f"{padding} and kernel_size={kernel}")
+    return kernel, stride, padding, dilation
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               backend=None):
+    """Max pooling over NCHW input (PyTorch's semantics; padding counts as -inf).
+
+    Returns:
+        (y, arg): y (N, C, OH, OW) of x's dtype; arg (N, C, OH, OW) int32, the kernel tap
+        ``i*KW + j`` of each window's maximum (the first one; NaN wins), what
+        ``max_pool2d_backward`` takes.
+    """
+    check_array(x, "x", 4)
+    geo = _pool_geometry(kernel_size, stride, padding, dilation)
+    _pool_out(x.shape, *geo, ceil_mode)
+    fn, _ = backends.get("max_pool2d_forward", x, backend=backend)
+    return fn(contiguous(x), *geo, bool(ceil_mode))
+
+
+def max_pool2d_backward(grad_out, arg, input_shape, kernel_size, stride=None, padding=0,
+                        dilation=1, ceil_mode=False, backend=None):
+    """Gradient of ``max_pool2d``: each grad_out element goes to its window's maximum."""
+    check_array(grad_out, "grad_out", 4)
+    input_shape = _shape4(input_shape, "input_shape")
+    geo = _pool_geometry(kernel_size, stride, padding, dilation)
+    want = (*input_shape[:2], *_pool_out(input_shape, *geo, ceil_mode))
+    _check_grad_out(grad_out, want)
+    if tuple(arg.shape) != want or np.dtype(arg.dtype) != np.int32:
+        raise ValueError(f"arg: expected an int32 array of shape {want}")
+    fn, _ = backends.get("max_pool2d_backward", grad_out, backend=backend)
+    return fn(contiguous(grad_out), contiguous(arg), input_shape, *geo, bool(ceil_mode))
+
+
+def _pool_out(shape, kernel, stride, padding, dilation, ceil_mode):
+    from ..backends.reference.conv2d import pool_output_size
+
+    out = tuple(pool_output_size(shape[2 + a], kernel[a], stride[a], padding[a], dilation[a],
+                                 ceil_mode) for a in (0, 1))
+    if min(out) < 1:
+        raise ValueError(f"kernel_size: the pooling window does not fit the input {shape}")
+    return out

@@ -14,3 +14,12 @@ def conv2d_backward_input(grad_out, w, input_shape, stride, padding, dilation, g
 def conv2d_backward_weight(x, grad_out, weight_shape, stride, padding, dilation, groups, need_bias):
     return load().conv2d_backward_weight(x, grad_out, weight_shape, stride, padding, dilation,
                                          groups, need_bias)
+
+
+def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
+    return load().max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_backward(grad_out, arg, input_shape, kernel, stride, padding, dilation, ceil_mode):
+    return load().max_pool2d_backward(grad_out, arg, input_shape, kernel, stride, padding,
+                                      dilation, ceil_mode)
