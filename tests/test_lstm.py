@@ -85,6 +85,7 @@ def test_sequence_matches_reference(backend, rng, bias):
         _seq_case(backend, rng, T, B, I, H, bias, np.float32)
 
 
+@pytest.mark.slow  # compiles the float64 specialisations of every Numba kernel (~35 s cold)
 def test_sequence_float64(rng):
     # numba is the other float64 backend; against the same reference the error is rounding only
     if not backends.available("numba")[0]:

@@ -26,7 +26,7 @@ from numba.extending import overload
 from .gemm import _gemm
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _tanh32(x):
     # Eigen's float tanh: odd rational approximation on [-7.9, 7.9], pure arithmetic so LLVM
     # vectorises the loops that call it (Numba has no vector libm here); NaN propagates.
@@ -62,14 +62,14 @@ def _sigmoid(x):
     float64 via exp."""
 
 
-@overload(_tanh, inline="always")
+@overload(_tanh)
 def _tanh_impl(x):
     if x == types.float32:
         return lambda x: _tanh32(x)
     return lambda x: math.tanh(x)
 
 
-@overload(_sigmoid, inline="always")
+@overload(_sigmoid)
 def _sigmoid_impl(x):
     if x == types.float32:
         half = np.float32(0.5)
