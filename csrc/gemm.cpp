@@ -1,24 +1,47 @@
 // GEMM, float32: C = act(alpha * op(A) op(B) + beta * C + bias), row-major.
 //
 // Version 1: placeholder, i-p-j loops, OpenMP over rows.
-// Version 2 (this file): BLIS/Goto structure with packed panels and a register-blocked micro-kernel.
-//   Loops  jc (NC columns) > pc (KC depth) > pack B block > ir (MR rows, pack A micro-panel)
-//          > jr (NR columns) > micro-kernel MR x NR over kc.
-//   The packed B block (KC x NC) stays in the core's L2 (1 MB on Zen 4), the packed A micro-panel
-//   (MR x KC) in L1, the C micro-tile in registers; the epilogue (alpha, beta*C, bias, activation)
-//   runs on the tile while it is still in registers, on the last KC pass.
-//   Micro-tiles (gemm_simd.h): AVX-512 6x64 (24 zmm accumulators), AVX2 6x16, baseline 6x8.
-//   Edges: the kernel is a template on the tile's row count (1..MR) and vector count (1..NV), so
-//   an edge tile runs the same vector code on fewer registers; only the last vector of a row whose
-//   width is not a multiple of the vector width goes through a scalar epilogue.
-//   trans_a / trans_b are absorbed by the packing (a transposed B is packed with in-register
-//   16x16 / 8x8 transposes), never materialised.
+// Version 2: BLIS/Goto structure, packed A micro-panels and B blocks (commit 40db52f).
+// Version 3 (this file): as 2, but A is read in place and B is read in place for short row ranges.
+//   Loops  jc (NC = 512 columns) > pc (KC = 256 depth, balanced) > pack B block (KC x NC, 512 KB,
+//          half of Zen 4's 1 MB L2) > ir (MR rows) > jr (NR columns) > micro-kernel MR x NR.
+//   Micro-tiles (gemm_simd.h): AVX-512 6x64 (24 zmm accumulators, 4 B loads + 6 broadcasts per
+//   depth step), AVX2 6x16, baseline 6x8 (GCC vector extension, SSE2 on x86-64).
+//   A: read in place, (r, p) at a[r*a_rs + p*a_ks], so trans_a is a stride swap. Packing A (v2)
+//      measured slower everywhere here: the 6 rows stay in L1/L2 across the column panels, and the
+//      6-way interleave cost as much as the arithmetic when N is narrow (64x10x256: 27.6 -> 45.6
+//      GFLOP/s single-thread).
+//   B: packed into 64-byte aligned, zero-padded NR-wide panels (trans_b with in-register 16x16 /
+//      8x8 transposes, never a materialised transpose), except when this thread's row range is
+//      <= 512 rows, B is not transposed and its width is whole vectors: then the kernel streams
+//      B's rows directly (32x256x784: 96.8 -> 109.6 GFLOP/s single-thread).
+//   Edges: the kernel is a template on rows (1..MR) and vectors (1..NV), so an edge tile runs the
+//   same vector code on fewer registers; a partial last vector uses masked loads/stores.
+//   Epilogue (alpha, beta*C, bias, relu) on the tile in registers on the last depth pass; gelu,
+//   sigmoid and tanh are applied to the just-stored row while it is in L1 (scalar libm).
 //   Threads: each OpenMP thread computes its own rectangle of C (split over M or N, whichever
-//   costs less duplicated packing) with its own thread_local packing buffers, so there are no
-//   barriers and the same code runs with parallel=false inside a caller's OpenMP region.
-//   Below kParallelFlops the call stays on the calling thread.
-// Measured speed: see the table at the end of this comment (filled from
-// benchmarks/gemm_cpp_tuning.py).
+//   repeats less packing; units of MR rows / W columns) with its own thread_local buffers: no
+//   barriers inside, and the same code serves parallel=false inside a caller's OpenMP region.
+//   One thread below 2*96^3 flops. Each output element is accumulated in the same order
+//   whatever the thread split, so 1- and 2-thread results are bitwise equal.
+//
+// Measured speed (AMD Zen 4, 2 cores, AVX-512 variant, GFLOP/s; NumPy 2.4.6 = OpenBLAS 0.3.31
+// SkylakeX kernel; torch 2.13.0; benchmarks/gemm_cpp_tuning.py, 2026-11-23, machine shared with
+// other jobs at load average 7-20, so:)
+//   1 thread, each thread's CPU time (--threads 1 --clock thread), roof_fma 115:
+//                       cpp    numpy  torch   cpp/np
+//     256^3            114.3  103.0   98.8    1.11
+//     512^3            111.8  103.2   95.7    1.08
+//     1024^3           107.9  102.7   95.6    1.05
+//     2048^3           106.4  106.0   96.7    1.00   (92.9% of roof)
+//     training shapes  cpp/np median 1.13, min 0.82 (Mx256x10: N=10 uses 10 of 16 lanes)
+//     A B^T / A^T B    median 1.25 / 1.12, min 1.09 / 0.72 (dw 256xMx10, again N=10)
+//     fused bias+relu  vs np.maximum(a @ b + bias, 0): 1.05 .. 1.62, median 1.22
+//     small 8..64      1.04 .. 1.6x NumPy (0.6 us for 8x8 vs NumPy's 0.9 us)
+//   2 threads, wall clock, best of 25 interleaved rounds, roof_fma 229:
+//     512^3 220 (96% of roof) vs NumPy 142; 256^3 150 vs 109; 32x1024x1024 181 vs 124;
+//     512x784x256 218 vs 183. Calls longer than a few ms (1024^3 and up) are preempted in every
+//     round at this load (60-75 vs NumPy 40-59), so their %roof is not measurable here.
 #include "gemm.h"
 
 #include <algorithm>
