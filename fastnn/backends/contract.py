@@ -150,7 +150,9 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
 
     Returns:
         (y (T, B, H), h_n (B, H), c_n (B, H), cs (T, B, H) cell states, gates (T, B, 4H)
-        activated gates): cs and gates are what lstm_sequence_backward needs.
+        activated gates): cs and gates are what lstm_sequence_backward needs. h_n and c_n are
+        new arrays (copies of h0 and c0 when T == 0); B == 0 gives empty results. No input is
+        modified (the Functions keep them for the backward).
     """
 
 
