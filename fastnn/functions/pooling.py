@@ -1,8 +1,9 @@
 """Pooling Functions (max, average, adaptive average) on NCHW arrays, NumPy or CuPy.
 
-Max and average pooling loop over the KH*KW kernel taps, each a strided slice of the padded input
-as large as the output: a handful of vectorised passes, no window copies, and backward is the same
-loop adding into strided slices (overlapping windows included).
+Max pooling on NumPy arrays runs the conv2d family's max_pool2d kernels (one pass per plane in
+C++/Numba); CuPy arrays, and average pooling, loop over the KH*KW kernel taps, each a strided
+slice of the padded input as large as the output: a handful of vectorised passes, no window
+copies, and backward is the same loop adding into strided slices (overlapping windows included).
 """
 
 from __future__ import annotations
