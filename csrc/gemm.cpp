@@ -47,7 +47,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <atomic>
 #include <cstdlib>
+#include <new>
 #include <utility>
 
 #include "common.h"
@@ -64,10 +66,6 @@ Act parse_activation(const std::string& name) {
                           name + "'");
 }
 
-#ifndef FASTNN_GEMM_DIRECT_B
-#define FASTNN_GEMM_DIRECT_B 512
-#endif
-
 namespace {
 
 using simd::MR;
@@ -82,6 +80,9 @@ using simd::vf;
 #endif
 #ifndef FASTNN_GEMM_NC
 #define FASTNN_GEMM_NC 512
+#endif
+#ifndef FASTNN_GEMM_DIRECT_B
+#define FASTNN_GEMM_DIRECT_B 512
 #endif
 constexpr int64_t KC = FASTNN_GEMM_KC;  // depth of a packed block
 constexpr int64_t NC = FASTNN_GEMM_NC;  // columns of a packed B block: KC*NC*4 B = half the L2
@@ -368,12 +369,18 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
         return;
     }
 #ifdef _OPENMP
+    std::atomic<bool> out_of_memory{false};  // an exception must not leave the parallel region
 #pragma omp parallel num_threads(nt)
     {
         int64_t i0, i1, j0, j1;
         split(M, N, omp_get_num_threads(), omp_get_thread_num(), i0, i1, j0, j1);
-        gemm_range(o, i0, i1, j0, j1);
+        try {
+            gemm_range(o, i0, i1, j0, j1);
+        } catch (const std::bad_alloc&) {
+            out_of_memory = true;
+        }
     }
+    if (out_of_memory) throw std::bad_alloc();
 #endif
 }
 
