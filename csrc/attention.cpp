@@ -263,6 +263,17 @@ static void transpose_pad(const float* src, int64_t rows, int64_t cols, int64_t 
     }
 }
 
+// K^T packed per key block: block kb holds (cols x bk) with element (c, r) = src[(kb*bk + r), c],
+// zero for keys beyond rows. A block's rows are bk floats apart (not Lk: a power-of-two Lk would
+// put every row of the panel in the same L1 sets).
+static void transpose_blocked(const float* src, int64_t rows, int64_t cols, int64_t bk, float* dst) {
+    const int64_t nb = (rows + bk - 1) / bk;
+    for (int64_t kb = 0; kb < nb; ++kb) {
+        const int64_t j0 = kb * bk, n = std::min(bk, rows - j0);
+        transpose_pad(src + j0 * cols, n, cols, cols, dst + kb * cols * bk, bk);
+    }
+}
+
 // dst (rows x ldd) = src (rows x cols) with zero columns up to ldd
 static void copy_pad(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -320,8 +331,21 @@ static inline float scale_mask_row(float* srow, const float* mrow, int64_t lim, 
 }
 
 // ------------------------------------------------------------------------------- forward
-constexpr int64_t FWD_BQ = 48;
-constexpr int64_t FWD_BK = 256;
+// block sizes (overridable at compile time for benchmarks/attention_tuning.py experiments)
+#ifndef FASTNN_ATTN_FWD_BQ
+#define FASTNN_ATTN_FWD_BQ 48
+#endif
+#ifndef FASTNN_ATTN_FWD_BK
+#define FASTNN_ATTN_FWD_BK 256
+#endif
+#ifndef FASTNN_ATTN_BWD_BQ
+#define FASTNN_ATTN_BWD_BQ 128
+#endif
+#ifndef FASTNN_ATTN_BWD_BK
+#define FASTNN_ATTN_BWD_BK 128
+#endif
+constexpr int64_t FWD_BQ = FASTNN_ATTN_FWD_BQ;
+constexpr int64_t FWD_BK = FASTNN_ATTN_FWD_BK;
 
 static void forward(const Shape& s, const float* Q, const float* K, const float* V, float* O,
                     float* LSE) {
@@ -329,12 +353,14 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
     const int64_t BH = B * H;
     const int64_t Lkp = pad16(Lk), Dvp = pad16(Dv);
     const bool pack_v = Dv != Dvp;
-    // K^T per (b, h): (D x Lkp), zero columns beyond Lk. V padded to Dvp columns if needed.
-    std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * D * Lkp)]);
+    // K^T per (b, h), blocked by key block: (nkb x D x FWD_BK), zero beyond Lk. V padded to
+    // Dvp columns if needed.
+    const int64_t nkb = (Lk + FWD_BK - 1) / FWD_BK, ktsz = nkb * D * FWD_BK;
+    std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * ktsz)]);
     std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < BH; ++bh) {
-        transpose_pad(K + bh * Lk * D, Lk, D, D, kt.get() + bh * D * Lkp, Lkp);
+        transpose_blocked(K + bh * Lk * D, Lk, D, FWD_BK, kt.get() + bh * ktsz);
         if (pack_v) copy_pad(V + bh * Lk * Dv, Lk, Dv, vp.get() + bh * Lk * Dvp, Dvp);
     }
     const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
@@ -350,7 +376,7 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
             const int64_t b = bh / H, h = bh % H;
             const int64_t i0 = qb * FWD_BQ, mq = std::min(FWD_BQ, Lq - i0);
             const float* q = Q + (bh * Lq + i0) * D;
-            const float* ktb = kt.get() + bh * D * Lkp;
+            const float* ktb = kt.get() + bh * ktsz;
             const float* vb = pack_v ? vp.get() + bh * Lk * Dvp : V + bh * Lk * Dv;
             const float* mb = s.mask_at(b, h);
             std::fill(obuf.begin(), obuf.end(), 0.f);
@@ -360,7 +386,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
             const int64_t kend = s.causal ? std::min(Lk, i0 + mq) : Lk;
             for (int64_t j0 = 0; j0 < kend; j0 += FWD_BK) {
                 const int64_t nk = std::min(FWD_BK, kend - j0), nkp = pad16(nk);
-                block_gemm(mq, nkp, D, q, D, 1, ktb + j0, Lkp, sbuf.data(), lds, false);
+                block_gemm(mq, nkp, D, q, D, 1, ktb + j0 / FWD_BK * D * FWD_BK, FWD_BK, sbuf.data(),
+                           lds, false);
                 for (int64_t r = 0; r < mq; ++r) {
                     float* srow = sbuf.data() + r * lds;
                     const int64_t lim = row_limit(s, i0 + r, j0, nk);
@@ -403,15 +430,15 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
 }
 
 // ------------------------------------------------------------------------------ backward
-constexpr int64_t BWD_BQ = 64;
-constexpr int64_t BWD_BK = 64;
+constexpr int64_t BWD_BQ = FASTNN_ATTN_BWD_BQ;
+constexpr int64_t BWD_BK = FASTNN_ATTN_BWD_BK;
 
 static void backward(const Shape& s, const float* dO, const float* Q, const float* K,
                      const float* V, const float* O, const float* LSE, float* dQ, float* dK,
                      float* dV) {
     const int64_t B = s.B, H = s.H, Lq = s.Lq, Lk = s.Lk, D = s.D, Dv = s.Dv;
     const int64_t BH = B * H;
-    const int64_t Lkp = pad16(Lk), Dp = pad16(D), Dvp = pad16(Dv);
+    const int64_t Dp = pad16(D), Dvp = pad16(Dv);
     const int64_t nkb = (Lk + BWD_BK - 1) / BWD_BK;
     const int nthreads = max_threads();
     // fewer heads than threads: split key blocks into groups, each with its own dQ partial
@@ -420,7 +447,8 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
     const float ninf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel
     {
-        std::vector<float> kt(D * Lkp + 16), vt(Dv * Lkp + 16), qp(Lq * Dp + 16), kp(Lk * Dp + 16),
+        std::vector<float> kt(nkb * D * BWD_BK + 16), vt(nkb * Dv * BWD_BK + 16), qp(Lq * Dp + 16),
+            kp(Lk * Dp + 16),
             dop(Lq * Dvp + 16), delta(Lq + 1), dqacc(G > 1 ? 0 : Lq * Dp + 16);
         std::vector<float> sb(BWD_BQ * BWD_BK), dpb(BWD_BQ * BWD_BK), dkacc(BWD_BK * Dp),
             dvacc(BWD_BK * Dvp);
@@ -435,8 +463,8 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
             const float* go = dO + bh * Lq * Dv;
             const float* lse = LSE + bh * Lq;
             const float* mb = s.mask_at(b, h);
-            transpose_pad(k, Lk, D, D, kt.data(), Lkp);
-            transpose_pad(v, Lk, Dv, Dv, vt.data(), Lkp);
+            transpose_blocked(k, Lk, D, BWD_BK, kt.data());
+            transpose_blocked(v, Lk, Dv, BWD_BK, vt.data());
             copy_pad(q, Lq, D, qp.data(), Dp);
             copy_pad(k, Lk, D, kp.data(), Dp);
             copy_pad(go, Lq, Dv, dop.data(), Dvp);
@@ -455,8 +483,10 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
                 const int64_t istart = s.causal ? j0 / BWD_BQ * BWD_BQ : 0;
                 for (int64_t i0 = istart; i0 < Lq; i0 += BWD_BQ) {
                     const int64_t mq = std::min(BWD_BQ, Lq - i0);
-                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + j0, Lkp, sb.data(), BWD_BK, false);
-                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + j0, Lkp, dpb.data(), BWD_BK, false);
+                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + kb * D * BWD_BK, BWD_BK,
+                               sb.data(), BWD_BK, false);
+                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + kb * Dv * BWD_BK, BWD_BK,
+                               dpb.data(), BWD_BK, false);
                     for (int64_t r = 0; r < mq; ++r) {
                         float* srow = sb.data() + r * BWD_BK;
                         float* dprow = dpb.data() + r * BWD_BK;

@@ -32,6 +32,7 @@ GRID = [
     ((1, 1, 100, 100, 50, 50), True, "dead", False, True),
     ((1, 3, 1, 1, 8, 8), True, "bool", False, False),
     ((1, 1, 7, 257, 64, 64), False, "float", False, False),
+    ((1, 1, 33, 40, 200, 256), True, "bool", False, False),  # d up to 256, any value
 ]
 # The CUDA simulator runs every thread in Python: tiny shapes only.
 CUDA_GRID = [
