@@ -124,6 +124,39 @@ def test_isa_variant_matches_float64(level):
     assert res.stdout.startswith("ok"), res.stdout
 
 
+def test_info_never_imports_a_variant():
+    """`python -m fastnn info` lists the built variants without importing them: importing a variant
+    built for an ISA the CPU lacks dies with SIGILL (seen on an AVX2-only EPYC with the avx512
+    variant built). The listing must touch no module but the one load() chooses."""
+    _ext()
+    script = (
+        "import sys\n"
+        "from fastnn.backends.cpp import _loader\n"
+        "levels = _loader.built_levels()\n"
+        "print(levels, sorted(k for k in sys.modules if k.startswith('fastnn._C')))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script],
+        env=_variant_env(""),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "'baseline'" in res.stdout and res.stdout.rstrip().endswith("[]"), res.stdout
+    res = subprocess.run(
+        [sys.executable, "-m", "fastnn", "info"],
+        env=_variant_env(""),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "C++ ISA level" in res.stdout
+
+
 def test_bogus_capability_is_a_clear_error():
     _ext()
     script = (
