@@ -210,7 +210,7 @@ def test_seed_cnn_trains_like_pytorch():
     for lib in ("torch", "fastnn"):
         res = subprocess.run(
             [sys.executable, os.path.join(ROOT, "examples", "cnn.py"), "--lib", lib, "--steps",
-             "30", "--batch", "16", "--threads", "2"],
+             "40", "--batch", "16", "--threads", "2"],
             capture_output=True, text=True, timeout=300, cwd=ROOT,
             env={**os.environ, "PYTHONPATH": ROOT},
         )
@@ -220,10 +220,14 @@ def test_seed_cnn_trains_like_pytorch():
         out[lib] = np.array(losses)
     ours, theirs = out["fastnn"], out["torch"]
     assert len(ours) == len(theirs) >= 3
-    assert ours[-1] < 0.7 * ours[0], f"fastnn loss did not fall: {ours}"
-    assert theirs[-1] < 0.7 * theirs[0]
+    # the mean of the last three logged losses (steps 32, 36, 39), not one batch's loss: at 30
+    # steps the last batch sat on the curve's knee and one run of torch itself missed a 0.7x bar
+    # (2026-11-23); at 40 both curves are past it (2.3 -> below 0.1 on 2026-12-01)
+    ours_end, theirs_end = ours[-3:].mean(), theirs[-3:].mean()
+    assert ours_end < 0.5 * ours[0], f"fastnn loss did not fall: {ours}"
+    assert theirs_end < 0.5 * theirs[0], f"torch loss did not fall: {theirs}"
     # same data, same init distribution, different random streams: the curves track each other
-    assert abs(ours[-1] - theirs[-1]) < 0.35 * theirs[0], (ours, theirs)
+    assert abs(ours_end - theirs_end) < 0.35 * theirs[0], (ours, theirs)
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
