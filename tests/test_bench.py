@@ -123,6 +123,43 @@ def test_interleaved_order_is_a_b_a_b(monkeypatch):
     assert order == ["A", "B"] + ["A", "A", "B", "B"] * 3  # calibration, then 3 rounds of 2 calls
 
 
+def test_samples_come_in_settled_blocks(monkeypatch):
+    """More samples than rounds: each round gives each contender a block of consecutive
+    samples, after untimed settling calls of that same contender (other pools go quiet)."""
+    order = []
+    live = [
+        (
+            harness.Contender(n, "fastnn"),
+            (lambda n=n: order.append(n)),
+            harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0),
+        )
+        for n in "AB"
+    ]
+    monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
+    harness._time_interleaved(live, timing.Budget(1.0, 6, 6), None)
+    # calibration (kept), then blocks of 1, 2 and 2 more samples per contender
+    assert order == ["A", "B"] + ["A", "B"] + ["A", "A", "B", "B"] * 2
+    assert all(len(r.samples_ms) == 6 for _, _, r in live)
+    settled = []
+    monkeypatch.setattr(harness, "_settle", lambda fn, s, est: settled.append((fn, s)))
+    order.clear()
+    harness._time_interleaved(live, timing.Budget(1.0, 6, 6, settle=0.01), None)
+    # one settle per contender for calibration and one per block (3 blocks)
+    fns = [fn for _, fn, _ in live]
+    assert [fns.index(f) for f, _ in settled] == [0, 1] * 4
+    assert all(s == 0.01 for _, s in settled)
+
+
+def test_settle_runs_the_contender_untimed():
+    calls = []
+    harness._settle(lambda: calls.append(1), 0.005, 1e-5)
+    assert len(calls) >= 1
+    calls.clear()
+    harness._settle(lambda: calls.append(1), 0.005, 1.0)  # one call longer than settle: no repeat
+    harness._settle(lambda: calls.append(1), 0.0, None)
+    assert calls == []
+
+
 def test_a_slow_contender_is_capped_not_the_fast_ones():
     quick = timing.BUDGETS["quick"]
     reps, caps = timing.sample_caps([0.001, 10.0], [2, 1], quick)

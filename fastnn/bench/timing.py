@@ -53,9 +53,10 @@ class Budget:
     (short kernels are called ``inner`` times per sample so timer overhead stays negligible).
     A contender whose single call already takes longer than ``seconds`` (a slow backend) gets
     ``slow_reps`` samples, taken in the first rounds, so it cannot eat the whole run.
-    Before each sample the harness pauses ``settle`` seconds (not timed): OpenMP pools spin for
-    a while after a parallel region, and on a 2-core machine the previous library's spinning
-    threads would otherwise steal the cores from the next one in the A B A B order."""
+    Samples are taken in ``blocks`` rounds; before its block in a round each contender runs,
+    untimed, for ``settle`` seconds (at least one call): thread pools spin for a while after a
+    parallel region, and on a 2-core machine the previous library's spinning threads would
+    otherwise steal the cores from the next one (harness._settle has the measurement)."""
 
     seconds: float = 0.3
     min_reps: int = 3
@@ -63,12 +64,13 @@ class Budget:
     min_sample: float = 0.002
     slow_reps: int = 3
     settle: float = 0.0
+    blocks: int = 3
 
 
 BUDGETS = {
     "tiny": Budget(0.01, 2, 3, 0.0005, 2),
-    "quick": Budget(0.25, 3, 15, 0.002, 2, 0.002),
-    "full": Budget(1.0, 5, 40, 0.005, 3, 0.002),
+    "quick": Budget(0.25, 3, 15, 0.002, 2, 0.1),
+    "full": Budget(1.0, 5, 40, 0.005, 3, 0.1),
 }
 
 
