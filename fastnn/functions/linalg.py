@@ -149,50 +149,6 @@ def outer(input, vec2):  # noqa: A002
 ger = outer
 
 
-class Linear(Function):
-    """``x @ w.T + b`` as one gemm with a fused bias; x may have any leading dims."""
-
-    @staticmethod
-    def forward(ctx, x, w, b):
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        out = gemm(x2, w, b, trans_b=True)
-        ctx.save_for_backward(x2, w)
-        ctx.xshape = x.shape
-        return out.reshape(x.shape[:-1] + (w.shape[0],)) if x.ndim != 2 else out
-
-    @staticmethod
-    def backward(ctx, g):
-        x2, w = ctx.saved_tensors
-        nx, nw, nb = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        gx = gemm(g2, w).reshape(ctx.xshape) if nx else None
-        gw = gemm(g2, x2, trans_a=True) if nw else None
-        gb = g2.sum(axis=0) if nb else None
-        return gx, gw, gb
-
-
-def linear(input, weight, bias=None):  # noqa: A002
-    """``input @ weight.T + bias`` (PyTorch's ``F.linear``): one fused gemm forward, two gemms
-    (with transpose flags) backward.
-
-    Args:
-        input: (*, in_features). weight: (out_features, in_features). bias: (out_features,).
-    """
-    k = input.array.shape[-1]
-    if k != weight.array.shape[-1]:
-        rows = input.array.size // max(k, 1)
-        raise RuntimeError(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and "
-            f"{weight.array.shape[1]}x{weight.array.shape[0]})"
-        )
-    if input.array.dtype != weight.array.dtype:
-        input = cast(input, weight.array.dtype)
-    if input.array.ndim == 1:
-        out = Linear.apply(input.reshape(1, -1), weight, bias)
-        return out.reshape(-1)
-    return Linear.apply(input, weight, bias)
-
-
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
     prod = matmul(mat1, mat2)
     if alpha != 1:
