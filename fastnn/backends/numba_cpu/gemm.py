@@ -9,10 +9,10 @@ Algorithm (BLIS/Goto structure, all in @njit code):
   into MR-tall row panels (p-major, zero-padded), then for every (NR panel, MR panel) pair run the
   micro-kernel and the epilogue;
 * micro-kernel: MR x NR = 6 x (2 vectors) accumulators held in SIMD registers for the whole kc
-  loop -- 12 zmm on AVX-512 (6 x 32 float32, 6 x 16 float64), one broadcast-FMA per vector. Numba
-  has no SIMD types, so a tiny set of llvmlite intrinsics (_vload / _vfma / _vstore / _vgather,
-  below) gives `<16 x float>` values; LLVM lowers them to what the host supports (zmm, 2 x ymm,
-  4 x xmm, or scalar code for gathers);
+  loop -- 12 zmm on AVX-512 (6 x 32 float32, 6 x 16 float64), 12 ymm on AVX2 (6 x 16 / 6 x 8),
+  12 xmm otherwise; one broadcast-FMA per vector. Numba has no SIMD types, so a tiny set of
+  llvmlite intrinsics (_vload / _vfma / _vstore / _vgather, below) gives `<VBITS/32 x float>`
+  values, VBITS picked from the CPU Numba compiles for (_vector_bits);
 * loop order inside a row block: A micro-panel (MR x KC, 12 KiB) outer so it stays in L1, B panels
   (KC x NC block, L2/L3) streamed inner; KC = 512, MC <= 144, NC = 4096;
 * epilogue while the tile is hot: full tiles in SIMD registers (first K slice `c = alpha*acc
@@ -41,6 +41,11 @@ Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in
 * 2 threads each, wall clock, best of interleaved rounds (load average 10-15, so wide spread):
   256: 161 vs 181 GFLOP/s (0.89x), 512: 194 vs 201 (0.97x); 1024/2048 never saw a quiet moment:
   per-round ratios 0.59-0.92 / 0.81-1.04.
+On an AVX2-only AMD EPYC Zen 3 (2026-12-01, 1 thread each, best process CPU time, NumPy 2.4.6 =
+OpenBLAS 0.3.31 Haswell kernel; PYTHONPATH=. python /tmp/nbg.py, the loop in the commit message):
+  vector width fixed at 512 bits (two ymm per value, 24 accumulators in 16 registers, spilled):
+  256^3 0.38x, 512^3 0.39x, 1024^3 0.39x, 64x784x256 0.37x, A^T B 256x784x64 0.34x (35 GFLOP/s);
+  VBITS = 256 (12 ymm): 0.79x, 0.89x, 0.89x, 0.74x, 0.66x (74-84 GFLOP/s vs NumPy's 87-95).
 History: a first version (B panels outer, KC 256, scalar epilogue, column-walking packing) had
 0.56-0.67x single-thread.
 """
@@ -64,15 +69,37 @@ SERIAL_BELOW = 96**3  # M*N*K under which one thread is faster than waking the o
 
 _ACT = {None: 0, "relu": 1, "gelu": 2, "sigmoid": 3, "tanh": 4}
 
+
+def _vector_bits():
+    """Width of the SIMD values below, from the CPU Numba compiles for: 512 with AVX-512F, 256
+    with AVX2, else 128. The 6 x 2-vector tile then takes 12 of the 32 zmm / 16 ymm / 16 xmm
+    registers. (A fixed 512 on an AVX2-only Zen 3 made each vector two ymm: 24 accumulators in
+    16 registers, spilled.) NUMBA_CPU_FEATURES, when set, is what Numba targets, so it wins."""
+    import llvmlite.binding as llvm
+
+    feats = numba.core.config.CPU_FEATURES
+    if feats:
+        have = {f[1:] for f in feats.split(",") if f.startswith("+")}
+    else:
+        have = {k for k, v in llvm.get_host_cpu_features().items() if v}
+    if "avx512f" in have:
+        return 512
+    if "avx2" in have and "fma" in have:
+        return 256
+    return 128
+
+
+VBITS = _vector_bits()
+
 # ------------------------------------------------------------------ SIMD values for Numba code
 
 
 class _Vec(types.Type):
-    """A 64-byte SIMD value of ``dtype`` lanes (16 float32 / 8 float64)."""
+    """A VBITS-wide SIMD value of ``dtype`` lanes (16 float32 / 8 float64 on AVX-512)."""
 
     def __init__(self, dtype):
         self.dtype = dtype
-        self.lanes = 512 // dtype.bitwidth
+        self.lanes = VBITS // dtype.bitwidth
         super().__init__(name=f"vec{self.lanes}x{dtype}")
 
 
@@ -91,7 +118,7 @@ def _elem_ptr(context, builder, arrty, arr, idxty, idx):
 @intrinsic
 def _lanes(typingctx, arr):
     """Lanes of a _Vec of arr's dtype, as a compile-time constant."""
-    n = 512 // arr.dtype.bitwidth
+    n = VBITS // arr.dtype.bitwidth
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, n)
