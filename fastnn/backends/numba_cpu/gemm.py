@@ -42,7 +42,7 @@ Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in
   256: 161 vs 181 GFLOP/s (0.89x), 512: 194 vs 201 (0.97x); 1024/2048 never saw a quiet moment:
   per-round ratios 0.59-0.92 / 0.81-1.04.
 On an AVX2-only AMD EPYC Zen 3 (2026-12-01, 1 thread each, best process CPU time, NumPy 2.4.6 =
-OpenBLAS 0.3.31 Haswell kernel; PYTHONPATH=. python /tmp/nbg.py, the loop in the commit message):
+OpenBLAS 0.3.31 Haswell kernel; PYTHONPATH=. python benchmarks/gemm_numba_tuning.py):
   vector width fixed at 512 bits (two ymm per value, 24 accumulators in 16 registers, spilled):
   256^3 0.38x, 512^3 0.39x, 1024^3 0.39x, 64x784x256 0.37x, A^T B 256x784x64 0.34x (35 GFLOP/s);
   VBITS = 256 (12 ymm): 0.79x, 0.89x, 0.89x, 0.74x, 0.66x (74-84 GFLOP/s vs NumPy's 87-95).
