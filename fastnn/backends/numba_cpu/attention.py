@@ -4,8 +4,10 @@ Forward: prange over (batch x heads x query blocks of 32 rows); each task walks 
 keys: the K block is packed transposed, scores of the block are computed as axpy rows
 (s[r, :] += q[r, p] * K^T[p, :], vectorisable without reassociation), then the online softmax
 (running max / running sum, rescale of the output row) and out += P V. Only BQ x BK scores exist.
-Backward: prange over batch x heads; per key block (dK, dV accumulators of 64 rows) and query
-row, the probabilities are recomputed from the saved lse; dQ accumulates per head.
+Backward: prange over batch x heads; per key block (K^T, V^T packed; dK, dV accumulators of 64
+rows) and query row, the scores and dP = dO V^T of the block are axpy rows like the forward's,
+the probabilities are recomputed from the saved lse; dQ accumulates per head. (Version 1 took a
+scalar dot product per (query, key) pair: 10 GFLOP/s on 4x8x256x64, 0.08x PyTorch.)
 Fully masked rows: out = 0, lse = +inf, gradient 0. Scalars are passed in the arrays' dtype so
 float32 stays float32.
 """
@@ -113,10 +115,19 @@ def _backward(go, q, k, v, o, lse, mask, has_mask, causal, scale, zero, ninf, dq
         dqa = np.zeros((Lq, D), q.dtype)
         dka = np.zeros((BK, D), q.dtype)
         dva = np.zeros((BK, Dv), q.dtype)
+        kt = np.empty((D, BK), q.dtype)
+        vt = np.empty((Dv, BK), q.dtype)
+        s = np.empty(BK, q.dtype)
+        dps = np.empty(BK, q.dtype)
         for j0 in range(0, Lk, BK):
             nk = min(BK, Lk - j0)
             dka[:, :] = zero
             dva[:, :] = zero
+            for c in range(nk):  # K and V blocks transposed: scores as axpy rows
+                for p in range(D):
+                    kt[p, c] = k[b, h, j0 + c, p]
+                for e in range(Dv):
+                    vt[e, c] = v[b, h, j0 + c, e]
             istart = j0 if causal else 0
             for i in range(istart, Lq):
                 li = lse[b, h, i]
@@ -126,20 +137,28 @@ def _backward(go, q, k, v, o, lse, mask, has_mask, causal, scale, zero, ninf, dq
                 if causal:
                     lim = max(0, min(nk, i - j0 + 1))
                 di = delta[i]
+                # s = q_i K_blk^T and dp = dO_i V_blk^T, each as axpy rows over the block's
+                # keys (vectorisable without reassociating a dot product)
+                for c in range(lim):
+                    s[c] = zero
+                    dps[c] = zero
+                for p in range(D):
+                    qp = q[b, h, i, p]
+                    for c in range(lim):
+                        s[c] += qp * kt[p, c]
+                for e in range(Dv):
+                    ge = go[b, h, i, e]
+                    for c in range(lim):
+                        dps[c] += ge * vt[e, c]
                 for c in range(lim):
                     j = j0 + c
-                    sc = zero
-                    for p in range(D):
-                        sc += q[b, h, i, p] * k[b, h, j, p]
-                    x = sc * scale
+                    x = s[c] * scale
                     if has_mask:
                         x += mask[mbi, mhi, i, j]
                     pr = math.exp(x - li)
-                    dp = zero
+                    ds = pr * (dps[c] - di)
                     for e in range(Dv):
-                        dp += go[b, h, i, e] * v[b, h, j, e]
                         dva[c, e] += pr * go[b, h, i, e]
-                    ds = pr * (dp - di)
                     for p in range(D):
                         dka[c, p] += ds * q[b, h, i, p]
                         dqa[i, p] += ds * k[b, h, j, p]
