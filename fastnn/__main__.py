@@ -7,9 +7,11 @@ import sys
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m fastnn {info,bench} [...]\n"
-              "  info    version, backends (or why not), ISA level, threads, GPU\n"
-              "  bench   the benchmark report (python -m fastnn bench --help)")
+        print(
+            "usage: python -m fastnn {info,bench} [...]\n"
+            "  info    version, backends (or why not), ISA level, threads, GPU\n"
+            "  bench   the benchmark report (python -m fastnn bench --help)"
+        )
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
     if cmd == "info":
@@ -26,5 +28,18 @@ def main(argv=None) -> int:
     return 2
 
 
+def cli() -> int:
+    """Entry point (python -m fastnn and the `fastnn` script): main() with a quiet broken pipe."""
+    try:
+        rc = main()
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:  # `python -m fastnn info | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

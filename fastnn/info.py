@@ -30,7 +30,9 @@ def collect() -> dict:
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "threads": get_num_threads(),
-        "backends": {n: dict(zip(("available", "reason"), backends.available(n))) for n in backends.names()},
+        "backends": {
+            n: dict(zip(("available", "reason"), backends.available(n))) for n in backends.names()
+        },
         "cuda_simulator": os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1",
     }
     try:
@@ -68,12 +70,22 @@ def report() -> str:
         f"fastnn {i['fastnn']}  (Python {i['python']}, NumPy {i['numpy']}, Numba {i['numba']})",
         f"CPU: {i['cpu']}, {i['cores']} cores; threads: {i['threads']}",
         f"C++ ISA level: {i['isa']}"
-        + (f"  (built: {', '.join(i['isa_built'])}; CPU supports: {', '.join(i['isa_cpu'])})" if "isa_built" in i else ""),
+        + (
+            f"  (built: {', '.join(i['isa_built'])}; CPU supports: {', '.join(i['isa_cpu'])})"
+            if "isa_built" in i
+            else ""
+        ),
         f"GPU: {i['gpu']}; CUDA simulator: {'on' if i['cuda_simulator'] else 'off'}",
         "",
         "Backends:",
     ]
     for name, b in i["backends"].items():
-        lines.append(f"  {name:10s} {'available' if b['available'] else 'UNAVAILABLE'}: {b['reason']}")
-    lines += ["", "Kernels (native = own kernel, fallback = uses reference):", backends.format_table()]
+        lines.append(
+            f"  {name:10s} {'available' if b['available'] else 'UNAVAILABLE'}: {b['reason']}"
+        )
+    lines += [
+        "",
+        "Kernels (native = own kernel, fallback = uses reference):",
+        backends.format_table(),
+    ]
     return "\n".join(lines)

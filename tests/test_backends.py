@@ -81,7 +81,9 @@ def test_env_override(monkeypatch):
         fastnn.ops.gemm(np.ones((2, 2), np.float32), np.ones((2, 2), np.float32))
 
 
-@pytest.mark.parametrize("value, expect", [("reference", "reference"), ("nope", "BackendUnavailable")])
+@pytest.mark.parametrize(
+    "value, expect", [("reference", "reference"), ("nope", "BackendUnavailable")]
+)
 def test_env_override_in_a_fresh_process(value, expect):
     code = (
         "import numpy as np, fastnn\n"
@@ -92,8 +94,9 @@ def test_env_override_in_a_fresh_process(value, expect):
         "    print('BackendUnavailable', e)\n"
     )
     env = dict(os.environ, FASTNN_BACKEND=value)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(expect), out.stdout
 
@@ -152,11 +155,25 @@ def test_set_num_threads_validates_and_applies():
 def test_info_command_reports_everything():
     env = dict(os.environ)
     out = subprocess.run(
-        [sys.executable, "-m", "fastnn", "info"], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "fastnn", "info"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     text = out.stdout
-    for needle in ("fastnn", "Backends:", "reference", "numba", "cpp", "cuda", "ISA", "GPU", "threads"):
+    for needle in (
+        "fastnn",
+        "Backends:",
+        "reference",
+        "numba",
+        "cpp",
+        "cuda",
+        "ISA",
+        "GPU",
+        "threads",
+    ):
         assert needle in text, needle
 
 

@@ -178,7 +178,11 @@ def get(kernel: str, *arrays, backend: str | None = None):
     device, dtype = _device_of(arrays), _dtype_of(arrays)
     name = backend or current(device, dtype)
     fast = _get_cache.get((kernel, name, device, dtype))
-    if fast is not None and getattr(fast[1], kernel, None) is fast[0] and fast[1].available is fast[2]:
+    if (
+        fast is not None
+        and getattr(fast[1], kernel, None) is fast[0]
+        and fast[1].available is fast[2]
+    ):
         return fast[0], name
     if kernel not in KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; kernels: {', '.join(KERNELS)}")
@@ -240,7 +244,9 @@ def table() -> list[dict]:
                 row[name] = "unavailable"
             else:
                 native = _has_native(_modules[name], kernel)
-                row[name] = "native" if native else ("missing" if name == "reference" else "fallback")
+                row[name] = (
+                    "native" if native else ("missing" if name == "reference" else "fallback")
+                )
         rows.append(row)
     return rows
 
@@ -253,4 +259,3 @@ def format_table() -> str:
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
     lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
     return "\n".join(lines)
-

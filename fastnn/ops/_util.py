@@ -26,7 +26,9 @@ def check_array(x, name: str, ndim=None, dtype=None):
     """TypeError/ValueError naming ``name`` unless x is a float32/float64 array of ``ndim`` dims
     (an int or a tuple of allowed counts) and, if given, of ``dtype``."""
     if not is_array(x):
-        raise TypeError(f"{name}: expected an array (NumPy, or CUDA via CuPy), got {type(x).__name__}")
+        raise TypeError(
+            f"{name}: expected an array (NumPy, or CUDA via CuPy), got {type(x).__name__}"
+        )
     dt = np.dtype(x.dtype)
     if dt not in FLOAT_DTYPES:
         raise TypeError(f"{name}: expected a float32 or float64 array, got dtype {dt}")
@@ -36,7 +38,9 @@ def check_array(x, name: str, ndim=None, dtype=None):
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
             want = " or ".join(f"{n}-D" for n in allowed)
-            raise ValueError(f"{name}: expected a {want} array, got {x.ndim}-D with shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected a {want} array, got {x.ndim}-D with shape {tuple(x.shape)}"
+            )
     return x
 
 

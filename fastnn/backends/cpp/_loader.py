@@ -44,7 +44,8 @@ def _choose():
     except ImportError as exc:
         raise ImportError(
             f"the C++ extension fastnn._C_baseline is not built ({exc}); "
-            "install fastnn with pip (it compiles csrc/) or run `python setup.py build_ext --inplace`"
+            "install fastnn with pip (it compiles csrc/) or run "
+            "`python setup.py build_ext --inplace`"
         ) from exc
     forced = os.environ.get("FASTNN_CPU_CAPABILITY", "").strip().lower()
     if forced:
@@ -61,12 +62,22 @@ def _choose():
                 f"FASTNN_CPU_CAPABILITY={forced!r}: variant not built in this install ({exc})"
             ) from exc
     for level in LEVELS:
-        if base.cpu_supports(level):
-            try:
-                return _import(level)
-            except ImportError:
-                continue  # a development build may have fewer variants; info() lists them
+        if not base.cpu_supports(level) or not _built(level):
+            continue  # a development build may have fewer variants; info() lists them
+        try:
+            return _import(level)
+        except ImportError as exc:
+            # present but broken (e.g. a build that mixed up variants' objects): say so rather
+            # than run a slower variant in silence
+            raise ImportError(
+                f"fastnn._C_{level} is installed but does not import ({exc}); rebuild the "
+                "extension, or set FASTNN_CPU_CAPABILITY to a level that imports"
+            ) from exc
     return base
+
+
+def _built(level):
+    return importlib.util.find_spec(f"fastnn._C_{level}") is not None
 
 
 def built_levels():
@@ -75,4 +86,4 @@ def built_levels():
     Found by looking for the module files, never by importing them: a variant built for an ISA
     this CPU lacks may execute those instructions in its module initialiser (SIGILL).
     """
-    return [level for level in LEVELS if importlib.util.find_spec(f"fastnn._C_{level}") is not None]
+    return [level for level in LEVELS if _built(level)]

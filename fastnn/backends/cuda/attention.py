@@ -53,7 +53,7 @@ def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):
     for e in range(Dv):
         acc[e] = zero
     m = ninf
-    l = zero
+    lsum = zero
     kend = Lk
     if causal:
         kend = min(Lk, (cuda.blockIdx.x + 1) * BQ)
@@ -85,19 +85,19 @@ def _forward(q, k, v, mask, has_mask, causal, scale, out, lse):
             alpha = zero if m == ninf else math.exp(m - muse)
             for e in range(Dv):
                 acc[e] *= alpha
-            l *= alpha
+            lsum *= alpha
             for c in range(lim):
                 pc = math.exp(sc[c] - muse)
-                l += pc
+                lsum += pc
                 for e in range(Dv):
                     acc[e] += pc * vs[c, e]
             m = mnew
         cuda.syncthreads()
     if valid:
-        if l != zero:
+        if lsum != zero:
             for e in range(Dv):
-                out[b, h, i, e] = acc[e] / l
-            lse[b, h, i] = m + math.log(l)
+                out[b, h, i, e] = acc[e] / lsum
+            lse[b, h, i] = m + math.log(lsum)
         else:
             for e in range(Dv):
                 out[b, h, i, e] = zero

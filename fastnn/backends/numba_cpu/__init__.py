@@ -1,4 +1,4 @@
-"""The numba backend: Numba @njit CPU kernels with prange threads (no compiler needed at install)."""
+"""The numba backend: Numba @njit CPU kernels with prange threads (no compiler at install)."""
 
 from .._family import export_families
 
