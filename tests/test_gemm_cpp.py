@@ -157,6 +157,26 @@ def test_info_never_imports_a_variant():
     assert "C++ ISA level" in res.stdout
 
 
+def test_a_broken_variant_is_an_error_not_a_silent_fallback(monkeypatch):
+    """A variant the CPU runs that is installed but fails to import (seen: a parallel build put
+    the baseline objects into _C_avx2.so) must not quietly hand out a slower variant."""
+    base = _ext()
+    best = next(lv for lv in _loader.LEVELS if base.cpu_supports(lv) and _loader._built(lv))
+    if best == "baseline":
+        pytest.skip("only the baseline variant runs here")
+    real = _loader._import
+
+    def fake(level):
+        if level == best:
+            raise ImportError("dynamic module does not define module export function")
+        return real(level)
+
+    monkeypatch.setattr(_loader, "_import", fake)
+    monkeypatch.delenv("FASTNN_CPU_CAPABILITY", raising=False)
+    with pytest.raises(ImportError, match=f"fastnn._C_{best} is installed but does not import"):
+        _loader._choose()
+
+
 def test_bogus_capability_is_a_clear_error():
     _ext()
     script = (
