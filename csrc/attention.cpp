@@ -227,7 +227,12 @@ using ukr_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, i
                         int64_t, bool);
 
 constexpr int MRMAX = 6;
-constexpr int NVMAX = 4;
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// 16 ymm registers: 6 x 16 (12 ymm accumulators, 2 for B, 1 broadcast), like BLIS haswell
+constexpr int NVMAX = 1;
+#else
+constexpr int NVMAX = 4;  // 6 x 64: 24 of the 32 zmm registers
+#endif
 
 template <int MR>
 static constexpr ukr_fn pick_nv(int nv) {
