@@ -82,6 +82,9 @@ static inline V16 vexp(V16 a) {
     __m512 y = _mm512_scalef_ps(p, n);
     return {_mm512_mask_blend_ps(under, y, _mm512_setzero_ps())};
 }
+// unused here (FOLD_EXP2 is false): the AVX-512 passes keep vexp of scaled scores
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
+constexpr bool FOLD_EXP2 = false;
 #elif defined(__AVX2__) && defined(__FMA__)
 struct V16 {
     __m256 lo, hi;
@@ -146,6 +149,29 @@ static inline __m256 exp8(__m256 x) {
     return _mm256_andnot_ps(under, y);
 }
 static inline V16 vexp(V16 a) { return {exp8(a.lo), exp8(a.hi)}; }
+// 2^(x*a + b), the softmax passes' exp with the score scale and log2(e) folded into a and b;
+// valid for x*a + b <= 127 (softmax arguments are <= ~0). Clamped below at -127, where the
+// exponent bits are 0: -inf gives exactly 0. 2^n from the integer bits of t + 1.5*2^23 + 127
+// (round to nearest), degree-6 polynomial for 2^f on [-0.5, 0.5]: max relative error ~1e-7.
+static inline __m256 exp2_8(__m256 x, __m256 a, __m256 b) {
+    __m256 t = _mm256_fmadd_ps(x, a, b);
+    t = _mm256_max_ps(_mm256_set1_ps(-127.f), t);  // constant first: NaN stays NaN
+    t = _mm256_min_ps(_mm256_set1_ps(127.f), t);
+    const __m256 magic = _mm256_set1_ps(12583039.f);  // 1.5 * 2^23 + 127
+    __m256 v = _mm256_add_ps(t, magic);
+    __m256 f = _mm256_sub_ps(t, _mm256_sub_ps(v, magic));
+    __m256 p = _mm256_set1_ps(1.5346250438597053e-4f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3399935560300946e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6184872090816e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550328642129898e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022646248340607e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931471824645996e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23)));
+}
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return {exp2_8(x.lo, a.lo, b.lo), exp2_8(x.hi, a.hi, b.hi)}; }
+// The softmax passes use vexp2 with the scale folded in (see softmax helpers below).
+constexpr bool FOLD_EXP2 = true;
 #else
 typedef float f16v __attribute__((vector_size(64)));
 typedef int i16v __attribute__((vector_size(64)));
@@ -188,6 +214,9 @@ static inline V16 vexp(V16 a) {
     }
     return r;
 }
+// unused here (FOLD_EXP2 is false)
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
+constexpr bool FOLD_EXP2 = false;
 #endif
 
 // Scalar exp with the vector version's semantics, for tests (attention_exp_test).
@@ -203,28 +232,34 @@ static void vexp_array(const float* x, float* y, int64_t n) {
 }
 
 // ---------------------------------------------------------------------------- micro-kernel
-// C[r, 16v + l] (+)= sum_p A[r*rsa + p*csa] * B[p*ldb + 16v + l]
-template <int MR, int NV>
-static inline void ukr(int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B,
-                       int64_t ldb, float* C, int64_t ldc, bool acc) {
+// C[r, 16v + l] (+)= sum_p A(r, p) * B[p*ldb + 16v + l], A(r, p) = A[r*lda + p], or A[p*lda + r]
+// when TA. ACC and TA are template arguments: a run-time `acc ? load : zero`, and GCC's
+// versioning of a run-time stride, routed the AVX2 accumulators through the stack.
+template <int MR, int NV, bool ACC, bool TA>
+static void ukr(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                int64_t ldc) {
     V16 c[MR][NV];
     for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) c[r][v] = acc ? vload(C + r * ldc + 16 * v) : vset1(0.f);
-    for (int64_t p = 0; p < K; ++p) {
+        for (int v = 0; v < NV; ++v) c[r][v] = ACC ? vload(C + r * ldc + 16 * v) : vset1(0.f);
+    if (K <= 0) {  // (keeps the loop below free of a zero-trip path: GCC spilled around it)
+        for (int r = 0; r < MR; ++r)
+            for (int v = 0; v < NV; ++v) vstore(C + r * ldc + 16 * v, c[r][v]);
+        return;
+    }
+    int64_t p = 0;
+    do {
         V16 b[NV];
         for (int v = 0; v < NV; ++v) b[v] = vload(B + p * ldb + 16 * v);
-        const float* a = A + p * csa;
         for (int r = 0; r < MR; ++r) {
-            V16 ar = vset1(a[r * rsa]);
+            V16 ar = vset1(TA ? A[p * lda + r] : A[r * lda + p]);
             for (int v = 0; v < NV; ++v) c[r][v] = vfma(ar, b[v], c[r][v]);
         }
-    }
+    } while (++p < K);
     for (int r = 0; r < MR; ++r)
         for (int v = 0; v < NV; ++v) vstore(C + r * ldc + 16 * v, c[r][v]);
 }
 
-using ukr_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
-                        int64_t, bool);
+using ukr_fn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t);
 
 constexpr int MRMAX = 6;
 #if defined(__AVX2__) && !defined(__AVX512F__)
@@ -234,42 +269,87 @@ constexpr int NVMAX = 1;
 constexpr int NVMAX = 4;  // 6 x 64: 24 of the 32 zmm registers
 #endif
 
-template <int MR>
-static constexpr ukr_fn pick_nv(int nv) {
-    return nv == 1 ? ukr<MR, 1> : nv == 2 ? ukr<MR, 2> : nv == 3 ? ukr<MR, 3> : ukr<MR, 4>;
-}
-static ukr_fn pick(int mr, int nv) {
-    switch (mr) {
-        case 1: return pick_nv<1>(nv);
-        case 2: return pick_nv<2>(nv);
-        case 3: return pick_nv<3>(nv);
-        case 4: return pick_nv<4>(nv);
-        case 5: return pick_nv<5>(nv);
-        default: return pick_nv<6>(nv);
+template <int MR, bool ACC, bool TA>
+static ukr_fn pick_nv(int nv) {
+    if constexpr (NVMAX == 1) {
+        return ukr<MR, 1, ACC, TA>;
+    } else {
+        return nv == 1 ? ukr<MR, 1, ACC, TA> : nv == 2 ? ukr<MR, 2, ACC, TA>
+             : nv == 3 ? ukr<MR, 3, ACC, TA> : ukr<MR, 4, ACC, TA>;
     }
 }
+template <bool ACC, bool TA>
+static ukr_fn pick_mr(int mr, int nv) {
+    switch (mr) {
+        case 1: return pick_nv<1, ACC, TA>(nv);
+        case 2: return pick_nv<2, ACC, TA>(nv);
+        case 3: return pick_nv<3, ACC, TA>(nv);
+        case 4: return pick_nv<4, ACC, TA>(nv);
+        case 5: return pick_nv<5, ACC, TA>(nv);
+        default: return pick_nv<6, ACC, TA>(nv);
+    }
+}
+static ukr_fn pick(int mr, int nv, bool acc, bool ta) {
+    return acc ? (ta ? pick_mr<true, true>(mr, nv) : pick_mr<true, false>(mr, nv))
+               : (ta ? pick_mr<false, true>(mr, nv) : pick_mr<false, false>(mr, nv));
+}
 
-// C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa].
+// C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa] with rsa == 1
+// or csa == 1.
 static void block_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
                        const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+    const bool ta = csa != 1;
+    const int64_t lda = ta ? csa : rsa;
     for (int64_t j = 0; j < N; j += 16 * NVMAX) {
         const int nv = (int)std::min<int64_t>(NVMAX, (N - j) / 16);
-        ukr_fn full = pick(MRMAX, nv);
+        ukr_fn full = pick(MRMAX, nv, acc, ta);
         int64_t i = 0;
         for (; i + MRMAX <= M; i += MRMAX)
-            full(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
-        if (i < M) pick((int)(M - i), nv)(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
+            full(K, A + i * rsa, lda, B + j, ldb, C + i * ldc + j, ldc);
+        if (i < M) pick((int)(M - i), nv, acc, ta)(K, A + i * rsa, lda, B + j, ldb, C + i * ldc + j, ldc);
     }
 }
 
 static inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
+#if defined(__AVX2__)
+// d[c * ldd + r] = s[r * lds + c], r, c < 8
+static inline void transpose8x8(const float* s, int64_t lds, float* d, int64_t ldd) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+#endif
+
 // dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols; zero the padded columns r >= rows
 static void transpose_pad(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst,
                           int64_t ldd) {
+    int64_t r0 = 0;
+#if defined(__AVX2__)
+    // 8 x 8 tiles (the scalar strided loop below was ~3% of a forward)
+    for (; r0 + 8 <= rows; r0 += 8) {
+        int64_t c = 0;
+        for (; c + 8 <= cols; c += 8) transpose8x8(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd);
+        for (; c < cols; ++c)
+            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+    }
+#endif
     for (int64_t c = 0; c < cols; ++c) {
         float* d = dst + c * ldd;
-        for (int64_t r = 0; r < rows; ++r) d[r] = src[r * lds + c];
+        for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];
         for (int64_t r = rows; r < ldd; ++r) d[r] = 0.f;
     }
 }
@@ -341,6 +421,24 @@ static inline float scale_mask_row(float* srow, const float* mrow, int64_t lim, 
     return vhmax(vm);
 }
 
+constexpr float LOG2E = 1.44269504088896341f;
+
+// Max of the unscaled row over columns < lim; columns lim..nkp become -inf. With no mask and
+// scale > 0, scale * this is the max of the scaled row (rounding is monotonic).
+static inline float rawmax_row(float* srow, int64_t lim, int64_t nkp) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    V16 vm = vset1(ninf);
+    int64_t c = 0;
+    for (; c + 16 <= lim; c += 16) vm = vmax(vm, vload(srow + c));
+    for (; c < nkp; c += 16) {
+        const int n = (int)std::max<int64_t>(-1, std::min<int64_t>(16, lim - c));
+        V16 x = vtail(vload(srow + c), n, ninf);
+        vstore(srow + c, x);
+        vm = vmax(vm, x);
+    }
+    return vhmax(vm);
+}
+
 // ------------------------------------------------------------------------------- forward
 // block sizes (overridable at compile time for benchmarks/attention_tuning.py experiments)
 #ifndef FASTNN_ATTN_FWD_BQ
@@ -403,16 +501,28 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
                     float* srow = sbuf.data() + r * lds;
                     const int64_t lim = row_limit(s, i0 + r, j0, nk);
                     const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
-                    const float bmax = scale_mask_row(srow, mr, lim, nkp, s.scale);
+                    // fold: scores stay unscaled, exp2(s * scale*log2e - m*log2e) in one pass
+                    const bool fold = FOLD_EXP2 && !mr && s.scale > 0.f;
+                    const float bmax = fold ? s.scale * rawmax_row(srow, lim, nkp)
+                                            : scale_mask_row(srow, mr, lim, nkp, s.scale);
                     const float mnew = std::max(mrow[r], bmax);
                     const float muse = mnew == ninf ? 0.f : mnew;
                     const float alpha = mrow[r] == ninf ? 0.f : std::exp(mrow[r] - muse);
-                    const V16 vmuse = vset1(muse);
                     V16 acc = vset1(0.f);
-                    for (int64_t c = 0; c < nkp; c += 16) {
-                        V16 e = vexp(vsub(vload(srow + c), vmuse));
-                        vstore(srow + c, e);
-                        acc = vadd(acc, e);
+                    if (FOLD_EXP2) {
+                        const V16 va = vset1((fold ? s.scale : 1.f) * LOG2E), vb = vset1(-muse * LOG2E);
+                        for (int64_t c = 0; c < nkp; c += 16) {
+                            V16 e = vexp2(vload(srow + c), va, vb);
+                            vstore(srow + c, e);
+                            acc = vadd(acc, e);
+                        }
+                    } else {
+                        const V16 vmuse = vset1(muse);
+                        for (int64_t c = 0; c < nkp; c += 16) {
+                            V16 e = vexp(vsub(vload(srow + c), vmuse));
+                            vstore(srow + c, e);
+                            acc = vadd(acc, e);
+                        }
                     }
                     lrow[r] = lrow[r] * alpha + vhsum(acc);
                     mrow[r] = mnew;
@@ -503,15 +613,27 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
                         float* dprow = dpb.data() + r * BWD_BK;
                         const int64_t lim = row_limit(s, i0 + r, j0, nk);
                         const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
-                        scale_mask_row(srow, mr, lim, nkp, s.scale);
+                        const bool fold = FOLD_EXP2 && !mr && s.scale > 0.f;
+                        if (!fold) scale_mask_row(srow, mr, lim, nkp, s.scale);
                         const float l = lse[i0 + r];
                         const V16 vl = vset1(l == -ninf ? 0.f : l);
                         const bool dead = l == -ninf;  // fully masked row: P = 0
                         const V16 vd = vset1(delta[i0 + r]);
-                        for (int64_t c = 0; c < nkp; c += 16) {
-                            V16 p = dead ? vset1(0.f) : vexp(vsub(vload(srow + c), vl));
-                            vstore(srow + c, p);
-                            vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                        if (FOLD_EXP2) {  // P = exp2(s * scale*log2e - lse*log2e), 0 from column lim
+                            const V16 va = vset1((fold ? s.scale : 1.f) * LOG2E);
+                            const V16 vb = vset1(-(l == -ninf ? 0.f : l) * LOG2E);
+                            for (int64_t c = 0; c < nkp; c += 16) {
+                                V16 p = dead ? vset1(0.f) : vexp2(vload(srow + c), va, vb);
+                                if (fold && c + 16 > lim) p = vtail(p, (int)(lim - c), 0.f);
+                                vstore(srow + c, p);
+                                vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                            }
+                        } else {
+                            for (int64_t c = 0; c < nkp; c += 16) {
+                                V16 p = dead ? vset1(0.f) : vexp(vsub(vload(srow + c), vl));
+                                vstore(srow + c, p);
+                                vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                            }
                         }
                     }
                     // dV_j += P^T dO_i ; dK_j += dS^T Q_i ; dQ_i += dS K_j
