@@ -295,18 +295,21 @@ static ukr_fn pick(int mr, int nv, bool acc, bool ta) {
 }
 
 // C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa] with rsa == 1
-// or csa == 1.
+// or csa == 1. B(p, j) = B[p*ldb + j], or with pstride > 0 B is stored in column panels of width
+// ldb (a multiple of 16*NVMAX): B(p, j) = B[(j / ldb)*pstride + p*ldb + j % ldb].
 static void block_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
-                       const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+                       const float* B, int64_t ldb, float* C, int64_t ldc, bool acc,
+                       int64_t pstride = 0) {
     const bool ta = csa != 1;
     const int64_t lda = ta ? csa : rsa;
     for (int64_t j = 0; j < N; j += 16 * NVMAX) {
         const int nv = (int)std::min<int64_t>(NVMAX, (N - j) / 16);
         ukr_fn full = pick(MRMAX, nv, acc, ta);
+        const float* Bj = pstride > 0 ? B + j / ldb * pstride + j % ldb : B + j;
         int64_t i = 0;
         for (; i + MRMAX <= M; i += MRMAX)
-            full(K, A + i * rsa, lda, B + j, ldb, C + i * ldc + j, ldc);
-        if (i < M) pick((int)(M - i), nv, acc, ta)(K, A + i * rsa, lda, B + j, ldb, C + i * ldc + j, ldc);
+            full(K, A + i * rsa, lda, Bj, ldb, C + i * ldc + j, ldc);
+        if (i < M) pick((int)(M - i), nv, acc, ta)(K, A + i * rsa, lda, Bj, ldb, C + i * ldc + j, ldc);
     }
 }
 
@@ -370,6 +373,23 @@ static void copy_pad(const float* src, int64_t rows, int64_t cols, float* dst, i
     for (int64_t r = 0; r < rows; ++r) {
         std::memcpy(dst + r * ldd, src + r * cols, sizeof(float) * cols);
         for (int64_t c = cols; c < ldd; ++c) dst[r * ldd + c] = 0.f;
+    }
+}
+
+// dst = src (rows x cols) in column panels of width w: panel p (rows x w) at dst + p*rows*w,
+// zero columns up to a multiple of w. w == pad16(cols): copy_pad.
+static void copy_panels(const float* src, int64_t rows, int64_t cols, int64_t w, float* dst) {
+    for (int64_t c0 = 0; c0 < cols; c0 += w) {
+        const int64_t n = std::min(w, cols - c0);
+        float* d = dst + c0 * rows;
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* sr = src + r * cols + c0;
+            float* dr = d + r * w;
+            int64_t c = 0;
+            for (; c + 16 <= n; c += 16) vstore(dr + c, vload(sr + c));  // (a 64-byte memcpy call
+            for (; c < n; ++c) dr[c] = sr[c];                             // per row cost ~10%)
+            for (; c < w; ++c) dr[c] = 0.f;
+        }
     }
 }
 
@@ -455,22 +475,30 @@ static inline float rawmax_row(float* srow, int64_t lim, int64_t nkp) {
 #endif
 constexpr int64_t FWD_BQ = FASTNN_ATTN_FWD_BQ;
 constexpr int64_t FWD_BK = FASTNN_ATTN_FWD_BK;
+// K^T packed in panels of KTW keys (D x KTW each). AVX2: 16, one micro-tile wide, so a panel is
+// contiguous (with the row stride of a 256-key block, the 64 rows of a 16-column panel fell in
+// 4 of the 64 L1 sets). AVX-512: the whole key block, as before.
+constexpr int64_t FWD_KTW = NVMAX == 1 ? 16 : FWD_BK;
+static_assert(FWD_BK % FWD_KTW == 0 && FWD_KTW % 16 == 0, "key block: a multiple of the panel");
 
 static void forward(const Shape& s, const float* Q, const float* K, const float* V, float* O,
                     float* LSE) {
     const int64_t B = s.B, H = s.H, Lq = s.Lq, Lk = s.Lk, D = s.D, Dv = s.Dv;
     const int64_t BH = B * H;
     const int64_t Lkp = pad16(Lk), Dvp = pad16(Dv);
-    const bool pack_v = Dv != Dvp;
-    // K^T per (b, h), blocked by key block: (nkb x D x FWD_BK), zero beyond Lk. V padded to
-    // Dvp columns if needed.
+    // V in column panels of vw (Lk x vw each, zero columns up to Dvp): AVX2 16, one micro-tile
+    // (contiguous B rows); AVX-512 Dvp, i.e. V itself, padded when Dv is not a multiple of 16.
+    const int64_t vw = NVMAX == 1 ? 16 : Dvp;
+    const bool pack_v = NVMAX == 1 || Dv != Dvp;
+    // K^T per (b, h), in panels of FWD_KTW keys: (D x FWD_KTW) each, zero beyond Lk; key j0's
+    // panel starts at j0 * D.
     const int64_t nkb = (Lk + FWD_BK - 1) / FWD_BK, ktsz = nkb * D * FWD_BK;
     std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * ktsz)]);
     std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
 #pragma omp parallel for schedule(static)
     for (int64_t bh = 0; bh < BH; ++bh) {
-        transpose_blocked(K + bh * Lk * D, Lk, D, FWD_BK, kt.get() + bh * ktsz);
-        if (pack_v) copy_pad(V + bh * Lk * Dv, Lk, Dv, vp.get() + bh * Lk * Dvp, Dvp);
+        transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
+        if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
     }
     const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
     const float ninf = -std::numeric_limits<float>::infinity();
@@ -495,8 +523,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
             const int64_t kend = s.causal ? std::min(Lk, i0 + mq) : Lk;
             for (int64_t j0 = 0; j0 < kend; j0 += FWD_BK) {
                 const int64_t nk = std::min(FWD_BK, kend - j0), nkp = pad16(nk);
-                block_gemm(mq, nkp, D, q, D, 1, ktb + j0 / FWD_BK * D * FWD_BK, FWD_BK, sbuf.data(),
-                           lds, false);
+                block_gemm(mq, nkp, D, q, D, 1, ktb + j0 * D, FWD_KTW, sbuf.data(), lds, false,
+                           D * FWD_KTW);
                 for (int64_t r = 0; r < mq; ++r) {
                     float* srow = sbuf.data() + r * lds;
                     const int64_t lim = row_limit(s, i0 + r, j0, nk);
@@ -532,7 +560,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
                         for (int64_t c = 0; c < Dvp; c += 16) vstore(orow + c, vmul(vload(orow + c), va));
                     }
                 }
-                block_gemm(mq, Dvp, nk, sbuf.data(), lds, 1, vb + j0 * Dvp, Dvp, obuf.data(), Dvp, true);
+                block_gemm(mq, Dvp, nk, sbuf.data(), lds, 1, vb + j0 * vw, vw, obuf.data(), Dvp, true,
+                           Lk * vw);
             }
             for (int64_t r = 0; r < mq; ++r) {
                 float* out = O + (bh * Lq + i0 + r) * Dv;
@@ -553,6 +582,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
 // ------------------------------------------------------------------------------ backward
 constexpr int64_t BWD_BQ = FASTNN_ATTN_BWD_BQ;
 constexpr int64_t BWD_BK = FASTNN_ATTN_BWD_BK;
+constexpr int64_t BWD_KTW = NVMAX == 1 ? 16 : BWD_BK;  // K^T / V^T panels, as FWD_KTW
+static_assert(BWD_BK % BWD_KTW == 0 && BWD_KTW % 16 == 0, "key block: a multiple of the panel");
 
 static void backward(const Shape& s, const float* dO, const float* Q, const float* K,
                      const float* V, const float* O, const float* LSE, float* dQ, float* dK,
@@ -561,6 +592,8 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
     const int64_t BH = B * H;
     const int64_t Dp = pad16(D), Dvp = pad16(Dv);
     const int64_t nkb = (Lk + BWD_BK - 1) / BWD_BK;
+    // Q, K, dO in column panels of dw / dvw (see forward's V): AVX2 16, AVX-512 the padded row
+    const int64_t dw = NVMAX == 1 ? 16 : Dp, dvw = NVMAX == 1 ? 16 : Dvp;
     const int nthreads = max_threads();
     // fewer heads than threads: split key blocks into groups, each with its own dQ partial
     const int64_t G = BH >= nthreads ? 1 : std::max<int64_t>(1, std::min<int64_t>(nkb, (nthreads + BH - 1) / BH));
@@ -584,11 +617,11 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
             const float* go = dO + bh * Lq * Dv;
             const float* lse = LSE + bh * Lq;
             const float* mb = s.mask_at(b, h);
-            transpose_blocked(k, Lk, D, BWD_BK, kt.data());
-            transpose_blocked(v, Lk, Dv, BWD_BK, vt.data());
-            copy_pad(q, Lq, D, qp.data(), Dp);
-            copy_pad(k, Lk, D, kp.data(), Dp);
-            copy_pad(go, Lq, Dv, dop.data(), Dvp);
+            transpose_blocked(k, Lk, D, BWD_KTW, kt.data());
+            transpose_blocked(v, Lk, Dv, BWD_KTW, vt.data());
+            copy_panels(q, Lq, D, dw, qp.data());
+            copy_panels(k, Lk, D, dw, kp.data());
+            copy_panels(go, Lq, Dv, dvw, dop.data());
             for (int64_t i = 0; i < Lq; ++i) {
                 float acc = 0.f;
                 for (int64_t c = 0; c < Dv; ++c) acc += go[i * Dv + c] * o[i * Dv + c];
@@ -604,10 +637,10 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
                 const int64_t istart = s.causal ? j0 / BWD_BQ * BWD_BQ : 0;
                 for (int64_t i0 = istart; i0 < Lq; i0 += BWD_BQ) {
                     const int64_t mq = std::min(BWD_BQ, Lq - i0);
-                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + kb * D * BWD_BK, BWD_BK,
-                               sb.data(), BWD_BK, false);
-                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + kb * Dv * BWD_BK, BWD_BK,
-                               dpb.data(), BWD_BK, false);
+                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + j0 * D, BWD_KTW, sb.data(),
+                               BWD_BK, false, D * BWD_KTW);
+                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + j0 * Dv, BWD_KTW,
+                               dpb.data(), BWD_BK, false, Dv * BWD_KTW);
                     for (int64_t r = 0; r < mq; ++r) {
                         float* srow = sb.data() + r * BWD_BK;
                         float* dprow = dpb.data() + r * BWD_BK;
@@ -637,9 +670,12 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
                         }
                     }
                     // dV_j += P^T dO_i ; dK_j += dS^T Q_i ; dQ_i += dS K_j
-                    block_gemm(nk, Dvp, mq, sb.data(), 1, BWD_BK, dop.data() + i0 * Dvp, Dvp, dvacc.data(), Dvp, true);
-                    block_gemm(nk, Dp, mq, dpb.data(), 1, BWD_BK, qp.data() + i0 * Dp, Dp, dkacc.data(), Dp, true);
-                    block_gemm(mq, Dp, nk, dpb.data(), BWD_BK, 1, kp.data() + j0 * Dp, Dp, dqa + i0 * Dp, Dp, true);
+                    block_gemm(nk, Dvp, mq, sb.data(), 1, BWD_BK, dop.data() + i0 * dvw, dvw, dvacc.data(),
+                               Dvp, true, Lq * dvw);
+                    block_gemm(nk, Dp, mq, dpb.data(), 1, BWD_BK, qp.data() + i0 * dw, dw, dkacc.data(), Dp,
+                               true, Lq * dw);
+                    block_gemm(mq, Dp, nk, dpb.data(), BWD_BK, 1, kp.data() + j0 * dw, dw, dqa + i0 * Dp, Dp,
+                               true, Lk * dw);
                 }
                 for (int64_t r = 0; r < nk; ++r) {
                     float* dkr = dK + (bh * Lk + j0 + r) * D;
