@@ -368,16 +368,8 @@ static void transpose_blocked(const float* src, int64_t rows, int64_t cols, int6
     }
 }
 
-// dst (rows x ldd) = src (rows x cols) with zero columns up to ldd
-static void copy_pad(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
-    for (int64_t r = 0; r < rows; ++r) {
-        std::memcpy(dst + r * ldd, src + r * cols, sizeof(float) * cols);
-        for (int64_t c = cols; c < ldd; ++c) dst[r * ldd + c] = 0.f;
-    }
-}
-
 // dst = src (rows x cols) in column panels of width w: panel p (rows x w) at dst + p*rows*w,
-// zero columns up to a multiple of w. w == pad16(cols): copy_pad.
+// zero columns up to a multiple of w (w == pad16(cols): rows padded to a multiple of 16).
 static void copy_panels(const float* src, int64_t rows, int64_t cols, int64_t w, float* dst) {
     for (int64_t c0 = 0; c0 < cols; c0 += w) {
         const int64_t n = std::min(w, cols - c0);
@@ -495,15 +487,16 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
     const int64_t nkb = (Lk + FWD_BK - 1) / FWD_BK, ktsz = nkb * D * FWD_BK;
     std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * ktsz)]);
     std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
-#pragma omp parallel for schedule(static)
-    for (int64_t bh = 0; bh < BH; ++bh) {
-        transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
-        if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
-    }
     const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
     const float ninf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel
     {
+        // packing and the query blocks in one parallel region (one fork/join less)
+#pragma omp for schedule(static)
+        for (int64_t bh = 0; bh < BH; ++bh) {
+            transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
+            if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
+        }
         std::vector<float> sbuf(FWD_BQ * std::min<int64_t>(FWD_BK, Lkp) + 16);
         std::vector<float> obuf(FWD_BQ * Dvp + 16), mrow(FWD_BQ), lrow(FWD_BQ);
         const int64_t lds = std::min<int64_t>(FWD_BK, Lkp);
