@@ -472,6 +472,10 @@ constexpr int64_t FWD_BK = FASTNN_ATTN_FWD_BK;
 // 4 of the 64 L1 sets). AVX-512: the whole key block, as before.
 constexpr int64_t FWD_KTW = NVMAX == 1 ? 16 : FWD_BK;
 static_assert(FWD_BK % FWD_KTW == 0 && FWD_KTW % 16 == 0, "key block: a multiple of the panel");
+#ifndef FASTNN_ATTN_FWD_LOCAL_PACK
+#define FASTNN_ATTN_FWD_LOCAL_PACK (NVMAX == 1)  // AVX2 (see forward); AVX-512 as before
+#endif
+constexpr bool FWD_LOCAL_PACK = FASTNN_ATTN_FWD_LOCAL_PACK;
 
 static void forward(const Shape& s, const float* Q, const float* K, const float* V, float* O,
                     float* LSE) {
@@ -485,29 +489,44 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
     // K^T per (b, h), in panels of FWD_KTW keys: (D x FWD_KTW) each, zero beyond Lk; key j0's
     // panel starts at j0 * D.
     const int64_t nkb = (Lk + FWD_BK - 1) / FWD_BK, ktsz = nkb * D * FWD_BK;
-    std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * ktsz)]);
-    std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
     const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
+    // FWD_LOCAL_PACK: each thread packs the head of its task into its own buffers (when its
+    // previous task was another head), tasks are handed out in runs of `chunk` query blocks of
+    // one head: no barrier between packing and use. Otherwise all heads are packed first.
+    const bool local = FWD_LOCAL_PACK;
+    const int64_t chunk =
+        local ? std::max<int64_t>(1, std::min<int64_t>(nqb, BH * nqb / (4 * max_threads()))) : 1;
+    std::unique_ptr<float[]> kt(local ? nullptr : new float[std::max<int64_t>(1, BH * ktsz)]);
+    std::unique_ptr<float[]> vp(pack_v && !local ? new float[std::max<int64_t>(1, BH * Lk * Dvp)]
+                                                 : nullptr);
     const float ninf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel
     {
-        // packing and the query blocks in one parallel region (one fork/join less)
+        if (!local) {  // packing and the query blocks in one parallel region
 #pragma omp for schedule(static)
-        for (int64_t bh = 0; bh < BH; ++bh) {
-            transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
-            if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
+            for (int64_t bh = 0; bh < BH; ++bh) {
+                transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
+                if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
+            }
         }
+        std::vector<float> ktl(local ? ktsz + 16 : 0), vpl(local && pack_v ? Lk * Dvp + 16 : 0);
+        int64_t packed = -1;
         std::vector<float> sbuf(FWD_BQ * std::min<int64_t>(FWD_BK, Lkp) + 16);
         std::vector<float> obuf(FWD_BQ * Dvp + 16), mrow(FWD_BQ), lrow(FWD_BQ);
         const int64_t lds = std::min<int64_t>(FWD_BK, Lkp);
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, chunk)
         for (int64_t task = 0; task < BH * nqb; ++task) {
             const int64_t bh = task / nqb, qb = task % nqb;
             const int64_t b = bh / H, h = bh % H;
             const int64_t i0 = qb * FWD_BQ, mq = std::min(FWD_BQ, Lq - i0);
             const float* q = Q + (bh * Lq + i0) * D;
-            const float* ktb = kt.get() + bh * ktsz;
-            const float* vb = pack_v ? vp.get() + bh * Lk * Dvp : V + bh * Lk * Dv;
+            if (local && bh != packed) {
+                transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, ktl.data());
+                if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vpl.data());
+                packed = bh;
+            }
+            const float* ktb = local ? ktl.data() : kt.get() + bh * ktsz;
+            const float* vb = !pack_v ? V + bh * Lk * Dv : local ? vpl.data() : vp.get() + bh * Lk * Dvp;
             const float* mb = s.mask_at(b, h);
             std::fill(obuf.begin(), obuf.end(), 0.f);
             std::fill(mrow.begin(), mrow.end(), ninf);
