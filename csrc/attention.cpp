@@ -2,30 +2,53 @@
 //
 // Forward: OpenMP over (batch x heads x query blocks of BQ rows), dynamic schedule (causal
 // blocks differ in cost). Each task walks key blocks of BK keys with the online softmax: S =
-// Q_blk K_blk^T (register-blocked micro-kernel, 6 rows x 64 columns), one vectorised pass per
-// row (scale, mask, running max, fast exp, running sum, rescale of the output row), then
-// O_blk += P V_blk with the same micro-kernel. Causal: key blocks right of the diagonal are
-// skipped, the diagonal block masks by a per-row column limit. Only BQ x BK scores exist at a
-// time: extra memory is K^T (and V when dv is not a multiple of 16) packed once, O(L d).
+// Q_blk K_blk^T (register-blocked micro-kernel), one vectorised pass per row (scale, mask,
+// running max, fast exp, running sum, rescale of the output row), then O_blk += P V_blk with
+// the same micro-kernel. Causal: key blocks right of the diagonal are skipped, the diagonal
+// block masks by a per-row column limit. Only BQ x BK scores exist at a time: extra memory is
+// K^T (and V) packed, O(L d).
 // Backward (FA-2): per (batch x head [x key-block group when there are fewer heads than
 // threads]) task, for each key block j and each query block i: recompute S, P = exp(S - lse),
 // dP = dO V^T, dS = P (dP - D) with D = rowsum(dO o O); dV_j += P^T dO_i, dK_j += dS^T Q_i,
 // dQ_i += dS K_j, all with the one micro-kernel (transposed A operands are read by broadcast).
 //
 // Micro-kernel: C[MR x 16*NV] (+)= A[MR x K] B[K x 16*NV]; A is read one scalar at a time
-// (any strides), B rows are contiguous vectors. Every N dimension is padded to a multiple of 16
-// in our own buffers, so the kernel needs no masked tails. Vector type V16: one zmm (AVX-512),
-// two ymm (AVX2+FMA) or GCC generic vectors (baseline x86-64).
+// (row- or column-major, a template argument), B rows are contiguous vectors. Every N dimension
+// is padded to a multiple of 16 in our own buffers, so the kernel needs no masked tails.
+// Vector type V16: one zmm (AVX-512), two ymm (AVX2+FMA) or GCC generic vectors (baseline).
+// Tiles: AVX-512 6 x 64 (24 of 32 zmm accumulators); AVX2 6 x 16 (12 of 16 ymm, like BLIS
+// haswell; 6 x 64 needed 48 ymm and spilled). AVX2 packs every B operand (K^T, V^T, V, Q, K,
+// dO) in contiguous 16-column panels: with a block's or a row's stride the 64-256 rows of a
+// 16-column panel fell in a few L1 sets. AVX2 forward: each thread packs its task's head
+// itself (no barrier between packing and use). Blocks (both ISAs): forward BQ 48 x BK 256,
+// backward 128 x 128 (on Zen 3, 48x128/96x128/96x256/24x256/48x512 forward and 64x64 .. 256x128
+// backward were all within the noise, 2026-12-01).
 // exp: Cody-Waite range reduction + degree-6 polynomial, 2^n by exponent arithmetic; inputs
 // below -87.3 (and -inf) give exactly 0; max relative error ~2e-7 (tests/test_attention.py).
+// AVX2 softmax passes: exp2(s * scale*log2e - m*log2e), scale folded in (no scaling pass when
+// there is no mask), 2^n from the bits of t + 1.5*2^23 + 127, degree-6 polynomial for 2^f.
 //
 // Versions: 1 — 64x64 backward blocks, K^T packed with row stride Lk.
-//           2 (this one) — 128x128 backward blocks, K^T/V^T packed per key block.
-// Measured (benchmarks/attention_tuning.py --naive / --bwd, 2 threads, idle machine, 20:30 UTC,
-// ratio vs PyTorch 2.13 CPU SDPA timed interleaved): forward (8,8,512,64) 165 GF/s 1.33x,
-// (1,8,2048,64) 183 GF/s 1.13x, (1,8,4096,64) 181 GF/s 1.15x; 4.0-4.2x the naive
-// matmul-softmax-matmul; backward 168 / 175 / 164 GF/s (2.5x forward FLOPs), 1.47x / 1.37x /
-// 1.30x. Peak extra RSS of the (1,1,4096,64) forward: 1.7 MiB (naive: 194 MiB).
+//           2 — 128x128 backward blocks, K^T/V^T packed per key block.
+//           3 (this one) — AVX2: 6 x 16 tile, 16-column B panels, folded exp2 (AVX-512 as in 2).
+// Measured, AMD Zen 4, AVX-512, version 2 (benchmarks/attention_tuning.py --naive / --bwd,
+// 2 threads, idle machine, 20:30 UTC, ratio vs PyTorch 2.13 CPU SDPA timed interleaved):
+// forward (8,8,512,64) 165 GF/s 1.33x, (1,8,2048,64) 183 GF/s 1.13x, (1,8,4096,64) 181 GF/s
+// 1.15x; 4.0-4.2x the naive matmul-softmax-matmul; backward 168 / 175 / 164 GF/s (2.5x forward
+// FLOPs), 1.47x / 1.37x / 1.30x. Peak extra RSS of the (1,1,4096,64) forward: 1.7 MiB (naive:
+// 194 MiB).
+// Measured, AMD EPYC Zen 3, AVX2 (fp32 roof ~94 GF/s a core), version 3, 2026-12-01, machine
+// shared with another benchmarking engineer (load average 3-5), so single-thread CPU time:
+// `benchmarks/attention_tuning.py --threads 1 --thread-time [--bwd] --shapes 4,8,256,64
+// 1,8,512,64 8,8,512,64 1,8,2048,64`: forward 74.8 / 78.8 / 77.9 / 81.8 GF/s = 1.13x / 1.16x /
+// 1.19x / 1.12x torch SDPA; backward 70.6 / 69.8 / 81.1 / 83.7 GF/s = 1.27x / 1.15x / 1.28x /
+// 1.25x (version 2 on AVX2: 27-29 GF/s, 0.40-0.51x). 2 threads, same loaded machine, wall
+// clock (--threads 2): (8,8,512,64) / (1,8,2048,64) forward 1.15x / 1.24x, backward 1.57x /
+// 1.38x. `python -m fastnn bench attention --sizes quick` (2 threads) was dominated by the
+// load (wall times in 4-8 ms scheduler slices): forward 4x8x256x64 0.67-1.32x (median of 3
+// runs 0.80x), 1x8x512x64 0.77-1.01x (0.96x); backward 0.54-4.73x (2.01x), 1.88-4.37x (2.49x).
+// Peak extra RSS of the (1,1,4096,64) forward (--memory): 4.7 MiB, K^T and V panels per thread
+// (naive: 194 MiB).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
