@@ -9,6 +9,7 @@ import glob
 import os
 import platform
 import shutil
+import threading
 
 from pybind11.setup_helpers import ParallelCompile, Pybind11Extension, build_ext
 from setuptools import setup
@@ -47,15 +48,22 @@ ext_modules = [
 
 class BuildExt(build_ext):
     """Per-variant temp dirs (the same sources compile with other flags) and atomic in-place copy
-    (a running process that has the old .so mapped must not see it rewritten under it)."""
+    (a running process that has the old .so mapped must not see it rewritten under it).
+    One extension at a time: `build_ext -j N` builds extensions in threads, and build_temp is
+    shared state (two variants' objects in one temp dir gave _C_avx2.so the baseline objects and
+    no PyInit__C_avx2; the loader then silently fell back to baseline). Each extension's files
+    still compile in parallel (ParallelCompile)."""
+
+    _lock = threading.Lock()
 
     def build_extension(self, ext):
-        base = self.build_temp
-        self.build_temp = os.path.join(base, ext.name)
-        try:
-            super().build_extension(ext)
-        finally:
-            self.build_temp = base
+        with self._lock:
+            base = self.build_temp
+            self.build_temp = os.path.join(base, ext.name)
+            try:
+                super().build_extension(ext)
+            finally:
+                self.build_temp = base
 
     def copy_file(self, src, dst, *args, **kwargs):
         if not dst.endswith(".so"):

@@ -3,6 +3,7 @@ naive matmul-softmax-matmul, timed interleaved in one run (the machine is shared
 the same run mean anything).
 
     .venv/bin/python benchmarks/attention_tuning.py [--bwd] [--reps 5] [--shapes 8,8,512,64 ...]
+    .venv/bin/python benchmarks/attention_tuning.py --threads 1 --thread-time   # shared machine
     .venv/bin/python benchmarks/attention_tuning.py --train     # encoder training step vs torch
     .venv/bin/python benchmarks/attention_tuning.py --memory    # peak RSS: fused vs naive, L=4096
 """
@@ -17,12 +18,15 @@ import fastnn
 import fastnn.ops as ops
 
 
+CLOCK = time.perf_counter
+
+
 def best(fn, reps):
     ts = []
     for _ in range(reps):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        ts.append(time.perf_counter() - t)
+        ts.append(CLOCK() - t)
     return min(ts)
 
 
@@ -130,7 +134,18 @@ def main():
     ap.add_argument("--naive", action="store_true")
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--memory", action="store_true")
+    ap.add_argument(
+        "--thread-time",
+        action="store_true",
+        help="time by the calling thread's CPU time (with --threads 1: robust to other load on a "
+        "shared machine; both libraries then run in the calling thread)",
+    )
     a = ap.parse_args()
+    if a.thread_time:
+        global CLOCK
+        if a.threads != 1:
+            ap.error("--thread-time needs --threads 1")
+        CLOCK = time.thread_time
     torch.set_num_threads(a.threads)
     fastnn.set_num_threads(a.threads)
     if a.memory:

@@ -2,30 +2,53 @@
 //
 // Forward: OpenMP over (batch x heads x query blocks of BQ rows), dynamic schedule (causal
 // blocks differ in cost). Each task walks key blocks of BK keys with the online softmax: S =
-// Q_blk K_blk^T (register-blocked micro-kernel, 6 rows x 64 columns), one vectorised pass per
-// row (scale, mask, running max, fast exp, running sum, rescale of the output row), then
-// O_blk += P V_blk with the same micro-kernel. Causal: key blocks right of the diagonal are
-// skipped, the diagonal block masks by a per-row column limit. Only BQ x BK scores exist at a
-// time: extra memory is K^T (and V when dv is not a multiple of 16) packed once, O(L d).
+// Q_blk K_blk^T (register-blocked micro-kernel), one vectorised pass per row (scale, mask,
+// running max, fast exp, running sum, rescale of the output row), then O_blk += P V_blk with
+// the same micro-kernel. Causal: key blocks right of the diagonal are skipped, the diagonal
+// block masks by a per-row column limit. Only BQ x BK scores exist at a time: extra memory is
+// K^T (and V) packed, O(L d).
 // Backward (FA-2): per (batch x head [x key-block group when there are fewer heads than
 // threads]) task, for each key block j and each query block i: recompute S, P = exp(S - lse),
 // dP = dO V^T, dS = P (dP - D) with D = rowsum(dO o O); dV_j += P^T dO_i, dK_j += dS^T Q_i,
 // dQ_i += dS K_j, all with the one micro-kernel (transposed A operands are read by broadcast).
 //
 // Micro-kernel: C[MR x 16*NV] (+)= A[MR x K] B[K x 16*NV]; A is read one scalar at a time
-// (any strides), B rows are contiguous vectors. Every N dimension is padded to a multiple of 16
-// in our own buffers, so the kernel needs no masked tails. Vector type V16: one zmm (AVX-512),
-// two ymm (AVX2+FMA) or GCC generic vectors (baseline x86-64).
+// (row- or column-major, a template argument), B rows are contiguous vectors. Every N dimension
+// is padded to a multiple of 16 in our own buffers, so the kernel needs no masked tails.
+// Vector type V16: one zmm (AVX-512), two ymm (AVX2+FMA) or GCC generic vectors (baseline).
+// Tiles: AVX-512 6 x 64 (24 of 32 zmm accumulators); AVX2 6 x 16 (12 of 16 ymm, like BLIS
+// haswell; 6 x 64 needed 48 ymm and spilled). AVX2 packs every B operand (K^T, V^T, V, Q, K,
+// dO) in contiguous 16-column panels: with a block's or a row's stride the 64-256 rows of a
+// 16-column panel fell in a few L1 sets. AVX2 forward: each thread packs its task's head
+// itself (no barrier between packing and use). Blocks (both ISAs): forward BQ 48 x BK 256,
+// backward 128 x 128 (on Zen 3, 48x128/96x128/96x256/24x256/48x512 forward and 64x64 .. 256x128
+// backward were all within the noise, 2026-12-01).
 // exp: Cody-Waite range reduction + degree-6 polynomial, 2^n by exponent arithmetic; inputs
 // below -87.3 (and -inf) give exactly 0; max relative error ~2e-7 (tests/test_attention.py).
+// AVX2 softmax passes: exp2(s * scale*log2e - m*log2e), scale folded in (no scaling pass when
+// there is no mask), 2^n from the bits of t + 1.5*2^23 + 127, degree-6 polynomial for 2^f.
 //
 // Versions: 1 — 64x64 backward blocks, K^T packed with row stride Lk.
-//           2 (this one) — 128x128 backward blocks, K^T/V^T packed per key block.
-// Measured (benchmarks/attention_tuning.py --naive / --bwd, 2 threads, idle machine, 20:30 UTC,
-// ratio vs PyTorch 2.13 CPU SDPA timed interleaved): forward (8,8,512,64) 165 GF/s 1.33x,
-// (1,8,2048,64) 183 GF/s 1.13x, (1,8,4096,64) 181 GF/s 1.15x; 4.0-4.2x the naive
-// matmul-softmax-matmul; backward 168 / 175 / 164 GF/s (2.5x forward FLOPs), 1.47x / 1.37x /
-// 1.30x. Peak extra RSS of the (1,1,4096,64) forward: 1.7 MiB (naive: 194 MiB).
+//           2 — 128x128 backward blocks, K^T/V^T packed per key block.
+//           3 (this one) — AVX2: 6 x 16 tile, 16-column B panels, folded exp2 (AVX-512 as in 2).
+// Measured, AMD Zen 4, AVX-512, version 2 (benchmarks/attention_tuning.py --naive / --bwd,
+// 2 threads, idle machine, 20:30 UTC, ratio vs PyTorch 2.13 CPU SDPA timed interleaved):
+// forward (8,8,512,64) 165 GF/s 1.33x, (1,8,2048,64) 183 GF/s 1.13x, (1,8,4096,64) 181 GF/s
+// 1.15x; 4.0-4.2x the naive matmul-softmax-matmul; backward 168 / 175 / 164 GF/s (2.5x forward
+// FLOPs), 1.47x / 1.37x / 1.30x. Peak extra RSS of the (1,1,4096,64) forward: 1.7 MiB (naive:
+// 194 MiB).
+// Measured, AMD EPYC Zen 3, AVX2 (fp32 roof ~94 GF/s a core), version 3, 2026-12-01, machine
+// shared with another benchmarking engineer (load average 3-5), so single-thread CPU time:
+// `benchmarks/attention_tuning.py --threads 1 --thread-time [--bwd] --shapes 4,8,256,64
+// 1,8,512,64 8,8,512,64 1,8,2048,64`: forward 74.8 / 78.8 / 77.9 / 81.8 GF/s = 1.13x / 1.16x /
+// 1.19x / 1.12x torch SDPA; backward 70.6 / 69.8 / 81.1 / 83.7 GF/s = 1.27x / 1.15x / 1.28x /
+// 1.25x (version 2 on AVX2: 27-29 GF/s, 0.40-0.51x). 2 threads, same loaded machine, wall
+// clock (--threads 2): (8,8,512,64) / (1,8,2048,64) forward 1.15x / 1.24x, backward 1.57x /
+// 1.38x. `python -m fastnn bench attention --sizes quick` (2 threads) was dominated by the
+// load (wall times in 4-8 ms scheduler slices): forward 4x8x256x64 0.67-1.32x (median of 3
+// runs 0.80x), 1x8x512x64 0.77-1.01x (0.96x); backward 0.54-4.73x (2.01x), 1.88-4.37x (2.49x).
+// Peak extra RSS of the (1,1,4096,64) forward (--memory): 4.7 MiB, K^T and V panels per thread
+// (naive: 194 MiB).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -82,6 +105,9 @@ static inline V16 vexp(V16 a) {
     __m512 y = _mm512_scalef_ps(p, n);
     return {_mm512_mask_blend_ps(under, y, _mm512_setzero_ps())};
 }
+// unused here (FOLD_EXP2 is false): the AVX-512 passes keep vexp of scaled scores
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
+constexpr bool FOLD_EXP2 = false;
 #elif defined(__AVX2__) && defined(__FMA__)
 struct V16 {
     __m256 lo, hi;
@@ -146,6 +172,29 @@ static inline __m256 exp8(__m256 x) {
     return _mm256_andnot_ps(under, y);
 }
 static inline V16 vexp(V16 a) { return {exp8(a.lo), exp8(a.hi)}; }
+// 2^(x*a + b), the softmax passes' exp with the score scale and log2(e) folded into a and b;
+// valid for x*a + b <= 127 (softmax arguments are <= ~0). Clamped below at -127, where the
+// exponent bits are 0: -inf gives exactly 0. 2^n from the integer bits of t + 1.5*2^23 + 127
+// (round to nearest), degree-6 polynomial for 2^f on [-0.5, 0.5]: max relative error ~1e-7.
+static inline __m256 exp2_8(__m256 x, __m256 a, __m256 b) {
+    __m256 t = _mm256_fmadd_ps(x, a, b);
+    t = _mm256_max_ps(_mm256_set1_ps(-127.f), t);  // constant first: NaN stays NaN
+    t = _mm256_min_ps(_mm256_set1_ps(127.f), t);
+    const __m256 magic = _mm256_set1_ps(12583039.f);  // 1.5 * 2^23 + 127
+    __m256 v = _mm256_add_ps(t, magic);
+    __m256 f = _mm256_sub_ps(t, _mm256_sub_ps(v, magic));
+    __m256 p = _mm256_set1_ps(1.5346250438597053e-4f);
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3399935560300946e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6184872090816e-3f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550328642129898e-2f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022646248340607e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931471824645996e-1f));
+    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23)));
+}
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return {exp2_8(x.lo, a.lo, b.lo), exp2_8(x.hi, a.hi, b.hi)}; }
+// The softmax passes use vexp2 with the scale folded in (see softmax helpers below).
+constexpr bool FOLD_EXP2 = true;
 #else
 typedef float f16v __attribute__((vector_size(64)));
 typedef int i16v __attribute__((vector_size(64)));
@@ -188,6 +237,9 @@ static inline V16 vexp(V16 a) {
     }
     return r;
 }
+// unused here (FOLD_EXP2 is false)
+static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
+constexpr bool FOLD_EXP2 = false;
 #endif
 
 // Scalar exp with the vector version's semantics, for tests (attention_exp_test).
@@ -203,68 +255,127 @@ static void vexp_array(const float* x, float* y, int64_t n) {
 }
 
 // ---------------------------------------------------------------------------- micro-kernel
-// C[r, 16v + l] (+)= sum_p A[r*rsa + p*csa] * B[p*ldb + 16v + l]
-template <int MR, int NV>
-static inline void ukr(int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B,
-                       int64_t ldb, float* C, int64_t ldc, bool acc) {
+// C[r, 16v + l] (+)= sum_p A(r, p) * B[p*ldb + 16v + l], A(r, p) = A[r*lda + p], or A[p*lda + r]
+// when TA. ACC and TA are template arguments: a run-time `acc ? load : zero`, and GCC's
+// versioning of a run-time stride, routed the AVX2 accumulators through the stack.
+template <int MR, int NV, bool ACC, bool TA>
+static void ukr(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                int64_t ldc) {
     V16 c[MR][NV];
     for (int r = 0; r < MR; ++r)
-        for (int v = 0; v < NV; ++v) c[r][v] = acc ? vload(C + r * ldc + 16 * v) : vset1(0.f);
-    for (int64_t p = 0; p < K; ++p) {
+        for (int v = 0; v < NV; ++v) c[r][v] = ACC ? vload(C + r * ldc + 16 * v) : vset1(0.f);
+    if (K <= 0) {  // (keeps the loop below free of a zero-trip path: GCC spilled around it)
+        for (int r = 0; r < MR; ++r)
+            for (int v = 0; v < NV; ++v) vstore(C + r * ldc + 16 * v, c[r][v]);
+        return;
+    }
+    int64_t p = 0;
+    do {
         V16 b[NV];
         for (int v = 0; v < NV; ++v) b[v] = vload(B + p * ldb + 16 * v);
-        const float* a = A + p * csa;
         for (int r = 0; r < MR; ++r) {
-            V16 ar = vset1(a[r * rsa]);
+            V16 ar = vset1(TA ? A[p * lda + r] : A[r * lda + p]);
             for (int v = 0; v < NV; ++v) c[r][v] = vfma(ar, b[v], c[r][v]);
         }
-    }
+    } while (++p < K);
     for (int r = 0; r < MR; ++r)
         for (int v = 0; v < NV; ++v) vstore(C + r * ldc + 16 * v, c[r][v]);
 }
 
-using ukr_fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, float*,
-                        int64_t, bool);
+using ukr_fn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t);
 
 constexpr int MRMAX = 6;
-constexpr int NVMAX = 4;
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// 16 ymm registers: 6 x 16 (12 ymm accumulators, 2 for B, 1 broadcast), like BLIS haswell
+constexpr int NVMAX = 1;
+#else
+constexpr int NVMAX = 4;  // 6 x 64: 24 of the 32 zmm registers
+#endif
 
-template <int MR>
-static constexpr ukr_fn pick_nv(int nv) {
-    return nv == 1 ? ukr<MR, 1> : nv == 2 ? ukr<MR, 2> : nv == 3 ? ukr<MR, 3> : ukr<MR, 4>;
-}
-static ukr_fn pick(int mr, int nv) {
-    switch (mr) {
-        case 1: return pick_nv<1>(nv);
-        case 2: return pick_nv<2>(nv);
-        case 3: return pick_nv<3>(nv);
-        case 4: return pick_nv<4>(nv);
-        case 5: return pick_nv<5>(nv);
-        default: return pick_nv<6>(nv);
+template <int MR, bool ACC, bool TA>
+static ukr_fn pick_nv(int nv) {
+    if constexpr (NVMAX == 1) {
+        return ukr<MR, 1, ACC, TA>;
+    } else {
+        return nv == 1 ? ukr<MR, 1, ACC, TA> : nv == 2 ? ukr<MR, 2, ACC, TA>
+             : nv == 3 ? ukr<MR, 3, ACC, TA> : ukr<MR, 4, ACC, TA>;
     }
 }
+template <bool ACC, bool TA>
+static ukr_fn pick_mr(int mr, int nv) {
+    switch (mr) {
+        case 1: return pick_nv<1, ACC, TA>(nv);
+        case 2: return pick_nv<2, ACC, TA>(nv);
+        case 3: return pick_nv<3, ACC, TA>(nv);
+        case 4: return pick_nv<4, ACC, TA>(nv);
+        case 5: return pick_nv<5, ACC, TA>(nv);
+        default: return pick_nv<6, ACC, TA>(nv);
+    }
+}
+static ukr_fn pick(int mr, int nv, bool acc, bool ta) {
+    return acc ? (ta ? pick_mr<true, true>(mr, nv) : pick_mr<true, false>(mr, nv))
+               : (ta ? pick_mr<false, true>(mr, nv) : pick_mr<false, false>(mr, nv));
+}
 
-// C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa].
+// C[M x N] (+)= A[M x K] B[K x N]; N a multiple of 16; A(i, p) = A[i*rsa + p*csa] with rsa == 1
+// or csa == 1. B(p, j) = B[p*ldb + j], or with pstride > 0 B is stored in column panels of width
+// ldb (a multiple of 16*NVMAX): B(p, j) = B[(j / ldb)*pstride + p*ldb + j % ldb].
 static void block_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
-                       const float* B, int64_t ldb, float* C, int64_t ldc, bool acc) {
+                       const float* B, int64_t ldb, float* C, int64_t ldc, bool acc,
+                       int64_t pstride = 0) {
+    const bool ta = csa != 1;
+    const int64_t lda = ta ? csa : rsa;
     for (int64_t j = 0; j < N; j += 16 * NVMAX) {
         const int nv = (int)std::min<int64_t>(NVMAX, (N - j) / 16);
-        ukr_fn full = pick(MRMAX, nv);
+        ukr_fn full = pick(MRMAX, nv, acc, ta);
+        const float* Bj = pstride > 0 ? B + j / ldb * pstride + j % ldb : B + j;
         int64_t i = 0;
         for (; i + MRMAX <= M; i += MRMAX)
-            full(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
-        if (i < M) pick((int)(M - i), nv)(K, A + i * rsa, rsa, csa, B + j, ldb, C + i * ldc + j, ldc, acc);
+            full(K, A + i * rsa, lda, Bj, ldb, C + i * ldc + j, ldc);
+        if (i < M) pick((int)(M - i), nv, acc, ta)(K, A + i * rsa, lda, Bj, ldb, C + i * ldc + j, ldc);
     }
 }
 
 static inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
+#if defined(__AVX2__)
+// d[c * ldd + r] = s[r * lds + c], r, c < 8
+static inline void transpose8x8(const float* s, int64_t lds, float* d, int64_t ldd) {
+    __m256 r[8], t[8];
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    }
+}
+#endif
+
 // dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols; zero the padded columns r >= rows
 static void transpose_pad(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst,
                           int64_t ldd) {
+    int64_t r0 = 0;
+#if defined(__AVX2__)
+    // 8 x 8 tiles (the scalar strided loop below was ~3% of a forward)
+    for (; r0 + 8 <= rows; r0 += 8) {
+        int64_t c = 0;
+        for (; c + 8 <= cols; c += 8) transpose8x8(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd);
+        for (; c < cols; ++c)
+            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+    }
+#endif
     for (int64_t c = 0; c < cols; ++c) {
         float* d = dst + c * ldd;
-        for (int64_t r = 0; r < rows; ++r) d[r] = src[r * lds + c];
+        for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];
         for (int64_t r = rows; r < ldd; ++r) d[r] = 0.f;
     }
 }
@@ -280,11 +391,20 @@ static void transpose_blocked(const float* src, int64_t rows, int64_t cols, int6
     }
 }
 
-// dst (rows x ldd) = src (rows x cols) with zero columns up to ldd
-static void copy_pad(const float* src, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
-    for (int64_t r = 0; r < rows; ++r) {
-        std::memcpy(dst + r * ldd, src + r * cols, sizeof(float) * cols);
-        for (int64_t c = cols; c < ldd; ++c) dst[r * ldd + c] = 0.f;
+// dst = src (rows x cols) in column panels of width w: panel p (rows x w) at dst + p*rows*w,
+// zero columns up to a multiple of w (w == pad16(cols): rows padded to a multiple of 16).
+static void copy_panels(const float* src, int64_t rows, int64_t cols, int64_t w, float* dst) {
+    for (int64_t c0 = 0; c0 < cols; c0 += w) {
+        const int64_t n = std::min(w, cols - c0);
+        float* d = dst + c0 * rows;
+        for (int64_t r = 0; r < rows; ++r) {
+            const float* sr = src + r * cols + c0;
+            float* dr = d + r * w;
+            int64_t c = 0;
+            for (; c + 16 <= n; c += 16) vstore(dr + c, vload(sr + c));  // (a 64-byte memcpy call
+            for (; c < n; ++c) dr[c] = sr[c];                             // per row cost ~10%)
+            for (; c < w; ++c) dr[c] = 0.f;
+        }
     }
 }
 
@@ -336,6 +456,24 @@ static inline float scale_mask_row(float* srow, const float* mrow, int64_t lim, 
     return vhmax(vm);
 }
 
+constexpr float LOG2E = 1.44269504088896341f;
+
+// Max of the unscaled row over columns < lim; columns lim..nkp become -inf. With no mask and
+// scale > 0, scale * this is the max of the scaled row (rounding is monotonic).
+static inline float rawmax_row(float* srow, int64_t lim, int64_t nkp) {
+    const float ninf = -std::numeric_limits<float>::infinity();
+    V16 vm = vset1(ninf);
+    int64_t c = 0;
+    for (; c + 16 <= lim; c += 16) vm = vmax(vm, vload(srow + c));
+    for (; c < nkp; c += 16) {
+        const int n = (int)std::max<int64_t>(-1, std::min<int64_t>(16, lim - c));
+        V16 x = vtail(vload(srow + c), n, ninf);
+        vstore(srow + c, x);
+        vm = vmax(vm, x);
+    }
+    return vhmax(vm);
+}
+
 // ------------------------------------------------------------------------------- forward
 // block sizes (overridable at compile time for benchmarks/attention_tuning.py experiments)
 #ifndef FASTNN_ATTN_FWD_BQ
@@ -352,38 +490,66 @@ static inline float scale_mask_row(float* srow, const float* mrow, int64_t lim, 
 #endif
 constexpr int64_t FWD_BQ = FASTNN_ATTN_FWD_BQ;
 constexpr int64_t FWD_BK = FASTNN_ATTN_FWD_BK;
+// K^T packed in panels of KTW keys (D x KTW each). AVX2: 16, one micro-tile wide, so a panel is
+// contiguous (with the row stride of a 256-key block, the 64 rows of a 16-column panel fell in
+// 4 of the 64 L1 sets). AVX-512: the whole key block, as before.
+constexpr int64_t FWD_KTW = NVMAX == 1 ? 16 : FWD_BK;
+static_assert(FWD_BK % FWD_KTW == 0 && FWD_KTW % 16 == 0, "key block: a multiple of the panel");
+#ifndef FASTNN_ATTN_FWD_LOCAL_PACK
+#define FASTNN_ATTN_FWD_LOCAL_PACK (NVMAX == 1)  // AVX2 (see forward); AVX-512 as before
+#endif
+constexpr bool FWD_LOCAL_PACK = FASTNN_ATTN_FWD_LOCAL_PACK;
 
 static void forward(const Shape& s, const float* Q, const float* K, const float* V, float* O,
                     float* LSE) {
     const int64_t B = s.B, H = s.H, Lq = s.Lq, Lk = s.Lk, D = s.D, Dv = s.Dv;
     const int64_t BH = B * H;
     const int64_t Lkp = pad16(Lk), Dvp = pad16(Dv);
-    const bool pack_v = Dv != Dvp;
-    // K^T per (b, h), blocked by key block: (nkb x D x FWD_BK), zero beyond Lk. V padded to
-    // Dvp columns if needed.
+    // V in column panels of vw (Lk x vw each, zero columns up to Dvp): AVX2 16, one micro-tile
+    // (contiguous B rows); AVX-512 Dvp, i.e. V itself, padded when Dv is not a multiple of 16.
+    const int64_t vw = NVMAX == 1 ? 16 : Dvp;
+    const bool pack_v = NVMAX == 1 || Dv != Dvp;
+    // K^T per (b, h), in panels of FWD_KTW keys: (D x FWD_KTW) each, zero beyond Lk; key j0's
+    // panel starts at j0 * D.
     const int64_t nkb = (Lk + FWD_BK - 1) / FWD_BK, ktsz = nkb * D * FWD_BK;
-    std::unique_ptr<float[]> kt(new float[std::max<int64_t>(1, BH * ktsz)]);
-    std::unique_ptr<float[]> vp(pack_v ? new float[std::max<int64_t>(1, BH * Lk * Dvp)] : nullptr);
-#pragma omp parallel for schedule(static)
-    for (int64_t bh = 0; bh < BH; ++bh) {
-        transpose_blocked(K + bh * Lk * D, Lk, D, FWD_BK, kt.get() + bh * ktsz);
-        if (pack_v) copy_pad(V + bh * Lk * Dv, Lk, Dv, vp.get() + bh * Lk * Dvp, Dvp);
-    }
     const int64_t nqb = (Lq + FWD_BQ - 1) / FWD_BQ;
+    // FWD_LOCAL_PACK: each thread packs the head of its task into its own buffers (when its
+    // previous task was another head), tasks are handed out in runs of `chunk` query blocks of
+    // one head: no barrier between packing and use. Otherwise all heads are packed first.
+    const bool local = FWD_LOCAL_PACK;
+    const int64_t chunk =
+        local ? std::max<int64_t>(1, std::min<int64_t>(nqb, BH * nqb / (4 * max_threads()))) : 1;
+    std::unique_ptr<float[]> kt(local ? nullptr : new float[std::max<int64_t>(1, BH * ktsz)]);
+    std::unique_ptr<float[]> vp(pack_v && !local ? new float[std::max<int64_t>(1, BH * Lk * Dvp)]
+                                                 : nullptr);
     const float ninf = -std::numeric_limits<float>::infinity();
 #pragma omp parallel
     {
+        if (!local) {  // packing and the query blocks in one parallel region
+#pragma omp for schedule(static)
+            for (int64_t bh = 0; bh < BH; ++bh) {
+                transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, kt.get() + bh * ktsz);
+                if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vp.get() + bh * Lk * Dvp);
+            }
+        }
+        std::vector<float> ktl(local ? ktsz + 16 : 0), vpl(local && pack_v ? Lk * Dvp + 16 : 0);
+        int64_t packed = -1;
         std::vector<float> sbuf(FWD_BQ * std::min<int64_t>(FWD_BK, Lkp) + 16);
         std::vector<float> obuf(FWD_BQ * Dvp + 16), mrow(FWD_BQ), lrow(FWD_BQ);
         const int64_t lds = std::min<int64_t>(FWD_BK, Lkp);
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, chunk)
         for (int64_t task = 0; task < BH * nqb; ++task) {
             const int64_t bh = task / nqb, qb = task % nqb;
             const int64_t b = bh / H, h = bh % H;
             const int64_t i0 = qb * FWD_BQ, mq = std::min(FWD_BQ, Lq - i0);
             const float* q = Q + (bh * Lq + i0) * D;
-            const float* ktb = kt.get() + bh * ktsz;
-            const float* vb = pack_v ? vp.get() + bh * Lk * Dvp : V + bh * Lk * Dv;
+            if (local && bh != packed) {
+                transpose_blocked(K + bh * Lk * D, Lk, D, FWD_KTW, ktl.data());
+                if (pack_v) copy_panels(V + bh * Lk * Dv, Lk, Dv, vw, vpl.data());
+                packed = bh;
+            }
+            const float* ktb = local ? ktl.data() : kt.get() + bh * ktsz;
+            const float* vb = !pack_v ? V + bh * Lk * Dv : local ? vpl.data() : vp.get() + bh * Lk * Dvp;
             const float* mb = s.mask_at(b, h);
             std::fill(obuf.begin(), obuf.end(), 0.f);
             std::fill(mrow.begin(), mrow.end(), ninf);
@@ -392,22 +558,34 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
             const int64_t kend = s.causal ? std::min(Lk, i0 + mq) : Lk;
             for (int64_t j0 = 0; j0 < kend; j0 += FWD_BK) {
                 const int64_t nk = std::min(FWD_BK, kend - j0), nkp = pad16(nk);
-                block_gemm(mq, nkp, D, q, D, 1, ktb + j0 / FWD_BK * D * FWD_BK, FWD_BK, sbuf.data(),
-                           lds, false);
+                block_gemm(mq, nkp, D, q, D, 1, ktb + j0 * D, FWD_KTW, sbuf.data(), lds, false,
+                           D * FWD_KTW);
                 for (int64_t r = 0; r < mq; ++r) {
                     float* srow = sbuf.data() + r * lds;
                     const int64_t lim = row_limit(s, i0 + r, j0, nk);
                     const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
-                    const float bmax = scale_mask_row(srow, mr, lim, nkp, s.scale);
+                    // fold: scores stay unscaled, exp2(s * scale*log2e - m*log2e) in one pass
+                    const bool fold = FOLD_EXP2 && !mr && s.scale > 0.f;
+                    const float bmax = fold ? s.scale * rawmax_row(srow, lim, nkp)
+                                            : scale_mask_row(srow, mr, lim, nkp, s.scale);
                     const float mnew = std::max(mrow[r], bmax);
                     const float muse = mnew == ninf ? 0.f : mnew;
                     const float alpha = mrow[r] == ninf ? 0.f : std::exp(mrow[r] - muse);
-                    const V16 vmuse = vset1(muse);
                     V16 acc = vset1(0.f);
-                    for (int64_t c = 0; c < nkp; c += 16) {
-                        V16 e = vexp(vsub(vload(srow + c), vmuse));
-                        vstore(srow + c, e);
-                        acc = vadd(acc, e);
+                    if (FOLD_EXP2) {
+                        const V16 va = vset1((fold ? s.scale : 1.f) * LOG2E), vb = vset1(-muse * LOG2E);
+                        for (int64_t c = 0; c < nkp; c += 16) {
+                            V16 e = vexp2(vload(srow + c), va, vb);
+                            vstore(srow + c, e);
+                            acc = vadd(acc, e);
+                        }
+                    } else {
+                        const V16 vmuse = vset1(muse);
+                        for (int64_t c = 0; c < nkp; c += 16) {
+                            V16 e = vexp(vsub(vload(srow + c), vmuse));
+                            vstore(srow + c, e);
+                            acc = vadd(acc, e);
+                        }
                     }
                     lrow[r] = lrow[r] * alpha + vhsum(acc);
                     mrow[r] = mnew;
@@ -417,7 +595,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
                         for (int64_t c = 0; c < Dvp; c += 16) vstore(orow + c, vmul(vload(orow + c), va));
                     }
                 }
-                block_gemm(mq, Dvp, nk, sbuf.data(), lds, 1, vb + j0 * Dvp, Dvp, obuf.data(), Dvp, true);
+                block_gemm(mq, Dvp, nk, sbuf.data(), lds, 1, vb + j0 * vw, vw, obuf.data(), Dvp, true,
+                           Lk * vw);
             }
             for (int64_t r = 0; r < mq; ++r) {
                 float* out = O + (bh * Lq + i0 + r) * Dv;
@@ -438,6 +617,8 @@ static void forward(const Shape& s, const float* Q, const float* K, const float*
 // ------------------------------------------------------------------------------ backward
 constexpr int64_t BWD_BQ = FASTNN_ATTN_BWD_BQ;
 constexpr int64_t BWD_BK = FASTNN_ATTN_BWD_BK;
+constexpr int64_t BWD_KTW = NVMAX == 1 ? 16 : BWD_BK;  // K^T / V^T panels, as FWD_KTW
+static_assert(BWD_BK % BWD_KTW == 0 && BWD_KTW % 16 == 0, "key block: a multiple of the panel");
 
 static void backward(const Shape& s, const float* dO, const float* Q, const float* K,
                      const float* V, const float* O, const float* LSE, float* dQ, float* dK,
@@ -446,6 +627,8 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
     const int64_t BH = B * H;
     const int64_t Dp = pad16(D), Dvp = pad16(Dv);
     const int64_t nkb = (Lk + BWD_BK - 1) / BWD_BK;
+    // Q, K, dO in column panels of dw / dvw (see forward's V): AVX2 16, AVX-512 the padded row
+    const int64_t dw = NVMAX == 1 ? 16 : Dp, dvw = NVMAX == 1 ? 16 : Dvp;
     const int nthreads = max_threads();
     // fewer heads than threads: split key blocks into groups, each with its own dQ partial
     const int64_t G = BH >= nthreads ? 1 : std::max<int64_t>(1, std::min<int64_t>(nkb, (nthreads + BH - 1) / BH));
@@ -469,11 +652,11 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
             const float* go = dO + bh * Lq * Dv;
             const float* lse = LSE + bh * Lq;
             const float* mb = s.mask_at(b, h);
-            transpose_blocked(k, Lk, D, BWD_BK, kt.data());
-            transpose_blocked(v, Lk, Dv, BWD_BK, vt.data());
-            copy_pad(q, Lq, D, qp.data(), Dp);
-            copy_pad(k, Lk, D, kp.data(), Dp);
-            copy_pad(go, Lq, Dv, dop.data(), Dvp);
+            transpose_blocked(k, Lk, D, BWD_KTW, kt.data());
+            transpose_blocked(v, Lk, Dv, BWD_KTW, vt.data());
+            copy_panels(q, Lq, D, dw, qp.data());
+            copy_panels(k, Lk, D, dw, kp.data());
+            copy_panels(go, Lq, Dv, dvw, dop.data());
             for (int64_t i = 0; i < Lq; ++i) {
                 float acc = 0.f;
                 for (int64_t c = 0; c < Dv; ++c) acc += go[i * Dv + c] * o[i * Dv + c];
@@ -489,30 +672,45 @@ static void backward(const Shape& s, const float* dO, const float* Q, const floa
                 const int64_t istart = s.causal ? j0 / BWD_BQ * BWD_BQ : 0;
                 for (int64_t i0 = istart; i0 < Lq; i0 += BWD_BQ) {
                     const int64_t mq = std::min(BWD_BQ, Lq - i0);
-                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + kb * D * BWD_BK, BWD_BK,
-                               sb.data(), BWD_BK, false);
-                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + kb * Dv * BWD_BK, BWD_BK,
-                               dpb.data(), BWD_BK, false);
+                    block_gemm(mq, nkp, D, q + i0 * D, D, 1, kt.data() + j0 * D, BWD_KTW, sb.data(),
+                               BWD_BK, false, D * BWD_KTW);
+                    block_gemm(mq, nkp, Dv, go + i0 * Dv, Dv, 1, vt.data() + j0 * Dv, BWD_KTW,
+                               dpb.data(), BWD_BK, false, Dv * BWD_KTW);
                     for (int64_t r = 0; r < mq; ++r) {
                         float* srow = sb.data() + r * BWD_BK;
                         float* dprow = dpb.data() + r * BWD_BK;
                         const int64_t lim = row_limit(s, i0 + r, j0, nk);
                         const float* mr = mb ? mb + (i0 + r) * Lk + j0 : nullptr;
-                        scale_mask_row(srow, mr, lim, nkp, s.scale);
+                        const bool fold = FOLD_EXP2 && !mr && s.scale > 0.f;
+                        if (!fold) scale_mask_row(srow, mr, lim, nkp, s.scale);
                         const float l = lse[i0 + r];
                         const V16 vl = vset1(l == -ninf ? 0.f : l);
                         const bool dead = l == -ninf;  // fully masked row: P = 0
                         const V16 vd = vset1(delta[i0 + r]);
-                        for (int64_t c = 0; c < nkp; c += 16) {
-                            V16 p = dead ? vset1(0.f) : vexp(vsub(vload(srow + c), vl));
-                            vstore(srow + c, p);
-                            vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                        if (FOLD_EXP2) {  // P = exp2(s * scale*log2e - lse*log2e), 0 from column lim
+                            const V16 va = vset1((fold ? s.scale : 1.f) * LOG2E);
+                            const V16 vb = vset1(-(l == -ninf ? 0.f : l) * LOG2E);
+                            for (int64_t c = 0; c < nkp; c += 16) {
+                                V16 p = dead ? vset1(0.f) : vexp2(vload(srow + c), va, vb);
+                                if (fold && c + 16 > lim) p = vtail(p, (int)(lim - c), 0.f);
+                                vstore(srow + c, p);
+                                vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                            }
+                        } else {
+                            for (int64_t c = 0; c < nkp; c += 16) {
+                                V16 p = dead ? vset1(0.f) : vexp(vsub(vload(srow + c), vl));
+                                vstore(srow + c, p);
+                                vstore(dprow + c, vmul(p, vsub(vload(dprow + c), vd)));
+                            }
                         }
                     }
                     // dV_j += P^T dO_i ; dK_j += dS^T Q_i ; dQ_i += dS K_j
-                    block_gemm(nk, Dvp, mq, sb.data(), 1, BWD_BK, dop.data() + i0 * Dvp, Dvp, dvacc.data(), Dvp, true);
-                    block_gemm(nk, Dp, mq, dpb.data(), 1, BWD_BK, qp.data() + i0 * Dp, Dp, dkacc.data(), Dp, true);
-                    block_gemm(mq, Dp, nk, dpb.data(), BWD_BK, 1, kp.data() + j0 * Dp, Dp, dqa + i0 * Dp, Dp, true);
+                    block_gemm(nk, Dvp, mq, sb.data(), 1, BWD_BK, dop.data() + i0 * dvw, dvw, dvacc.data(),
+                               Dvp, true, Lq * dvw);
+                    block_gemm(nk, Dp, mq, dpb.data(), 1, BWD_BK, qp.data() + i0 * dw, dw, dkacc.data(), Dp,
+                               true, Lq * dw);
+                    block_gemm(mq, Dp, nk, dpb.data(), BWD_BK, 1, kp.data() + j0 * dw, dw, dqa + i0 * Dp, Dp,
+                               true, Lk * dw);
                 }
                 for (int64_t r = 0; r < nk; ++r) {
                     float* dkr = dK + (bh * Lk + j0 + r) * D;
