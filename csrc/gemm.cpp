@@ -48,9 +48,15 @@
 #include <array>
 #include <cmath>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <utility>
+
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "common.h"
 #include "gemm_simd.h"
@@ -74,25 +80,81 @@ using simd::NV;
 using simd::W;
 using simd::vf;
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Blocking, chosen once at first use from the detected L2 size (sysconf, else CPUID leaf
+// 0x80000006; 1 MB if neither answers): the packed B block (KC x NC floats) takes half the L2.
+// Zen 4 (1 MB L2): KC 256 x NC 512; Zen 3 (512 KB): KC 256 x NC 256.
 // (the FASTNN_GEMM_* macros exist for tuning builds; setup.py never sets them)
 #ifndef FASTNN_GEMM_KC
 #define FASTNN_GEMM_KC 256
 #endif
-#ifndef FASTNN_GEMM_NC
-#define FASTNN_GEMM_NC 512
-#endif
+// Reading B in place (no packing) for short row ranges: AVX-512 only. Its NR = 64-float rows are
+// 4 cache lines, so a panel row's TLB entry and strided fetch are shared by 4 lines' work; an AVX2
+// row is one line, and on Zen 3 in place measured slower at every size tried (64x256x784 0.88x
+// vs 0.99x NumPy packed, 64x1024x1024 0.43x vs 0.89x, 512^3 0.71x vs 1.06x, single thread).
 #ifndef FASTNN_GEMM_DIRECT_B
+#if defined(__AVX512F__)
 #define FASTNN_GEMM_DIRECT_B 512
+#else
+#define FASTNN_GEMM_DIRECT_B 0
 #endif
-constexpr int64_t KC = FASTNN_GEMM_KC;  // depth of a packed block
-constexpr int64_t NC = FASTNN_GEMM_NC;  // columns of a packed B block: KC*NC*4 B = half the L2
-// Row ranges at most this tall read a non-transposed B in place instead of packing it.
-constexpr int64_t kDirectBRows = FASTNN_GEMM_DIRECT_B;
+#endif
+struct Blocking {
+    int64_t kc;           // depth of a packed block
+    int64_t nc;           // columns of a packed B block
+    int64_t direct_rows;  // row ranges at most this tall may read B in place (see gemm_range)
+    int64_t l2;           // bytes
+    int pack_a;           // tuning: 0 auto, 1 always, -1 never
+};
+
+int64_t detect_l2_bytes() {
+    long v = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+    if (v <= 0) {
+        unsigned a, b, c, d;
+        if (__get_cpuid(0x80000000u, &a, &b, &c, &d) && a >= 0x80000006u &&
+            __get_cpuid(0x80000006u, &a, &b, &c, &d))
+            v = (long)(c >> 16) * 1024;  // KB per core in ECX[31:16] (AMD and Intel)
+    }
+#endif
+    return v >= 64 * 1024 ? (int64_t)v : (int64_t)1 << 20;
+}
+
+Blocking make_blocking() {
+    Blocking b;
+    b.l2 = detect_l2_bytes();
+    b.kc = FASTNN_GEMM_KC;
+#ifdef FASTNN_GEMM_NC
+    b.nc = FASTNN_GEMM_NC;
+#else
+    b.nc = std::max<int64_t>(NR, (b.l2 / 2 / (b.kc * (int64_t)sizeof(float))) / NR * NR);
+#endif
+    b.direct_rows = FASTNN_GEMM_DIRECT_B;
+    b.pack_a = 0;
+    if (const char* t = std::getenv("FASTNN_GEMM_TUNE")) {  // development only: kc,nc,direct,pack_a
+        long kc = 0, nc = 0, dr = -1, pa = 0;
+        if (std::sscanf(t, "%ld,%ld,%ld,%ld", &kc, &nc, &dr, &pa) >= 1) {
+            if (kc > 0) b.kc = kc;
+            if (nc > 0) b.nc = round_up(nc, NR);
+            if (dr >= 0) b.direct_rows = dr;
+            b.pack_a = (int)pa;
+        }
+    }
+    return b;
+}
+
+const Blocking& blocking() {
+    static const Blocking b = make_blocking();
+    return b;
+}
+
 // Below this many flops (2*M*N*K) one thread is faster than waking the OpenMP team.
 constexpr double kParallelFlops = 2.0 * 96 * 96 * 96;
-
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 inline float act_scalar(float x, Act act) {
     switch (act) {
@@ -125,6 +187,7 @@ struct Scratch {
     ~Scratch() { std::free(p); }
 };
 thread_local Scratch tl_b;
+thread_local Scratch tl_a;
 
 struct Operands {
     bool ta, tb;
@@ -154,39 +217,43 @@ struct Epilogue {
 // B block op(B)[pc:pc+kc, j0:j0+nc] -> panels of NR columns, each kc x NR (row p at p*NR),
 // zero-padded to a whole vector.
 void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, float* bp) {
+    if (!o.tb) {
+        // Row by row of B (each read is nc contiguous floats, which the hardware prefetcher
+        // streams), scattered into the panels. Panel by panel read each B row's NR floats at a
+        // stride of ldb: a fresh cache line and often a fresh page per row, and packing took 29%
+        // of 64x1024x1024 on Zen 3 (AVX2: 64 B per row).
+        const int64_t nfull = nc / NR, w = nc - nfull * NR, wpad = round_up(w, W);
+        for (int64_t p = 0; p < kc; ++p) {
+            const float* src = o.B + (pc + p) * o.ldb + j0;
+            float* dst = bp + p * NR;
+            for (int64_t q = 0; q < nfull; ++q) {
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; ++v)
+                    simd::store(dst + q * kc * NR + v * W, simd::loadu(src + q * NR + v * W));
+            }
+            if (w) {
+                const float* s = src + nfull * NR;
+                float* d = dst + nfull * kc * NR;
+                for (int64_t j = 0; j < w; ++j) d[j] = s[j];
+                for (int64_t j = w; j < wpad; ++j) d[j] = 0.f;
+            }
+        }
+        return;
+    }
     for (int64_t q = 0; q * NR < nc; ++q) {
         const int64_t jq = j0 + q * NR, w = std::min<int64_t>(NR, j0 + nc - jq);
-        const int64_t wpad = round_up(w, W);
         float* dst = bp + q * kc * NR;
-        if (!o.tb) {
-            const float* src = o.B + pc * o.ldb + jq;
-            if (w == NR) {
-                for (int64_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 8
-                    for (int v = 0; v < NV; ++v)
-                        simd::store(dst + p * NR + v * W, simd::loadu(src + p * o.ldb + v * W));
-                }
-            } else {
-                for (int64_t p = 0; p < kc; ++p) {
-                    const float* s = src + p * o.ldb;
-                    float* d = dst + p * NR;
-                    for (int64_t j = 0; j < w; ++j) d[j] = s[j];
-                    for (int64_t j = w; j < wpad; ++j) d[j] = 0.f;
-                }
-            }
-        } else {
-            // op(B)(p, j) = B[j*ldb + p]: W rows of B at a time, W x W in-register transposes.
-            for (int64_t jv = 0; jv * W < w; ++jv) {
-                const int64_t jb = jq + jv * W, rows = std::min<int64_t>(W, j0 + nc - jb);
-                const float* src = o.B + jb * o.ldb + pc;
-                float* d = dst + jv * W;
-                int64_t p = 0;
-                if (rows == W)
-                    for (; p + W <= kc; p += W) simd::transpose_block(src + p, o.ldb, d + p * NR, NR);
-                for (; p < kc; ++p) {
-                    for (int64_t r = 0; r < rows; ++r) d[p * NR + r] = src[r * o.ldb + p];
-                    for (int64_t r = rows; r < W; ++r) d[p * NR + r] = 0.f;
-                }
+        // op(B)(p, j) = B[j*ldb + p]: W rows of B at a time, W x W in-register transposes.
+        for (int64_t jv = 0; jv * W < w; ++jv) {
+            const int64_t jb = jq + jv * W, rows = std::min<int64_t>(W, j0 + nc - jb);
+            const float* src = o.B + jb * o.ldb + pc;
+            float* d = dst + jv * W;
+            int64_t p = 0;
+            if (rows == W)
+                for (; p + W <= kc; p += W) simd::transpose_block(src + p, o.ldb, d + p * NR, NR);
+            for (; p < kc; ++p) {
+                for (int64_t r = 0; r < rows; ++r) d[p * NR + r] = src[r * o.ldb + p];
+                for (int64_t r = rows; r < W; ++r) d[p * NR + r] = 0.f;
             }
         }
     }
@@ -277,16 +344,40 @@ constexpr KernelTable kernels_direct_b = kernel_table<false>(std::make_integer_s
 
 // ------------------------------------------------------------------------------------- drivers
 
+// A micro-panel op(A)[ir:ir+rows, pc:pc+kc] -> ap[p*MR + r] (rows < MR leave lanes unused).
+void pack_a(const Operands& o, int64_t ir, int rows, int64_t pc, int64_t kc, float* ap) {
+    if (o.ta) {  // row p of the panel is contiguous in A: a W-wide copy per depth step
+        const float* src = o.A + pc * o.lda + ir;
+        if (MR <= W && rows == MR) {  // (ap has W floats of slack for the last store)
+            int64_t p = 0;
+            for (; p + 1 < kc; ++p) simd::storeu(ap + p * MR, simd::loadu_n(src + p * o.lda, std::min(MR, W)));
+            for (int r = 0; r < MR; ++r) ap[p * MR + r] = src[p * o.lda + r];
+        } else {
+            for (int64_t p = 0; p < kc; ++p)
+                for (int r = 0; r < rows; ++r) ap[p * MR + r] = src[p * o.lda + r];
+        }
+    } else {
+        const float* src = o.A + ir * o.lda + pc;
+        for (int r = 0; r < rows; ++r) {
+            const float* s = src + r * o.lda;
+            for (int64_t p = 0; p < kc; ++p) ap[p * MR + r] = s[p];
+        }
+    }
+}
+
 // C[i0:i1, j0:j1] on the calling thread.
 void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const int64_t m = i1 - i0, n = j1 - j0;
     if (m <= 0 || n <= 0) return;
-    const int64_t nk = ceil_div(o.K, KC), kcb = ceil_div(o.K, nk);  // balanced depth passes
-    const int64_t nn = ceil_div(n, NC), ncb = round_up(ceil_div(n, nn), NR);
+    const Blocking& bl = blocking();
+    const int64_t nk = ceil_div(o.K, bl.kc), kcb = ceil_div(o.K, nk);  // balanced depth passes
+    const int64_t nn = ceil_div(n, bl.nc), ncb = round_up(ceil_div(n, nn), NR);
     // A B block is read by every MR-row micro-panel; with few of them packing does not pay.
     // In place needs whole vectors (the kernel loads W columns at a time) and no transpose.
-    const bool direct_b = !o.tb && m <= kDirectBRows && n % W == 0;
+    const bool direct_b = !o.tb && m <= bl.direct_rows && n % W == 0;
+    const bool packed_a = bl.pack_a > 0 || (bl.pack_a == 0 && o.ta);
     float* bp = direct_b ? nullptr : tl_b.get((size_t)(kcb * std::min(ncb, round_up(n, NR))));
+    float* ap = packed_a ? tl_a.get((size_t)(kcb * MR + W)) : nullptr;
     const KernelTable& kernels = direct_b ? kernels_direct_b : kernels_packed_b;
     for (int64_t jc = j0; jc < j1; jc += ncb) {
         const int64_t nc = std::min(ncb, j1 - jc);
@@ -298,7 +389,11 @@ void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j
             for (int64_t ir = i0; ir < i1; ir += MR) {
                 const int rows = (int)std::min<int64_t>(MR, i1 - ir);
                 const float* a = o.ta ? o.A + pc * o.lda + ir : o.A + ir * o.lda + pc;
-                const int64_t a_rs = o.ta ? 1 : o.lda, a_ks = o.ta ? o.lda : 1;
+                int64_t a_rs = o.ta ? 1 : o.lda, a_ks = o.ta ? o.lda : 1;
+                if (packed_a) {
+                    pack_a(o, ir, rows, pc, kc, ap);
+                    a = ap, a_rs = 1, a_ks = MR;
+                }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int cols = (int)std::min<int64_t>(NR, nc - jr);
                     const float* b = direct_b ? o.B + pc * o.ldb + jc + jr : bp + (jr / NR) * kc * NR;
@@ -336,7 +431,7 @@ void split(int64_t M, int64_t N, int T, int t, int64_t& i0, int64_t& i1, int64_t
         if (T % tm) continue;
         const int tn = T / tm;
         const double rows = (double)ceil_div(mu, tm) * MR, cols = (double)ceil_div(nu, tn) * W;
-        const double cost = rows * cols + 16.0 * (cols + rows * std::ceil(cols / NC));
+        const double cost = rows * cols + 16.0 * (cols + rows * std::ceil(cols / blocking().nc));
         if (cost < best) best = cost, best_tm = tm;
     }
     const int tm = best_tm, tn = T / tm, ti = t / tn, tj = t % tn;
