@@ -214,6 +214,13 @@ struct Epilogue {
 
 // ------------------------------------------------------------------------------------- packing
 
+#ifndef FASTNN_GEMM_PACK_PF
+#define FASTNN_GEMM_PACK_PF 16
+#endif
+// pack_b prefetches the B row this many rows ahead: B usually comes from L3 or DRAM and is read
+// once per call, so for short M its latency, not the kernel, set the pace.
+constexpr int64_t kPackPrefetchRows = FASTNN_GEMM_PACK_PF;
+
 // B block op(B)[pc:pc+kc, j0:j0+nc] -> panels of NR columns, each kc x NR (row p at p*NR),
 // zero-padded to a whole vector.
 void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, float* bp) {
@@ -226,6 +233,8 @@ void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, f
         for (int64_t p = 0; p < kc; ++p) {
             const float* src = o.B + (pc + p) * o.ldb + j0;
             float* dst = bp + p * NR;
+            if (p + kPackPrefetchRows < kc)
+                for (int64_t j = 0; j < nc; j += 16) simd::prefetch(src + kPackPrefetchRows * o.ldb + j);
             for (int64_t q = 0; q < nfull; ++q) {
 #pragma GCC unroll 8
                 for (int v = 0; v < NV; ++v)
@@ -365,6 +374,16 @@ void pack_a(const Operands& o, int64_t ir, int rows, int64_t pc, int64_t kc, flo
     }
 }
 
+// Height of the next row panel when `left` rows remain. A 2-row tile has only 2*NV accumulators;
+// below 8 (2 FMA pipes x 4 cycles latency) it runs latency-bound, so where the last panel would
+// have 1..3 rows the last MR+r rows are split into two panels of 4/3, 4/4 or 5/4 rows instead
+// (AVX2: 32 rows = 4x6 + 2x4 instead of 5x6 + 2). AVX-512 (NV = 4) keeps 6 + r.
+inline int64_t panel_rows(int64_t left) {
+    constexpr bool split = 2 * NV < 8;
+    if (split && left > MR && left < MR + 4) return (left + 1) / 2;
+    return std::min<int64_t>(MR, left);
+}
+
 // C[i0:i1, j0:j1] on the calling thread.
 void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     const int64_t m = i1 - i0, n = j1 - j0;
@@ -375,7 +394,14 @@ void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j
     // A B block is read by every MR-row micro-panel; with few of them packing does not pay.
     // In place needs whole vectors (the kernel loads W columns at a time) and no transpose.
     const bool direct_b = !o.tb && m <= bl.direct_rows && n % W == 0;
-    const bool packed_a = bl.pack_a > 0 || (bl.pack_a == 0 && o.ta);
+    // A^T read in place touches one cache line of A per depth step; those kc lines must survive
+    // the sweep over the column panels in L1. They do for short depth unless the row stride is a
+    // multiple of 1 KB (then they share a few L1 sets); otherwise each 6-row panel is packed
+    // (Zen 3, 1 thread, vs NumPy: A^T B 1024x512x1024 0.60 -> 0.89; 784x256x32 stays in place,
+    // 1.04 vs 0.92 packed; one column panel never pays: 256x10x32 0.88 vs 0.69).
+    const bool packed_a = bl.pack_a > 0 ||
+                          (bl.pack_a == 0 && o.ta && std::min(n, bl.nc) > NR &&
+                           (kcb >= 64 || o.lda % 256 == 0));
     float* bp = direct_b ? nullptr : tl_b.get((size_t)(kcb * std::min(ncb, round_up(n, NR))));
     float* ap = packed_a ? tl_a.get((size_t)(kcb * MR + W)) : nullptr;
     const KernelTable& kernels = direct_b ? kernels_direct_b : kernels_packed_b;
@@ -386,8 +412,9 @@ void gemm_range(const Operands& o, int64_t i0, int64_t i1, int64_t j0, int64_t j
             if (!direct_b) pack_b(o, pc, kc, jc, nc, bp);
             Epilogue e{o.alpha, pc == 0 ? o.beta : 1.f, pc > 0 || o.beta != 0.f, pc + kc >= o.K,
                        nullptr, o.act};
-            for (int64_t ir = i0; ir < i1; ir += MR) {
-                const int rows = (int)std::min<int64_t>(MR, i1 - ir);
+            int rows;
+            for (int64_t ir = i0; ir < i1; ir += rows) {
+                rows = (int)panel_rows(i1 - ir);
                 const float* a = o.ta ? o.A + pc * o.lda + ir : o.A + ir * o.lda + pc;
                 int64_t a_rs = o.ta ? 1 : o.lda, a_ks = o.ta ? o.lda : 1;
                 if (packed_a) {
