@@ -2,19 +2,28 @@
 //
 // Version 1: placeholder, i-p-j loops, OpenMP over rows.
 // Version 2: BLIS/Goto structure, packed A micro-panels and B blocks (commit 40db52f).
-// Version 3 (this file): as 2, but A is read in place and B is read in place for short row ranges.
-//   Loops  jc (NC = 512 columns) > pc (KC = 256 depth, balanced) > pack B block (KC x NC, 512 KB,
-//          half of Zen 4's 1 MB L2) > ir (MR rows) > jr (NR columns) > micro-kernel MR x NR.
+// Version 3: as 2, but A is read in place and B is read in place for short row ranges
+//   (up to 4f674fd).
+// Version 4 (this file): blocking from the detected L2; AVX2 tuned on Zen 3 (see below).
+//   Loops  jc (NC columns) > pc (KC = 256 depth, balanced) > pack B block (KC x NC floats = half
+//          the L2: NC = 512 on Zen 4's 1 MB L2, 256 on Zen 3's 512 KB; sysconf, else CPUID)
+//          > ir (MR rows) > jr (NR columns) > micro-kernel MR x NR.
 //   Micro-tiles (gemm_simd.h): AVX-512 6x64 (24 zmm accumulators, 4 B loads + 6 broadcasts per
 //   depth step), AVX2 6x16, baseline 6x8 (GCC vector extension, SSE2 on x86-64).
 //   A: read in place, (r, p) at a[r*a_rs + p*a_ks], so trans_a is a stride swap. Packing A (v2)
 //      measured slower everywhere here: the 6 rows stay in L1/L2 across the column panels, and the
 //      6-way interleave cost as much as the arithmetic when N is narrow (64x10x256: 27.6 -> 45.6
 //      GFLOP/s single-thread).
+//      v4: trans_a packs each 6-row A micro-panel (a 6-float copy per depth step) where in place
+//      would thrash L1 (depth >= 64 or row stride a multiple of 1 KB, and > 1 column panel).
 //   B: packed into 64-byte aligned, zero-padded NR-wide panels (trans_b with in-register 16x16 /
-//      8x8 transposes, never a materialised transpose), except when this thread's row range is
-//      <= 512 rows, B is not transposed and its width is whole vectors: then the kernel streams
-//      B's rows directly (32x256x784: 96.8 -> 109.6 GFLOP/s single-thread).
+//      8x8 transposes, never a materialised transpose), row by row of B with a 16-row prefetch.
+//      AVX-512 only: when this thread's row range is <= 512 rows, B is not transposed and its
+//      width is whole vectors, the kernel streams B's rows directly (32x256x784: 96.8 -> 109.6
+//      GFLOP/s single-thread on Zen 4). AVX2 rows are one cache line, and there in place lost
+//      everywhere on Zen 3 (64x1024x1024 0.38x NumPy in place vs 0.96x packed).
+//   Row panels: AVX2/baseline split a 1..3-row last panel into two of 4/3, 4/4 or 5/4 rows (a
+//   2-row tile has 4 accumulators, under the 8 two 4-cycle FMA pipes need).
 //   Edges: the kernel is a template on rows (1..MR) and vectors (1..NV), so an edge tile runs the
 //   same vector code on fewer registers; a partial last vector uses masked loads/stores.
 //   Epilogue (alpha, beta*C, bias, relu) on the tile in registers on the last depth pass; gelu,
@@ -42,6 +51,22 @@
 //     512^3 220 (96% of roof) vs NumPy 142; 256^3 150 vs 109; 32x1024x1024 181 vs 124;
 //     512x784x256 218 vs 183. Calls longer than a few ms (1024^3 and up) are preempted in every
 //     round at this load (60-75 vs NumPy 40-59), so their %roof is not measurable here.
+//
+// Measured speed (AMD EPYC Zen 3, family 25 model 1, 2 cores, AVX2 variant, L2 512 KB, GFLOP/s;
+// NumPy 2.4.6 = OpenBLAS 0.3.31 Haswell kernel; torch 2.13.0; 2026-12-01, another job tuning on
+// the same 2 cores, so single thread on each one's thread CPU time:
+// PYTHONPATH=. python benchmarks/gemm_cpp_tuning.py --threads 1 --clock thread --rounds 7; two
+// runs, cpp/np of each, roof_fma 92-95):
+//                       cpp    numpy   cpp/np (v3 -> v4)
+//     256^3             94     92      0.99 -> 1.01, 1.02
+//     512^3             93     95      0.63 -> 0.98, 0.98
+//     1024^3            86-90  91-95   0.95 -> 0.95, 0.94
+//     2048^3            84-86  95      0.91 -> 0.89, 0.91
+//     training shapes   median 0.90 -> 0.99, 0.98; min 0.41 -> 0.72, 0.83 (M x K=4096 x N=1024
+//                       0.83-0.93; 32x256x10 0.72-0.91)
+//     A B^T / A^T B     median 1.05 / 0.77 -> 1.05, 1.03 / 0.95, 0.96; A^T B min 0.54 -> 0.79, 0.83
+//     fused bias+relu   median 1.00 -> 1.09, 1.13 (min 0.36 -> 0.87, 0.85)
+//     small 8..64       1.07 .. 1.76x NumPy (0.8 us for 8x8 vs NumPy's 1.4 us)
 #include "gemm.h"
 
 #include <algorithm>
@@ -234,7 +259,8 @@ void pack_b(const Operands& o, int64_t pc, int64_t kc, int64_t j0, int64_t nc, f
             const float* src = o.B + (pc + p) * o.ldb + j0;
             float* dst = bp + p * NR;
             if (p + kPackPrefetchRows < kc)
-                for (int64_t j = 0; j < nc; j += 16) simd::prefetch(src + kPackPrefetchRows * o.ldb + j);
+                for (int64_t j = 0; j < nc; j += 16)  // one 64-byte line per prefetch
+                    simd::prefetch(src + kPackPrefetchRows * o.ldb + j);
             for (int64_t q = 0; q < nfull; ++q) {
 #pragma GCC unroll 8
                 for (int v = 0; v < NV; ++v)
@@ -359,7 +385,8 @@ void pack_a(const Operands& o, int64_t ir, int rows, int64_t pc, int64_t kc, flo
         const float* src = o.A + pc * o.lda + ir;
         if (MR <= W && rows == MR) {  // (ap has W floats of slack for the last store)
             int64_t p = 0;
-            for (; p + 1 < kc; ++p) simd::storeu(ap + p * MR, simd::loadu_n(src + p * o.lda, std::min(MR, W)));
+            for (; p + 1 < kc; ++p)
+                simd::storeu(ap + p * MR, simd::loadu_n(src + p * o.lda, std::min(MR, W)));
             for (int r = 0; r < MR; ++r) ap[p * MR + r] = src[p * o.lda + r];
         } else {
             for (int64_t p = 0; p < kc; ++p)
