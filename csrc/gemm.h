@@ -15,7 +15,8 @@ Act parse_activation(const std::string& name);
 // beta == 0 ignores C's old contents. bias may be null (length N otherwise).
 // `parallel` = false keeps the call on the calling thread (for callers already inside OpenMP).
 // Thread-safe and reentrant (packing buffers are thread_local); throws std::bad_alloc only if a
-// thread's packing buffer (at most 512 KB, reused across calls) cannot be allocated.
+// thread's packing buffers (B: at most half the L2, e.g. 512 KB on a 1 MB L2; reused across
+// calls) cannot be allocated.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
            int64_t ldc, const float* bias = nullptr, Act act = Act::None, bool parallel = true);
