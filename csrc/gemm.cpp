@@ -161,7 +161,10 @@ Blocking make_blocking() {
 #endif
     b.direct_rows = FASTNN_GEMM_DIRECT_B;
     b.pack_a = 0;
-    if (const char* t = std::getenv("FASTNN_GEMM_TUNE")) {  // development only: kc,nc,direct,pack_a
+#ifdef FASTNN_GEMM_TUNING
+    // tuning builds only (CFLAGS=-DFASTNN_GEMM_TUNING): FASTNN_GEMM_TUNE=kc,nc,direct,pack_a
+    // overrides the blocking at run time; a release build reads no environment variable here
+    if (const char* t = std::getenv("FASTNN_GEMM_TUNE")) {
         long kc = 0, nc = 0, dr = -1, pa = 0;
         if (std::sscanf(t, "%ld,%ld,%ld,%ld", &kc, &nc, &dr, &pa) >= 1) {
             if (kc > 0) b.kc = kc;
@@ -170,6 +173,7 @@ Blocking make_blocking() {
             b.pack_a = (int)pa;
         }
     }
+#endif
     return b;
 }
 
