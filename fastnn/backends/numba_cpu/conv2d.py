@@ -6,12 +6,13 @@ Measured 8-9 GFLOP/s on one Zen 4 core (benchmarks/conv_tuning.py --backend numb
 --clock cpu): LLVM keeps the C rows in memory, so every FMA costs a load and a store.
 
 Version 2 (forward, stride-1 backward_input, backward_weight): the numba GEMM's SIMD intrinsics
-(``_vload``/``_vfma``/``_vstore`` from gemm.py, 64-byte vectors) in a 6 x 2-vector register tile
-(``_micro``): weights packed once per call into 6-row panels (K x 6), im2col columns of a tile
-packed into 2-vector panels (K x NR, NR = 32 float32 / 16 float64), the accumulators stay in
-registers for the whole reduction. Stride-1 backward_input is this forward on dY with transposed,
-flipped weights (padding d*(k-1) - p). backward_weight reduces over a tile's pixels: dY rows are
-the A panels, the transposed im2col tile the B panels, into per-thread partial sums.
+(``_vload``/``_vfma``/``_vstore`` from gemm.py, VBITS-wide vectors) in a 6 x 2-vector register
+tile (``_micro``): weights packed once per call into 6-row panels (K x 6), im2col columns of a
+tile packed into 2-vector panels (K x NR, NR = 2 * VBITS / dtype bits: 16 float32 on AVX2), the
+accumulators stay in registers for the whole reduction. Stride-1 backward_input is this forward
+on dY with transposed, flipped weights (padding d*(k-1) - p). backward_weight reduces over a
+tile's pixels: dY rows are the A panels, the transposed im2col tile the B panels, into
+per-thread partial sums.
 Threads: prange over (image, group, pixel tile) items.
 ``fastmath={"contract"}`` only lets LLVM fuse multiply-adds; NaN/Inf semantics are unchanged.
 """
@@ -20,7 +21,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .gemm import _lanes, _vfma, _vload, _vstore, _vzero
+from .gemm import VBITS, _lanes, _vfma, _vload, _vstore, _vzero
 
 _FM = {"contract"}
 
@@ -340,7 +341,8 @@ def _reduce_partials(partial, nparts, G, OCg, OCp, K, Kp, dw):
 
 
 def _nr(dtype):
-    return 2 * (64 // np.dtype(dtype).itemsize)
+    """Columns of the 2-vector register tile: must match gemm's _lanes (VBITS wide vectors)."""
+    return 2 * (VBITS // 8 // np.dtype(dtype).itemsize)
 
 
 def _geometry(x_shape, w_shape, stride, padding, dilation):
