@@ -18,7 +18,8 @@
 //   backward_input runs as this forward on dY with transposed, flipped weights.
 //   conv2d_backward_weight_packed (the same idea, reduction over pixels) is kept selectable but
 //   not used: its transposed gather is scalar and it measured no faster than version 1.
-// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one): forward v2; backward_input v2 when
+// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one): forward v2 on AVX-512, v1 on AVX2
+//   and baseline (see kForwardPacked); backward_input v2 when
 //   stride 1 and >= 48 input channels per group, else v1; backward_weight v1.
 // Measured (python benchmarks/conv_tuning.py --threads 1 --clock cpu, one Zen 4 core of a loaded
 //   machine; single-core FMA roof ~116 GFLOP/s), v1 -> auto, GFLOP/s:
@@ -435,6 +436,17 @@ void conv2d_backward_weight_packed(const ConvGeom& g, const float* x, const floa
 // Which lowering runs: FASTNN_CONV_IMPL=sgemm (version 1 everywhere), =packed (version 2
 // everywhere it applies), unset/auto: the measured best per kernel (see the header comment).
 enum class Impl { Auto, Sgemm, Packed };
+// Auto forward: version 2 where it measured faster (AVX-512 on Zen 4, header); elsewhere
+// version 1 on the sgemm, whose AVX2 blocking is L2-sized (2026-12-01, Zen 3, 2 threads,
+// `FASTNN_CONV_IMPL=packed|sgemm python -m fastnn bench conv2d --backend cpp --sizes quick`,
+// forward vs PyTorch: CNN1 0.56x -> 0.88x, CNN2 0.76x -> 1.10x, RN64 0.82x -> 0.83x,
+// RN256 1.10x -> 1.06x; backward_input keeps version 2 at >= 48 channels: RN64/RN256 backward
+// 1.07x/1.02x with it, 0.98x/0.91x on version 1).
+#if defined(__AVX512F__)
+constexpr bool kForwardPacked = true;
+#else
+constexpr bool kForwardPacked = false;
+#endif
 Impl conv_impl() {
     static const Impl v = [] {
         const char* e = std::getenv("FASTNN_CONV_IMPL");
@@ -491,7 +503,7 @@ void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const
             }
         return;
     }
-    if (conv_impl() == Impl::Sgemm)
+    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && !kForwardPacked))
         conv2d_forward_sgemm(g, x, w, bias, relu, y);
     else
         conv2d_forward_packed(g, x, w, bias, relu, y);
