@@ -102,9 +102,9 @@ def test_a_backend_without_the_kernel_is_na_not_a_fallback_timing():
     assert rows["numpy"].status == "n/a" and rows["numpy"].samples_ms == []
 
 
-def test_interleaved_order_is_a_b_a_b(monkeypatch):
-    order = []
-    live = [
+def _recording_contenders(order):
+    """Live contenders A and B whose calls append their name to ``order``."""
+    return [
         (
             harness.Contender(n, "fastnn"),
             (lambda n=n: order.append(n)),
@@ -112,6 +112,11 @@ def test_interleaved_order_is_a_b_a_b(monkeypatch):
         )
         for n in "AB"
     ]
+
+
+def test_interleaved_order_is_a_b_a_b(monkeypatch):
+    order = []
+    live = _recording_contenders(order)
     monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
     harness._time_interleaved(live, timing.Budget(0.0, 3, 3), None)
     # one call per sample: the calibration round is the first of the three sample rounds
@@ -127,14 +132,7 @@ def test_samples_come_in_settled_blocks(monkeypatch):
     """More samples than rounds: each round gives each contender a block of consecutive
     samples, after untimed settling calls of that same contender (other pools go quiet)."""
     order = []
-    live = [
-        (
-            harness.Contender(n, "fastnn"),
-            (lambda n=n: order.append(n)),
-            harness.Result("gemm", "s", n, "fastnn", "ok", flops=1.0),
-        )
-        for n in "AB"
-    ]
+    live = _recording_contenders(order)
     monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
     harness._time_interleaved(live, timing.Budget(1.0, 6, 6), None)
     # calibration (kept), then blocks of 1, 2 and 2 more samples per contender

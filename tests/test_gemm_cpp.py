@@ -104,24 +104,31 @@ def _variant_env(level):
     return env
 
 
+def _run_python(args, level, timeout=60):
+    """A fresh interpreter (so the loader's choice is made anew) with FASTNN_CPU_CAPABILITY=level;
+    fails the test with its stderr if it does not exit 0."""
+    res = subprocess.run(
+        [sys.executable, *args],
+        env=_variant_env(level),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res.stdout
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_isa_variant_matches_float64(level):
     base = _ext()
     if not base.cpu_supports(level):
         pytest.skip(f"this CPU lacks {level}")
-    if importlib.util.find_spec(f"fastnn._C_{level}") is None:
+    if not _loader._built(level):
         pytest.skip(f"fastnn._C_{level} is not built here (FASTNN_ISA_VARIANTS build)")
     script = VARIANT_SCRIPT.format(root=str(ROOT), level=level)
-    res = subprocess.run(
-        [sys.executable, "-c", script],
-        env=_variant_env(level),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.startswith("ok"), res.stdout
+    out = _run_python(["-c", script], level, timeout=120)
+    assert out.startswith("ok"), out
 
 
 def test_info_never_imports_a_variant():
@@ -135,26 +142,10 @@ def test_info_never_imports_a_variant():
         "levels = _loader.built_levels()\n"
         "print(levels, sorted(k for k in sys.modules if k.startswith('fastnn._C')))\n"
     )
-    res = subprocess.run(
-        [sys.executable, "-c", script],
-        env=_variant_env(""),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "'baseline'" in res.stdout and res.stdout.rstrip().endswith("[]"), res.stdout
-    res = subprocess.run(
-        [sys.executable, "-m", "fastnn", "info"],
-        env=_variant_env(""),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "C++ ISA level" in res.stdout
+    out = _run_python(["-c", script], "", timeout=60)
+    assert "'baseline'" in out and out.rstrip().endswith("[]"), out
+    out = _run_python(["-m", "fastnn", "info"], "", timeout=120)
+    assert "C++ ISA level" in out
 
 
 def test_a_broken_variant_is_an_error_not_a_silent_fallback(monkeypatch):
@@ -183,17 +174,9 @@ def test_bogus_capability_is_a_clear_error():
         "from fastnn.backends.cpp import _loader\n"
         "try:\n    _loader.load()\nexcept _loader.CapabilityError as e:\n    print('ERR', e)\n"
     )
-    res = subprocess.run(
-        [sys.executable, "-c", script],
-        env=_variant_env("bogus"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.startswith("ERR") and "FASTNN_CPU_CAPABILITY" in res.stdout, res.stdout
-    assert "bogus" in res.stdout and "avx512" in res.stdout  # names the value and the choices
+    out = _run_python(["-c", script], "bogus", timeout=60)
+    assert out.startswith("ERR") and "FASTNN_CPU_CAPABILITY" in out, out
+    assert "bogus" in out and "avx512" in out  # names the value and the choices
 
 
 # ------------------------------------------------------------------------------------- bad input
