@@ -1,13 +1,13 @@
-"""Validate, then time (llm.c's rule), with fastnn and the references interleaved A B A B.
+"""Validate, then time (llm.c's rule), fastnn and the references in alternating blocks.
 
 For one case: fresh random inputs are made once and shared by every contender; the float64
 reference result is computed; each contender's first call is timed on its own (first-call
 latency: Numba JIT compilation, CUDA context, allocator warm-up) and its output validated; a
-wrong output is FAIL and is not timed. The survivors are then timed in rounds, each round taking
-one sample of every contender (``inner`` calls per sample for short kernels, after a few ms of
-untimed calls of the same contender so the previous library's spinning threads have let go of
-the cores; see ``_settle``), so a machine that drifts slows all of them alike and the ratio
-survives.
+wrong output is FAIL and is not timed. The survivors are then timed in a few rounds, each round
+giving every contender one block of consecutive samples (``inner`` calls per sample for short
+kernels), after 0.1 s of untimed calls of that contender so the previous library's spinning
+threads have let go of the cores (see ``_settle``); a machine that drifts slows all of them alike
+and the ratio survives.
 """
 
 from __future__ import annotations
