@@ -11,23 +11,36 @@
 //   (image, group) so no two threads write the same dX plane.
 //   backward_weight: dW_g += dY_tile . col_tile^T (sgemm trans_b, beta=1) into per-thread partial
 //   sums, reduced at the end; bias gradient is a per-channel sum.
-// Version 2 (conv2d_forward_packed): GEMM's 6x64 register tile (gemm_simd.h) driven by conv
-//   packing, each operand packed once: weights into MR-row panels once per call, im2col columns
-//   straight into NR-column panels per tile (no second packing inside sgemm); tiles run over the
-//   N*OH*OW pixels of the whole batch so 12x12 images still fill whole panels. Stride-1
-//   backward_input runs as this forward on dY with transposed, flipped weights.
+//   backward_weight items take >= 256 pixels (several whole images, their dY rows copied side by
+//   side, when images are smaller) so each sgemm call's dW traffic is amortised.
+// Version 3 (conv2d_forward_packed; version 2 was the same without depth blocking): GEMM's
+//   register tile (gemm_simd.h: 6x16 AVX2, 6x64 AVX-512) driven by conv packing, each operand
+//   packed once. Weights: once per call (in parallel), per group and depth block of kc <= 256,
+//   into MR-row panels. Columns: tiles of PT pixels over the N*OH*OW pixels of the whole batch
+//   (12x12 images still fill whole panels); per depth block the tile's im2col rows go straight
+//   into NR-column panels, each packed just before the weight panels stream past it (so it is
+//   in L1), and the tile's accumulators (OCg x PT <= 96 KiB) stay in L2 across depth blocks. The
+//   last depth block's epilogue adds bias (+ ReLU) in registers and stores into y directly
+//   (an image's output plane is contiguous); only panels straddling two images go through the
+//   scatter of image-row runs.
+//   AVX2 stride-1 gather: a plan per run and tap (offset + int32 lane mask) so a panel row is
+//   the OR of one masked load per run (vmaskmovps reads nothing for masked-off lanes, so the
+//   zero padding is free); one plan per image serves every tile when no panel straddles two
+//   images. Other ISAs and strides gather row segments (gather_row).
+//   Version 2 had no depth blocking: a K x NR column panel (K = 1152: 73 KiB) did not fit L1 and
+//   the weights (590 KiB at RN128) not L2, and it measured slower than version 1 on AVX2.
+//   Stride-1 backward_input runs as this forward on dY with transposed, flipped weights.
 //   conv2d_backward_weight_packed (the same idea, reduction over pixels) is kept selectable but
 //   not used: its transposed gather is scalar and it measured no faster than version 1.
-// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one): forward v2 on AVX-512, v1 on AVX2
-//   and baseline (see kForwardPacked); backward_input v2 when
-//   stride 1 and >= 48 input channels per group, else v1; backward_weight v1.
-// Measured (python benchmarks/conv_tuning.py --threads 1 --clock cpu, one Zen 4 core of a loaded
-//   machine; single-core FMA roof ~116 GFLOP/s), v1 -> auto, GFLOP/s:
-//     forward   RN64 71 -> 87, RN128 72 -> 91, RN256 65 -> 94, CNN2 63 -> 68, CNN1 38 -> 43
-//     bwd input RN64 72 -> 87, RN128 73 -> 85, RN256 69 -> 91 (CNN layers: v1)
-//   PyTorch (oneDNN) on the same core: forward 100-117 on CNN2/RN128/RN256, 66 on RN64.
-//   Ratio to PyTorch, forward / backward (same command, 20:00 UTC): CNN1 4.25 / 1.36,
-//   CNN2 0.66 / 0.71, RN64 1.31 / 1.00, RN128 0.84 / 1.00, RN256 0.79 / 0.83.
+// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one, read on every call so tuning
+//   scripts can switch in-process): forward version 3; backward_input version 3 when stride 1
+//   and >= 32 input channels per group, else version 1; backward_weight version 1.
+// Measured 2026-12-01 on Zen 3 (AVX2), 1 thread, thread CPU time, in-process A/B of
+//   FASTNN_CONV_IMPL=sgemm vs packed (another job on the second core), GFLOP/s:
+//     forward   CNN1 33 -> 37, CNN2 49 -> 63, RN64 58 -> 60, RN128 62 -> 67, RN256 65 -> 76
+//     bwd input CNN2 43 -> 46, RN64 53 -> 69, RN128 58 -> 71, RN256 57 -> 65
+//   (1-thread single-core roof ~92; the micro-tile alone on hot data runs at 83-89.)
+// Earlier, on Zen 4 (AVX-512, version 2): forward RN64 71 -> 87, RN128 72 -> 91, RN256 65 -> 94.
 // Max pooling (max_pool2d_forward/backward): one pass per (n, c) plane, OpenMP over planes; the
 //   all-inside windows run branch-free with the kernel size a template constant for 2x2 and 3x3
 //   (a runtime-size loop mispredicted a branch per tap: 8.6 ms -> 0.6 ms for 2x2 over
@@ -76,7 +89,9 @@ inline void valid_range(int64_t j, int64_t s, int64_t p, int64_t d, int64_t W, i
 // col (K rows of ldcol floats).
 void im2col_tile(const ConvGeom& g, const float* xg, int64_t p0, int64_t pt, float* col,
                  int64_t ldcol) {
-    const int64_t HW = g.H * g.W;
+    // Output rows are walked, not divided out per segment (two idivs per 12-float row of a
+    // 12x12 image cost as much as the copy).
+    const int64_t HW = g.H * g.W, oh_start = p0 / g.OW, ow_start = p0 % g.OW, pend = p0 + pt;
     for (int64_t c = 0; c < g.Cg(); ++c) {
         const float* xc = xg + c * HW;
         for (int64_t i = 0; i < g.KH; ++i) {
@@ -84,10 +99,7 @@ void im2col_tile(const ConvGeom& g, const float* xg, int64_t p0, int64_t pt, flo
                 float* dst = col + ((c * g.KH + i) * g.KW + j) * ldcol;
                 int64_t lo, hi;
                 valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
-                int64_t p = p0;
-                const int64_t pend = p0 + pt;
-                while (p < pend) {
-                    const int64_t oh = p / g.OW, ow0 = p % g.OW;
+                for (int64_t p = p0, oh = oh_start, ow0 = ow_start; p < pend; ++oh, ow0 = 0) {
                     const int64_t ow1 = std::min(g.OW, ow0 + (pend - p));
                     float* d = dst + (p - p0);
                     const int64_t ih = oh * g.sh - g.ph + i * g.dh;
@@ -98,8 +110,13 @@ void im2col_tile(const ConvGeom& g, const float* xg, int64_t p0, int64_t pt, flo
                         const int64_t a = std::max(ow0, std::min(lo, ow1));
                         const int64_t b = std::max(a, std::min(hi, ow1));
                         for (int64_t ow = ow0; ow < a; ++ow) d[ow - ow0] = 0.f;
-                        if (g.sw == 1) {
-                            std::memcpy(d + (a - ow0), src + a, sizeof(float) * (b - a));
+                        if (g.sw == 1) {  // rows are short (12..56): inline, not memcpy
+                            float* dd = d + (a - ow0);
+                            const float* ss = src + a;
+                            int64_t t = 0;
+                            for (; t + simd::W <= b - a; t += simd::W)
+                                simd::storeu(dd + t, simd::loadu(ss + t));
+                            for (; t < b - a; ++t) dd[t] = ss[t];
                         } else {
                             for (int64_t ow = a; ow < b; ++ow) d[ow - ow0] = src[ow * g.sw];
                         }
@@ -115,7 +132,7 @@ void im2col_tile(const ConvGeom& g, const float* xg, int64_t p0, int64_t pt, flo
 // The adjoint of im2col_tile: adds the tile's columns back into dxg (Cg planes of H*W).
 void col2im_tile(const ConvGeom& g, const float* col, int64_t ldcol, int64_t p0, int64_t pt,
                  float* dxg) {
-    const int64_t HW = g.H * g.W;
+    const int64_t HW = g.H * g.W, oh_start = p0 / g.OW, ow_start = p0 % g.OW, pend = p0 + pt;
     for (int64_t c = 0; c < g.Cg(); ++c) {
         float* dxc = dxg + c * HW;
         for (int64_t i = 0; i < g.KH; ++i) {
@@ -123,10 +140,7 @@ void col2im_tile(const ConvGeom& g, const float* col, int64_t ldcol, int64_t p0,
                 const float* srcrow = col + ((c * g.KH + i) * g.KW + j) * ldcol;
                 int64_t lo, hi;
                 valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
-                int64_t p = p0;
-                const int64_t pend = p0 + pt;
-                while (p < pend) {
-                    const int64_t oh = p / g.OW, ow0 = p % g.OW;
+                for (int64_t p = p0, oh = oh_start, ow0 = ow_start; p < pend; ++oh, ow0 = 0) {
                     const int64_t ow1 = std::min(g.OW, ow0 + (pend - p));
                     const int64_t ih = oh * g.sh - g.ph + i * g.dh;
                     if (ih >= 0 && ih < g.H) {
@@ -227,6 +241,50 @@ inline void micro_tile(int64_t kc, const float* __restrict a, const float* __res
         for (int v = 0; v < NV; ++v) simd::storeu(c + r * ldc + v * W, acc[r][v]);
 }
 
+// micro_tile with the output epilogue: acc (+ c_in when ACCUM) + bias[r] (+ ReLU) stored to
+// rows < `rows`, columns < `cols` of out (row stride ldo); bias may be null.
+template <bool ACCUM>
+inline void micro_final(int64_t kc, const float* __restrict a, const float* __restrict b,
+                        const float* __restrict cin, int64_t ldc, float* __restrict out,
+                        int64_t ldo, int rows, int cols, const float* bias, bool relu) {
+    vf acc[MR][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+            acc[r][v] = ACCUM ? simd::loadu(cin + r * ldc + v * W) : simd::zero();
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kc; ++p) {
+        vf bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = simd::load(b + v * W);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) {
+            const vf av = simd::set1(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += NR;
+    }
+    const vf zero = simd::zero();
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+        if (r >= rows) break;
+        const vf bb = simd::set1(bias ? bias[r] : 0.f);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            vf t = simd::add(acc[r][v], bb);
+            if (relu) t = simd::max(t, zero);
+            const int n = std::min(W, std::max(0, cols - v * W));
+            if (n == W)
+                simd::storeu(out + r * ldo + v * W, t);
+            else if (n > 0)
+                simd::storeu_n(out + r * ldo + v * W, t, n);
+        }
+    }
+}
+
 // A run of `len` consecutive output pixels of one image row: columns q..q+len of a tile.
 struct Run {
     int64_t q, n, oh, ow, len;
@@ -265,89 +323,289 @@ inline void gather_row(const ConvGeom& g, const float* xc, int64_t ih, int64_t j
     for (int64_t o = b; o < ow + len; ++o) dst[(o - ow) * dstride] = 0.f;
 }
 
-// Weights of group grp -> MR-row panels: ap[(ip*K + k)*MR + r] = w[grp*OCg + ip*MR + r, k].
-void pack_weights(const ConvGeom& g, const float* w, int64_t grp, float* ap) {
-    const int64_t K = g.K(), OCg = g.OCg(), np = (OCg + MR - 1) / MR;
-    for (int64_t ip = 0; ip < np; ++ip)
-        for (int r = 0; r < MR; ++r) {
-            const int64_t oc = ip * MR + r;
-            float* d = ap + ip * K * MR + r;
-            if (oc < OCg) {
-                const float* s = w + (grp * OCg + oc) * K;
-                for (int64_t k = 0; k < K; ++k) d[k * MR] = s[k];
-            } else {
-                for (int64_t k = 0; k < K; ++k) d[k * MR] = 0.f;
-            }
-        }
-}
-
-// im2col columns of a tile -> NR-column panels bp[(jb*K + k)*NR + l] (forward operand B).
+// Rows [k0, k0+kc) of the im2col columns of a tile -> NR-column panels
+// bp[(jb*kc + k-k0)*NR + l] (forward operand B, one depth block).
 void pack_columns(const ConvGeom& g, const float* x, int64_t grp, const std::vector<Run>& runs,
-                  int64_t ncols, float* bp) {
-    const int64_t K = g.K(), HW = g.H * g.W;
+                  int64_t ncols, int64_t k0, int64_t kc, float* bp) {
+    const int64_t HW = g.H * g.W;
     const int64_t tail = ncols % NR, last = ncols / NR;
-    for (int64_t k = 0; k < K; ++k) {
+    for (int64_t k = k0; k < k0 + kc; ++k) {
         const int64_t c = k / (g.KH * g.KW), i = (k / g.KW) % g.KH, j = k % g.KW;
         int64_t lo, hi;
         valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
+        const float* xc0 = x + (grp * g.Cg() + c) * HW;
         for (const Run& r : runs) {
-            const float* xc = x + (r.n * g.C + grp * g.Cg() + c) * HW;
-            float* dst = bp + ((r.q / NR) * K + k) * NR + r.q % NR;
-            gather_row(g, xc, r.oh * g.sh - g.ph + i * g.dh, j, r.ow, r.len, lo, hi, dst, 1);
+            const float* xc = xc0 + r.n * g.C * HW;
+            float* dst = bp + ((r.q / NR) * kc + (k - k0)) * NR + r.q % NR;
+            const int64_t ih = r.oh * g.sh - g.ph + i * g.dh;
+            if (g.sw == 1 && ih >= 0 && ih < g.H && r.ow >= lo && r.ow + r.len <= hi) {
+                const float* src = xc + ih * g.W - g.pw + j * g.dw + r.ow;
+                int64_t t = 0;
+                for (; t + W <= r.len; t += W) simd::storeu(dst + t, simd::loadu(src + t));
+                for (; t < r.len; ++t) dst[t] = src[t];
+            } else {
+                gather_row(g, xc, ih, j, r.ow, r.len, lo, hi, dst, 1);
+            }
         }
-        if (tail) std::fill(bp + (last * K + k) * NR + tail, bp + (last * K + k + 1) * NR, 0.f);
+        if (tail) std::fill(bp + (last * kc + k - k0) * NR + tail, bp + (last * kc + k - k0 + 1) * NR, 0.f);
     }
 }
 
-int64_t forward_tile_cols(const ConvGeom& g) {
-    const int64_t panels = std::max<int64_t>(1, std::min<int64_t>(8, 98304 / (g.K() * NR)));
-    return panels * NR;
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Gather plan of one tile for stride-1 columns (AVX2): per run and kernel tap (i, j), the
+// offset, inside one channel plane, of the input element that lane 0 of the run's panel would
+// read, and an int32 mask over the panel's NR lanes (-1 where the lane is one of the run's
+// pixels and the tap lands inside the input). A panel row is then the OR of one masked load per
+// run it holds: no per-run branches, zero padding for free (a masked-off lane reads nothing).
+struct TapRun {
+    alignas(32) int32_t mask[NR];
+    int64_t off;
+};
+constexpr bool kGatherPlan = true;
+
+// Builds plan[run * KH*KW + tap] and first[jb] (index of the first run of panel jb, runs are in
+// column order); false when it would not pay (stride > 1) or not fit (plan > max_bytes).
+bool make_plan(const ConvGeom& g, const std::vector<Run>& runs, int64_t npan,
+               std::vector<TapRun>& plan, std::vector<int64_t>& first, int64_t max_bytes) {
+    const int64_t KK = g.KH * g.KW;
+    if (g.sw != 1 || (int64_t)runs.size() * KK * (int64_t)sizeof(TapRun) > max_bytes) return false;
+    plan.resize(runs.size() * KK);
+    first.assign(npan + 1, (int64_t)runs.size());
+    for (int64_t ri = (int64_t)runs.size() - 1; ri >= 0; --ri) first[runs[ri].q / NR] = ri;
+    for (int64_t jb = npan - 1; jb >= 0; --jb) first[jb] = std::min(first[jb], first[jb + 1]);
+    const int64_t HW = g.H * g.W;
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+        const Run& r = runs[ri];
+        const int64_t lane0 = r.q % NR;
+        for (int64_t i = 0; i < g.KH; ++i) {
+            const int64_t ih = r.oh * g.sh - g.ph + i * g.dh;
+            const bool rowok = ih >= 0 && ih < g.H;
+            for (int64_t j = 0; j < g.KW; ++j) {
+                int64_t lo, hi;
+                valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
+                TapRun& t = plan[ri * KK + i * g.KW + j];
+                bool any = false;
+                for (int64_t l = 0; l < NR; ++l) {
+                    const int64_t ow = r.ow + l - lane0;
+                    const bool in = rowok && l >= lane0 && l < lane0 + r.len && ow >= lo && ow < hi;
+                    t.mask[l] = in ? -1 : 0;
+                    any |= in;
+                }
+                t.off = any ? r.n * g.C * HW + ih * g.W + r.ow - lane0 - g.pw + j * g.dw : 0;
+            }
+        }
+    }
+    return true;
+}
+
+// pack_columns through the plan (see make_plan), panels [jb0, jb1) only; bp holds panel jb at
+// (jb - jb0) * kc * NR. A tile's own plan: ppi = 0, panel jb is plan panel jb. A per-image plan
+// (P a multiple of NR): ppi = P / NR panels, the tile's panel jb is global panel gp0 + jb.
+// Each load of channel c also prefetches the same pixels of channel c + 1, which the next
+// KH*KW depth rows read (the plane stride defeats the hardware prefetcher).
+void pack_columns_plan(const ConvGeom& g, const float* x, int64_t grp, const TapRun* plan,
+                       const int64_t* first, int64_t ppi, int64_t gp0, int64_t jb0, int64_t jb1,
+                       int64_t k0, int64_t kc, float* bp) {
+    const int64_t KK = g.KH * g.KW, HW = g.H * g.W, Cg = g.Cg();
+    constexpr int64_t kMaxPanels = 64;  // forward_blocking keeps PT <= 512 columns
+    int64_t r0[kMaxPanels], r1[kMaxPanels], noff[kMaxPanels];
+    for (int64_t jb = jb0; jb < jb1; ++jb) {
+        const int64_t pj = ppi ? (gp0 + jb) % ppi : jb;
+        r0[jb - jb0] = first[pj], r1[jb - jb0] = first[pj + 1];
+        noff[jb - jb0] = ppi ? (gp0 + jb) / ppi * g.C * HW : 0;
+    }
+    int64_t c = k0 / KK, tap = k0 % KK;
+    for (int64_t k = k0; k < k0 + kc; ++k) {
+        const float* xc = x + (grp * Cg + c) * HW;
+        const int64_t pf = c + 1 < Cg ? HW : 0;
+        float* dst = bp + (k - k0) * NR;
+        for (int64_t q = 0; q < jb1 - jb0; ++q, dst += kc * NR) {
+            __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
+            const float* xn = xc + noff[q];
+            for (int64_t ri = r0[q]; ri < r1[q]; ++ri) {
+                const TapRun& t = plan[ri * KK + tap];
+                const float* src = xn + t.off;
+                const __m256i m0 = _mm256_load_si256((const __m256i*)t.mask);
+                const __m256i m1 = _mm256_load_si256((const __m256i*)(t.mask + 8));
+                _mm_prefetch((const char*)(src + pf + 8), _MM_HINT_T0);
+                v0 = _mm256_or_ps(v0, _mm256_maskload_ps(src, m0));
+                v1 = _mm256_or_ps(v1, _mm256_maskload_ps(src + 8, m1));
+            }
+            _mm256_store_ps(dst, v0);
+            _mm256_store_ps(dst + 8, v1);
+        }
+        if (++tap == KK) tap = 0, ++c;
+    }
+}
+#else
+struct TapRun {
+    int64_t off;
+};
+constexpr bool kGatherPlan = false;
+bool make_plan(const ConvGeom&, const std::vector<Run>&, int64_t, std::vector<TapRun>&,
+               std::vector<int64_t>&, int64_t) {
+    return false;
+}
+void pack_columns_plan(const ConvGeom&, const float*, int64_t, const TapRun*, const int64_t*,
+                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {}
+#endif
+
+// Depth blocking of the packed forward: kc <= KC (balanced) so one B panel (kc x NR) stays in
+// L1 while the MR-row weight panels of the block stream through it from L2.
+constexpr int64_t kConvKC = 256;
+// Output-channel panels per block: mcp * kc * MR floats of weights (<= 128 KiB) stay in L2.
+constexpr int64_t kConvABytes = 128 * 1024;
+// Accumulator tile: OCg (rounded to MR) x PT floats (<= 96 KiB), PT a multiple of NR.
+constexpr int64_t kConvCBytes = 96 * 1024;
+
+struct FwdBlocking {
+    int64_t nkb, kc, mcp, PT;
+};
+
+FwdBlocking forward_blocking(const ConvGeom& g) {
+    FwdBlocking b;
+    const int64_t K = g.K(), L = g.N * g.P(), np = (g.OCg() + MR - 1) / MR;
+    b.nkb = (K + kConvKC - 1) / kConvKC;
+    b.kc = (K + b.nkb - 1) / b.nkb;
+    b.mcp = std::max<int64_t>(1, std::min<int64_t>(np, kConvABytes / (b.kc * MR * 4)));
+    int64_t pt = kConvCBytes / 4 / (np * MR);
+    pt = std::max<int64_t>(NR, std::min<int64_t>(512, pt / NR * NR));
+    // Enough tiles for the threads: about 4 per thread where the problem allows.
+    const int64_t want = 4 * (int64_t)max_threads() / std::max<int64_t>(1, g.groups);
+    if (want > 1) {
+        const int64_t fit = std::max<int64_t>(NR, (L / want) / NR * NR);
+        pt = std::min(pt, fit);
+    }
+    b.PT = pt;
+    return b;
+}
+
+// Weights -> per group and depth block kb, MR-row panels of kc rows: panel u = (grp*nkb + kb)*np
+// + ip at ap[u*kc*MR], ap[(u*kc + k-k0)*MR + r] = w[grp*OCg + ip*MR + r, k] (zero past OCg, K).
+void pack_weight_panel(const ConvGeom& g, const float* w, const FwdBlocking& b, int64_t u,
+                       float* ap) {
+    const int64_t K = g.K(), OCg = g.OCg(), np = (OCg + MR - 1) / MR;
+    const int64_t ip = u % np, kb = (u / np) % b.nkb, grp = u / np / b.nkb;
+    const int64_t k0 = kb * b.kc, kc = std::min(b.kc, K - k0);
+    float* d0 = ap + u * b.kc * MR;
+    for (int r = 0; r < MR; ++r) {
+        const int64_t oc = ip * MR + r;
+        float* d = d0 + r;
+        if (oc < OCg) {
+            const float* s = w + (grp * OCg + oc) * K + k0;
+            for (int64_t k = 0; k < kc; ++k) d[k * MR] = s[k];
+        } else {
+            for (int64_t k = 0; k < kc; ++k) d[k * MR] = 0.f;
+        }
+    }
 }
 
 void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, const float* bias,
                            bool relu, float* y) {
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups, L = g.N * P;
     const int64_t np = (OCg + MR - 1) / MR;
-    Buf apack((size_t)(G * np * K * MR));
-    for (int64_t grp = 0; grp < G; ++grp) pack_weights(g, w, grp, apack.p + grp * np * K * MR);
-    const int64_t PT = forward_tile_cols(g), ntiles = (L + PT - 1) / PT;
+    const FwdBlocking b = forward_blocking(g);
+    const int64_t wsz = b.nkb * np * b.kc * MR;  // packed weights of one group
+    Buf apack((size_t)(G * wsz));
+    const int64_t PT = b.PT, ntiles = (L + PT - 1) / PT;
     const int64_t items = G * ntiles;
+    // Where no panel straddles two images (P a multiple of NR) one plan of an image's panels
+    // serves every tile (a tile's own plan costs as much as its packing when K is small).
+    std::vector<TapRun> iplan;
+    std::vector<int64_t> ifirst;
+    bool image_plan = false;
+    if (kGatherPlan && P % NR == 0) {
+        std::vector<Run> iruns;
+        ConvGeom g1 = g;
+        g1.N = 1;
+        make_runs(g1, 0, P, iruns);
+        image_plan = make_plan(g, iruns, P / NR, iplan, ifirst, 2 * 1024 * 1024);
+    }
 #pragma omp parallel if (items > 1 && (double)L * OCg * K * G > 1e6)
     {
-        Buf bpack((size_t)(PT * K));
-        alignas(64) float ct[MR * NR];
+        Buf bpack((size_t)(PT * b.kc));
+        Buf cbuf((size_t)(np * MR * PT));
         std::vector<Run> runs;
+        std::vector<TapRun> plan;
+        std::vector<int64_t> first, pimg;
+#pragma omp for schedule(static)
+        for (int64_t u = 0; u < G * b.nkb * np; ++u) pack_weight_panel(g, w, b, u, apack.p);
 #pragma omp for schedule(dynamic, 1)
         for (int64_t it = 0; it < items; ++it) {
             const int64_t grp = it / ntiles, col0 = (it % ntiles) * PT;
-            const int64_t ncols = std::min(PT, L - col0);
+            const int64_t ncols = std::min(PT, L - col0), npan = (ncols + NR - 1) / NR;
             make_runs(g, col0, ncols, runs);
-            pack_columns(g, x, grp, runs, ncols, bpack.p);
-            const float* ag = apack.p + grp * np * K * MR;
-            size_t r0 = 0;
-            for (int64_t jb = 0; jb * NR < ncols; ++jb) {
-                size_t r1 = r0;
-                while (r1 < runs.size() && runs[r1].q < (jb + 1) * NR) ++r1;
-                for (int64_t ip = 0; ip < np; ++ip) {
-                    micro_tile<false>(K, ag + ip * K * MR, bpack.p + jb * K * NR, ct, NR);
-                    const int rows = (int)std::min<int64_t>(MR, OCg - ip * MR);
-                    for (int rr = 0; rr < rows; ++rr) {
-                        const int64_t oc = grp * OCg + ip * MR + rr;
-                        const float b = bias ? bias[oc] : 0.f;
-                        const float* src = ct + rr * NR - jb * NR;
-                        for (size_t q = r0; q < r1; ++q) {
-                            const Run& r = runs[q];
-                            float* dst = y + (r.n * g.OC + oc) * P + r.oh * g.OW + r.ow;
-                            const float* s = src + r.q;
-                            if (relu) {
-                                for (int64_t t = 0; t < r.len; ++t) dst[t] = std::max(s[t] + b, 0.f);
+            const bool planned =
+                image_plan || (kGatherPlan && make_plan(g, runs, npan, plan, first, 256 * 1024));
+            const TapRun* pt = image_plan ? iplan.data() : plan.data();
+            const int64_t* pf = image_plan ? ifirst.data() : first.data();
+            const int64_t ppi = image_plan ? P / NR : 0, gp0 = col0 / NR;
+            // pimg[jb]: the image of panel jb, -1 where it straddles two.
+            pimg.resize(npan);
+            for (int64_t jb = 0; jb < npan; ++jb) {
+                const int64_t c0 = col0 + jb * NR, c1 = std::min(col0 + ncols, c0 + NR) - 1;
+                pimg[jb] = c0 / P == c1 / P ? c0 / P : -1;
+            }
+            for (int64_t kb = 0; kb < b.nkb; ++kb) {
+                const int64_t k0 = kb * b.kc, kc = std::min(b.kc, K - k0);
+                // One block of weight panels: each B panel is packed just before its use (in
+                // L1); several: the whole depth block is packed once for all of them.
+                const bool each = planned && b.mcp >= np;
+                if (planned && !each)
+                    pack_columns_plan(g, x, grp, pt, pf, ppi, gp0, 0, npan, k0, kc, bpack.p);
+                else if (!planned)
+                    pack_columns(g, x, grp, runs, ncols, k0, kc, bpack.p);
+                const float* ak = apack.p + grp * wsz + kb * np * b.kc * MR;
+                for (int64_t i0 = 0; i0 < np; i0 += b.mcp) {
+                    const int64_t i1 = std::min(np, i0 + b.mcp);
+                    for (int64_t jb = 0; jb < npan; ++jb) {
+                        const float* bj = bpack.p + (each ? 0 : jb * kc * NR);
+                        if (each)
+                            pack_columns_plan(g, x, grp, pt, pf, ppi, gp0, jb, jb + 1, k0, kc,
+                                              bpack.p);
+                        // Last depth block, panel inside one image: the epilogue stores straight
+                        // into y (an image's output plane is contiguous over oh, ow).
+                        const int64_t cw = std::min<int64_t>(NR, ncols - jb * NR);
+                        const int64_t n0 = pimg[jb];
+                        const bool direct = kb == b.nkb - 1 && n0 >= 0;
+                        for (int64_t ip = i0; ip < i1; ++ip) {
+                            const float* aip = ak + ip * b.kc * MR;
+                            float* c = cbuf.p + ip * MR * PT + jb * NR;
+                            if (direct) {
+                                const int64_t oc0 = grp * OCg + ip * MR;
+                                float* out = y + (n0 * g.OC + oc0) * P + (col0 + jb * NR - n0 * P);
+                                const int rows = (int)std::min<int64_t>(MR, OCg - ip * MR);
+                                const float* bb = bias ? bias + oc0 : nullptr;
+                                if (kb == 0)
+                                    micro_final<false>(kc, aip, bj, c, PT, out, P, rows, (int)cw, bb, relu);
+                                else
+                                    micro_final<true>(kc, aip, bj, c, PT, out, P, rows, (int)cw, bb, relu);
+                            } else if (kb == 0) {
+                                micro_tile<false>(kc, aip, bj, c, PT);
                             } else {
-                                for (int64_t t = 0; t < r.len; ++t) dst[t] = s[t] + b;
+                                micro_tile<true>(kc, aip, bj, c, PT);
                             }
                         }
                     }
                 }
-                r0 = r1;
+            }
+            // Epilogue of the panels that straddle two images: bias (+ ReLU) and scatter of
+            // their runs into the NCHW output.
+            const bool straddle = std::any_of(pimg.begin(), pimg.end(), [](int64_t n) { return n < 0; });
+            for (int64_t r = 0; straddle && r < OCg; ++r) {
+                const int64_t oc = grp * OCg + r;
+                const float bv = bias ? bias[oc] : 0.f;
+                const float* src = cbuf.p + r * PT;
+                for (const Run& rn : runs) {
+                    if (pimg[rn.q / NR] >= 0) continue;
+                    float* dst = y + (rn.n * g.OC + oc) * P + rn.oh * g.OW + rn.ow;
+                    const float* s = src + rn.q;
+                    if (relu) {
+                        for (int64_t t = 0; t < rn.len; ++t) dst[t] = std::max(s[t] + bv, 0.f);
+                    } else {
+                        for (int64_t t = 0; t < rn.len; ++t) dst[t] = s[t] + bv;
+                    }
+                }
             }
         }
     }
@@ -436,24 +694,11 @@ void conv2d_backward_weight_packed(const ConvGeom& g, const float* x, const floa
 // Which lowering runs: FASTNN_CONV_IMPL=sgemm (version 1 everywhere), =packed (version 2
 // everywhere it applies), unset/auto: the measured best per kernel (see the header comment).
 enum class Impl { Auto, Sgemm, Packed };
-// Auto forward: version 2 where it measured faster (AVX-512 on Zen 4, header); elsewhere
-// version 1 on the sgemm, whose AVX2 blocking is L2-sized (2026-12-01, Zen 3, 2 threads,
-// `FASTNN_CONV_IMPL=packed|sgemm python -m fastnn bench conv2d --backend cpp --sizes quick`,
-// forward vs PyTorch: CNN1 0.56x -> 0.88x, CNN2 0.76x -> 1.10x, RN64 0.82x -> 0.83x,
-// RN256 1.10x -> 1.06x; backward_input keeps version 2 at >= 48 channels: RN64/RN256 backward
-// 1.07x/1.02x with it, 0.98x/0.91x on version 1).
-#if defined(__AVX512F__)
-constexpr bool kForwardPacked = true;
-#else
-constexpr bool kForwardPacked = false;
-#endif
+// Read on every call (a getenv per convolution) so a tuning script can switch it in-process.
 Impl conv_impl() {
-    static const Impl v = [] {
-        const char* e = std::getenv("FASTNN_CONV_IMPL");
-        const std::string s = e ? e : "";
-        return s == "sgemm" ? Impl::Sgemm : s == "packed" ? Impl::Packed : Impl::Auto;
-    }();
-    return v;
+    const char* e = std::getenv("FASTNN_CONV_IMPL");
+    const std::string s = e ? e : "";
+    return s == "sgemm" ? Impl::Sgemm : s == "packed" ? Impl::Packed : Impl::Auto;
 }
 
 void conv2d_forward_sgemm(const ConvGeom& g, const float* x, const float* w, const float* bias,
@@ -503,7 +748,8 @@ void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const
             }
         return;
     }
-    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && !kForwardPacked))
+    // Auto: version 3 on every ISA (it beat version 1 on every benchmark layer, header).
+    if (conv_impl() == Impl::Sgemm)
         conv2d_forward_sgemm(g, x, w, bias, relu, y);
     else
         conv2d_forward_packed(g, x, w, bias, relu, y);
@@ -515,7 +761,7 @@ bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* 
     if (g.sh != 1 || g.sw != 1 || g.ph > g.dh * (g.KH - 1) || g.pw > g.dw * (g.KW - 1))
         return false;
     // Few input channels leave the MR-row panels of the transposed problem mostly empty.
-    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && g.Cg() < 48)) return false;
+    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && g.Cg() < 32)) return false;
     ConvGeom t = g;
     t.C = g.OC, t.H = g.OH, t.W = g.OW;
     t.OC = g.C, t.OH = g.H, t.OW = g.W;
@@ -595,9 +841,20 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
         return;
     }
     const bool direct = g.pointwise();
-    const int64_t PT = tile_cols(g);
+    // At least 256 pixels of reduction per sgemm call: each call reads and writes all of dW_g,
+    // and at 64 pixels that traffic cost 15-20% (2026-12-01, Zen 3, 1 thread, RN64/RN128/RN256:
+    // 42-49 GFLOP/s at 64 pixels, 52-61 at 256; no gain past 256).
+    // Small images (P < 256): an item takes ipi whole images, their dY rows copied side by side,
+    // so the reduction still runs over >= 256 pixels (CNN2 12x12, RN256 14x14, RN512 7x7).
+    const int64_t PT = std::min(P, std::max<int64_t>(tile_cols(g), 256));
     const int64_t ntiles = (P + PT - 1) / PT;
-    const int64_t items = g.N * G * ntiles;
+    int64_t ipi = 1;
+    if (!direct && P < 256) {
+        ipi = std::min<int64_t>(g.N, (256 + P - 1) / P);
+        while (ipi > 1 && G * ((g.N + ipi - 1) / ipi) < 2 * max_threads()) --ipi;
+    }
+    const int64_t nimg = (g.N + ipi - 1) / ipi;  // image groups
+    const int64_t items = nimg * G * ntiles;
     const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(max_threads(), items));
     // Thread 0 accumulates straight into dw; the others into partial sums reduced below.
     std::vector<float> partial((size_t)(nthreads - 1) * wsize, 0.f);
@@ -609,26 +866,45 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
         const int tid = 0;
 #endif
         float* acc = tid == 0 ? dw : partial.data() + (int64_t)(tid - 1) * wsize;
-        std::vector<float> col(direct ? 0 : K * PT);
+        const int64_t ld = ipi * PT;  // columns of the col / dY tiles
+        std::vector<float> col(direct ? 0 : K * ld), dyb(ipi > 1 ? OCg * ld : 0);
         // Static blocks of consecutive items: one thread mostly stays on one group's dW block.
 #pragma omp for schedule(static)
         for (int64_t it = 0; it < items; ++it) {
-            const int64_t t = it % ntiles, ng = it / ntiles, grp = ng % G, n = ng / G;
+            const int64_t t = it % ntiles, ng = it / ntiles, grp = ng % G, ni = ng / G;
             const int64_t p0 = t * PT, pt = std::min(PT, P - p0);
-            const float* xg = x + (n * g.C + grp * g.Cg()) * g.H * g.W;
-            const float* dyt = dy + (n * g.OC + grp * OCg) * P + p0;
+            const int64_t n0 = ni * ipi, cnt = std::min(ipi, g.N - n0);
+            const float* A;
             const float* B;
-            int64_t ldb;
+            int64_t lda, ldb;
             if (direct) {
-                B = xg + p0;
+                A = dy + (n0 * g.OC + grp * OCg) * P + p0;
+                lda = P;
+                B = x + (n0 * g.C + grp * g.Cg()) * g.H * g.W + p0;
                 ldb = P;
-            } else {
-                im2col_tile(g, xg, p0, pt, col.data(), PT);
+            } else if (ipi == 1) {
+                A = dy + (n0 * g.OC + grp * OCg) * P + p0;
+                lda = P;
+                im2col_tile(g, x + (n0 * g.C + grp * g.Cg()) * g.H * g.W, p0, pt, col.data(), ld);
                 B = col.data();
-                ldb = PT;
+                ldb = ld;
+            } else {
+                for (int64_t i = 0; i < cnt; ++i) {
+                    const int64_t n = n0 + i;
+                    im2col_tile(g, x + (n * g.C + grp * g.Cg()) * g.H * g.W, 0, P,
+                                col.data() + i * P, ld);
+                    for (int64_t oc = 0; oc < OCg; ++oc)
+                        std::memcpy(dyb.data() + oc * ld + i * P,
+                                    dy + (n * g.OC + grp * OCg + oc) * P, sizeof(float) * P);
+                }
+                A = dyb.data();
+                lda = ld;
+                B = col.data();
+                ldb = ld;
             }
-            // dW_g (OCg x K) += dY_tile (OCg x pt) . col_tile^T (pt x K)
-            sgemm(false, true, OCg, K, pt, 1.f, dyt, P, B, ldb, 1.f, acc + grp * OCg * K, K,
+            // dW_g (OCg x K) += dY_tile (OCg x cols) . col_tile^T (cols x K)
+            const int64_t cols = ipi == 1 ? pt : cnt * P;
+            sgemm(false, true, OCg, K, cols, 1.f, A, lda, B, ldb, 1.f, acc + grp * OCg * K, K,
                   nullptr, Act::None, false);
         }
     }

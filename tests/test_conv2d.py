@@ -263,25 +263,25 @@ def test_cpp_extension_rechecks_arguments():
                                    (0, 0), (1, 1), 1, True)
 
 
-@pytest.mark.parametrize("impl", ["sgemm", "packed"])
-def test_cpp_lowerings_agree(impl):
-    """The C++ file keeps both lowerings (FASTNN_CONV_IMPL, read once per process): each must
-    match the reference wherever it is used, including the ones auto does not pick."""
+# Shapes for the C++ blocking paths the grid's small channel counts never reach: several depth
+# blocks and several weight-panel blocks (K = 576, OC = 200), panels straddling two images
+# (P = 49) with several images per backward-weight item (N = 9), a per-image gather plan over
+# several images (P = 64), stride-1 backward_input through the forward (C >= 32).
+BLOCKING_CASES = [
+    ((2, 64, 8, 8), (200, 3, 3), 1, 1, 1, 1),
+    ((9, 40, 7, 7), (36, 3, 3), 1, 1, 1, 1),
+    ((3, 32, 12, 12), (20, 3, 3), 1, 1, 1, 1),
+    ((2, 64, 9, 9), (48, 3, 3), 1, 1, 1, 1),
+    ((3, 16, 7, 13), (16, 1, 1), 1, 0, 1, 1),
+]
+
+
+@pytest.mark.parametrize("impl", ["auto", "sgemm", "packed"])
+def test_cpp_lowerings_agree(impl, monkeypatch):
+    """The C++ file keeps both lowerings (FASTNN_CONV_IMPL, read on every call): each must match
+    the reference wherever it is used, including the ones auto does not pick."""
     if "cpp" not in AVAILABLE:
         pytest.skip("no cpp backend")
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import numpy as np\n"
-        "from tests.test_conv2d import GRID, _check_case\n"
-        "for case in GRID[:6] + [((2, 64, 9, 9), (48, 3, 3), 1, 1, 1, 1),"
-        " ((3, 16, 7, 13), (16, 1, 1), 1, 0, 1, 1)]:\n"
-        "    _check_case('cpp', case)\n"
-    )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, cwd=root,
-                         env={**os.environ, "FASTNN_CONV_IMPL": impl, "PYTHONPATH": root})
-    assert res.returncode == 0, res.stderr[-3000:]
+    monkeypatch.setenv("FASTNN_CONV_IMPL", impl)
+    for case in GRID[:6] + BLOCKING_CASES:
+        _check_case("cpp", case)
