@@ -5,7 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -56,8 +59,16 @@ inline const float* opt_ptr(const py::object& o, const char* name, int64_t len) 
 inline const float* fptr(const py::array& a) { return static_cast<const float*>(a.data()); }
 inline float* fptr_mut(py::array& a) { return static_cast<float*>(a.mutable_data()); }
 
+// A new float32 array whose data is 64-byte aligned (NumPy's own allocations are 16-byte
+// aligned), so kernels can use aligned and non-temporal vector stores on it.
 inline py::array_t<float> empty_f32(std::vector<py::ssize_t> shape) {
-    return py::array_t<float>(shape);
+    py::ssize_t n = 1;
+    for (py::ssize_t d : shape) n *= d;
+    const size_t bytes = ((size_t)std::max<py::ssize_t>(n, 1) * sizeof(float) + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    py::capsule owner(p, [](void* q) { std::free(q); });
+    return py::array_t<float>(shape, static_cast<float*>(p), owner);
 }
 
 inline int max_threads() {

@@ -51,6 +51,7 @@
 #include <limits>
 #include <cstring>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "common.h"
@@ -211,13 +212,13 @@ struct Buf {  // 64-byte aligned scratch
     Buf& operator=(const Buf&) = delete;
 };
 
-// c[MR x NR] (= or +=) a-panel (kc x MR) . b-panel (kc x NR).
-template <bool ACCUM>
+// c[ROWS x NR] (= or +=) a-panel (kc x MR, rows < ROWS used) . b-panel (kc x NR).
+template <bool ACCUM, int ROWS = MR>
 inline void micro_tile(int64_t kc, const float* __restrict a, const float* __restrict b,
                        float* __restrict c, int64_t ldc) {
-    vf acc[MR][NV];
+    vf acc[ROWS][NV];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
             acc[r][v] = ACCUM ? simd::loadu(c + r * ldc + v * W) : simd::zero();
@@ -227,7 +228,7 @@ inline void micro_tile(int64_t kc, const float* __restrict a, const float* __res
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) bv[v] = simd::load(b + v * W);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
+        for (int r = 0; r < ROWS; ++r) {
             const vf av = simd::set1(a[r]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
@@ -236,20 +237,31 @@ inline void micro_tile(int64_t kc, const float* __restrict a, const float* __res
         b += NR;
     }
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) simd::storeu(c + r * ldc + v * W, acc[r][v]);
 }
 
+// A full vector of output; non-temporal (nt) where aligned: for an output larger than the
+// caches that is written once, a normal store first reads in the line it overwrites.
+inline void store_out(float* p, vf v, bool nt) {
+#if defined(__AVX512F__)
+    if (nt && ((uintptr_t)p & 63) == 0) return _mm512_stream_ps(p, v);
+#elif defined(__AVX2__)
+    if (nt && ((uintptr_t)p & 31) == 0) return _mm256_stream_ps(p, v);
+#endif
+    simd::storeu(p, v);
+}
+
 // micro_tile with the output epilogue: acc (+ c_in when ACCUM) + bias[r] (+ ReLU) stored to
-// rows < `rows`, columns < `cols` of out (row stride ldo); bias may be null.
-template <bool ACCUM>
+// rows < ROWS, columns < `cols` of out (row stride ldo); bias may be null; nt: see store_out.
+template <bool ACCUM, int ROWS>
 inline void micro_final(int64_t kc, const float* __restrict a, const float* __restrict b,
                         const float* __restrict cin, int64_t ldc, float* __restrict out,
-                        int64_t ldo, int rows, int cols, const float* bias, bool relu) {
-    vf acc[MR][NV];
+                        int64_t ldo, int cols, const float* bias, bool relu, bool nt) {
+    vf acc[ROWS][NV];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
             acc[r][v] = ACCUM ? simd::loadu(cin + r * ldc + v * W) : simd::zero();
@@ -259,7 +271,7 @@ inline void micro_final(int64_t kc, const float* __restrict a, const float* __re
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) bv[v] = simd::load(b + v * W);
 #pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
+        for (int r = 0; r < ROWS; ++r) {
             const vf av = simd::set1(a[r]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
@@ -269,8 +281,7 @@ inline void micro_final(int64_t kc, const float* __restrict a, const float* __re
     }
     const vf zero = simd::zero();
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-        if (r >= rows) break;
+    for (int r = 0; r < ROWS; ++r) {
         const vf bb = simd::set1(bias ? bias[r] : 0.f);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
@@ -278,11 +289,42 @@ inline void micro_final(int64_t kc, const float* __restrict a, const float* __re
             if (relu) t = simd::max(t, zero);
             const int n = std::min(W, std::max(0, cols - v * W));
             if (n == W)
-                simd::storeu(out + r * ldo + v * W, t);
+                store_out(out + r * ldo + v * W, t, nt);
             else if (n > 0)
                 simd::storeu_n(out + r * ldo + v * W, t, n);
         }
     }
+}
+
+// Calls f(std::integral_constant<int, rows>) for rows in 1..MR (a template argument from a
+// runtime row count).
+static_assert(MR == 6, "with_rows covers 1..6");
+template <class F>
+inline void with_rows(int rows, F&& f) {
+    switch (rows) {
+        case 1: f(std::integral_constant<int, 1>{}); break;
+        case 2: f(std::integral_constant<int, 2>{}); break;
+        case 3: f(std::integral_constant<int, 3>{}); break;
+        case 4: f(std::integral_constant<int, 4>{}); break;
+        case 5: f(std::integral_constant<int, 5>{}); break;
+        default: f(std::integral_constant<int, 6>{}); break;
+    }
+}
+
+// Row panels of OCg output channels: MR rows each, except that a 1..3-row last panel is merged
+// with the one before and split in two (4/3, 4/4 or 5/4 rows): a 2-row panel has only 2*NV
+// accumulators, fewer than the two 4-cycle FMA pipes need, and a 6-row panel with 4 empty rows
+// computes zeros (OC = 32: 36 rows computed instead of 32).
+inline void panel_rows(int64_t OCg, int64_t ip, int64_t* row0, int* rows) {
+    const int64_t np = (OCg + MR - 1) / MR, rem = OCg % MR;
+    if (np >= 2 && rem >= 1 && rem <= 3 && ip >= np - 2) {
+        const int64_t base = (np - 2) * MR, total = MR + rem, first = (total + 1) / 2;
+        *row0 = ip == np - 2 ? base : base + first;
+        *rows = (int)(ip == np - 2 ? first : total - first);
+        return;
+    }
+    *row0 = ip * MR;
+    *rows = (int)std::min<int64_t>(MR, OCg - ip * MR);
 }
 
 // A run of `len` consecutive output pixels of one image row: columns q..q+len of a tile.
@@ -488,10 +530,13 @@ void pack_weight_panel(const ConvGeom& g, const float* w, const FwdBlocking& b, 
     const int64_t ip = u % np, kb = (u / np) % b.nkb, grp = u / np / b.nkb;
     const int64_t k0 = kb * b.kc, kc = std::min(b.kc, K - k0);
     float* d0 = ap + u * b.kc * MR;
+    int64_t row0;
+    int rows;
+    panel_rows(OCg, ip, &row0, &rows);
     for (int r = 0; r < MR; ++r) {
-        const int64_t oc = ip * MR + r;
+        const int64_t oc = row0 + r;
         float* d = d0 + r;
-        if (oc < OCg) {
+        if (r < rows) {
             const float* s = w + (grp * OCg + oc) * K + k0;
             for (int64_t k = 0; k < kc; ++k) d[k * MR] = s[k];
         } else {
@@ -505,6 +550,11 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups, L = g.N * P;
     const int64_t np = (OCg + MR - 1) / MR;
     const FwdBlocking b = forward_blocking(g);
+    // Non-temporal output stores from 4 MiB of output (2026-12-01, Zen 3, 2 threads, wall:
+    // CNN1 forward, 4.7 MB out, 1.59 -> 0.88 ms and 1.75 -> 1.07 ms; 1 thread 2.19 -> 1.98 ms;
+    // RN64/RN128 +-2%; the seed-CNN training step, whose pooling reads that output next,
+    // 26.4-27.0 -> 25.5-25.8 ms, within noise).
+    const bool nt = (double)g.N * g.OC * P * sizeof(float) >= 4.0 * 1024 * 1024;
     const int64_t wsz = b.nkb * np * b.kc * MR;  // packed weights of one group
     Buf apack((size_t)(G * wsz));
     const int64_t PT = b.PT, ntiles = (L + PT - 1) / PT;
@@ -570,21 +620,25 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
                         const bool direct = kb == b.nkb - 1 && n0 >= 0;
                         for (int64_t ip = i0; ip < i1; ++ip) {
                             const float* aip = ak + ip * b.kc * MR;
-                            float* c = cbuf.p + ip * MR * PT + jb * NR;
-                            if (direct) {
-                                const int64_t oc0 = grp * OCg + ip * MR;
-                                float* out = y + (n0 * g.OC + oc0) * P + (col0 + jb * NR - n0 * P);
-                                const int rows = (int)std::min<int64_t>(MR, OCg - ip * MR);
-                                const float* bb = bias ? bias + oc0 : nullptr;
-                                if (kb == 0)
-                                    micro_final<false>(kc, aip, bj, c, PT, out, P, rows, (int)cw, bb, relu);
+                            int64_t row0;
+                            int rows;
+                            panel_rows(OCg, ip, &row0, &rows);
+                            float* c = cbuf.p + row0 * PT + jb * NR;
+                            const int64_t oc0 = grp * OCg + row0;
+                            float* out = direct ? y + (n0 * g.OC + oc0) * P + (col0 + jb * NR - n0 * P)
+                                                : nullptr;
+                            const float* bb = bias ? bias + oc0 : nullptr;
+                            with_rows(rows, [&](auto R) {
+                                constexpr int ROWS = decltype(R)::value;
+                                if (direct && kb == 0)
+                                    micro_final<false, ROWS>(kc, aip, bj, c, PT, out, P, (int)cw, bb, relu, nt);
+                                else if (direct)
+                                    micro_final<true, ROWS>(kc, aip, bj, c, PT, out, P, (int)cw, bb, relu, nt);
+                                else if (kb == 0)
+                                    micro_tile<false, ROWS>(kc, aip, bj, c, PT);
                                 else
-                                    micro_final<true>(kc, aip, bj, c, PT, out, P, rows, (int)cw, bb, relu);
-                            } else if (kb == 0) {
-                                micro_tile<false>(kc, aip, bj, c, PT);
-                            } else {
-                                micro_tile<true>(kc, aip, bj, c, PT);
-                            }
+                                    micro_tile<true, ROWS>(kc, aip, bj, c, PT);
+                            });
                         }
                     }
                 }
@@ -608,6 +662,9 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
                 }
             }
         }
+#if defined(__AVX2__)
+        _mm_sfence();  // order this thread's non-temporal stores before the region ends
+#endif
     }
 }
 
