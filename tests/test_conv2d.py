@@ -267,9 +267,10 @@ def test_cpp_extension_rechecks_arguments():
 # blocks and several weight-panel blocks (K = 576, OC = 200), panels straddling two images
 # (P = 49) with several images per backward-weight item (N = 9), a per-image gather plan over
 # several images (P = 64), stride-1 backward_input through the forward (C >= 32), an output of
-# 4 MiB (non-temporal output stores).
+# 4 MiB (non-temporal output stores), >= 4096 pixels (transposed backward_weight) with groups.
 BLOCKING_CASES = [
     ((4, 3, 64, 64), (64, 3, 3), 1, 1, 1, 1),
+    ((2, 8, 48, 48), (8, 3, 3), 1, 1, 1, 2),
     ((2, 64, 8, 8), (200, 3, 3), 1, 1, 1, 1),
     ((9, 40, 7, 7), (36, 3, 3), 1, 1, 1, 1),
     ((3, 32, 12, 12), (20, 3, 3), 1, 1, 1, 1),
