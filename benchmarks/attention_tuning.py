@@ -17,7 +17,6 @@ import torch
 import fastnn
 import fastnn.ops as ops
 
-
 CLOCK = time.perf_counter
 
 

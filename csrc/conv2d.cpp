@@ -34,12 +34,19 @@
 //   not used: its transposed gather is scalar and it measured no faster than version 1.
 // Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one, read on every call so tuning
 //   scripts can switch in-process): forward version 3; backward_input version 3 when stride 1
-//   and >= 32 input channels per group, else version 1; backward_weight version 1.
+//   and >= 32 input channels per group, else version 1; backward_weight version 1 (transposed
+//   from 4096 pixels, see conv2d_backward_weight_f32).
 // Measured 2026-12-01 on Zen 3 (AVX2), 1 thread, thread CPU time, in-process A/B of
 //   FASTNN_CONV_IMPL=sgemm vs packed (another job on the second core), GFLOP/s:
 //     forward   CNN1 33 -> 37, CNN2 49 -> 63, RN64 58 -> 60, RN128 62 -> 67, RN256 65 -> 76
 //     bwd input CNN2 43 -> 46, RN64 53 -> 69, RN128 58 -> 71, RN256 57 -> 65
 //   (1-thread single-core roof ~92; the micro-tile alone on hot data runs at 83-89.)
+//   Versus PyTorch (oneDNN), 2 threads, ranges over three `python -m fastnn bench conv2d
+//   --sizes full` runs (15:57-16:15 UTC): forward CNN1 0.90-0.96x, CNN2 0.98-1.17x, RN64
+//   0.93-1.02x, RN128 1.09-1.28x, RN256 1.10-1.25x, RN512 1.11-1.31x; backward (input + weight
+//   + bias) CNN1 1.62-1.64x, CNN2 0.81-0.90x, RN64 1.24-1.47x, RN128 1.12-1.22x, RN256
+//   0.92-1.08x, RN512 1.10-1.21x. Swept without a gain beyond the noise: KC 128-384, the
+//   accumulator tile 48-192 KiB, prefetching 1-3 channels ahead.
 // Earlier, on Zen 4 (AVX-512, version 2): forward RN64 71 -> 87, RN128 72 -> 91, RN256 65 -> 94.
 // Max pooling (max_pool2d_forward/backward): one pass per (n, c) plane, OpenMP over planes; the
 //   all-inside windows run branch-free with the kernel size a template constant for 2x2 and 3x3
