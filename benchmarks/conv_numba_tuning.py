@@ -20,25 +20,7 @@ import numpy as np
 import torch
 
 import fastnn
-
-LAYERS = {  # name: (N, C, H, W, OC), 3x3, stride 1, padding 1
-    "CNN1": (64, 3, 24, 24, 32),
-    "CNN2": (64, 32, 12, 12, 64),
-    "RN64": (8, 64, 56, 56, 64),
-    "RN128": (8, 128, 28, 28, 128),
-    "RN256": (8, 256, 14, 14, 256),
-    "RN512": (8, 512, 7, 7, 512),
-}
-CLOCK = [time.perf_counter]
-
-
-def _median_time(fn, reps):
-    ts = []
-    for _ in range(reps):
-        t0 = CLOCK[0]()
-        fn()
-        ts.append(CLOCK[0]() - t0)
-    return float(np.median(ts))
+from benchmarks.conv_tuning import CLOCK, LAYERS, _median_time
 
 
 def contenders(nc, spec, dtype):

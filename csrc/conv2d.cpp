@@ -219,16 +219,10 @@ struct Buf {  // 64-byte aligned scratch
     Buf& operator=(const Buf&) = delete;
 };
 
-// c[ROWS x NR] (= or +=) a-panel (kc x MR, rows < ROWS used) . b-panel (kc x NR).
-template <bool ACCUM, int ROWS = MR>
-inline void micro_tile(int64_t kc, const float* __restrict a, const float* __restrict b,
-                       float* __restrict c, int64_t ldc) {
-    vf acc[ROWS][NV];
-#pragma GCC unroll 8
-    for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v)
-            acc[r][v] = ACCUM ? simd::loadu(c + r * ldc + v * W) : simd::zero();
+// acc[ROWS x NR] += a-panel (kc x MR, rows < ROWS used) . b-panel (kc x NR).
+template <int ROWS>
+inline void micro_accumulate(int64_t kc, const float* __restrict a, const float* __restrict b,
+                             vf (&acc)[ROWS][NV]) {
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kc; ++p) {
         vf bv[NV];
@@ -243,6 +237,25 @@ inline void micro_tile(int64_t kc, const float* __restrict a, const float* __res
         a += MR;
         b += NR;
     }
+}
+
+// The accumulators start at zero, or (ACCUM) at the ROWS x NR tile c_in (row stride ldc).
+template <bool ACCUM, int ROWS>
+inline void micro_init(const float* __restrict cin, int64_t ldc, vf (&acc)[ROWS][NV]) {
+#pragma GCC unroll 8
+    for (int r = 0; r < ROWS; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+            acc[r][v] = ACCUM ? simd::loadu(cin + r * ldc + v * W) : simd::zero();
+}
+
+// c[ROWS x NR] (= or +=) a-panel (kc x MR, rows < ROWS used) . b-panel (kc x NR).
+template <bool ACCUM, int ROWS = MR>
+inline void micro_tile(int64_t kc, const float* __restrict a, const float* __restrict b,
+                       float* __restrict c, int64_t ldc) {
+    vf acc[ROWS][NV];
+    micro_init<ACCUM, ROWS>(c, ldc, acc);
+    micro_accumulate<ROWS>(kc, a, b, acc);
 #pragma GCC unroll 8
     for (int r = 0; r < ROWS; ++r)
 #pragma GCC unroll 4
@@ -267,25 +280,8 @@ inline void micro_final(int64_t kc, const float* __restrict a, const float* __re
                         const float* __restrict cin, int64_t ldc, float* __restrict out,
                         int64_t ldo, int cols, const float* bias, bool relu, bool nt) {
     vf acc[ROWS][NV];
-#pragma GCC unroll 8
-    for (int r = 0; r < ROWS; ++r)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v)
-            acc[r][v] = ACCUM ? simd::loadu(cin + r * ldc + v * W) : simd::zero();
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kc; ++p) {
-        vf bv[NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) bv[v] = simd::load(b + v * W);
-#pragma GCC unroll 8
-        for (int r = 0; r < ROWS; ++r) {
-            const vf av = simd::set1(a[r]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) acc[r][v] = simd::fmadd(av, bv[v], acc[r][v]);
-        }
-        a += MR;
-        b += NR;
-    }
+    micro_init<ACCUM, ROWS>(cin, ldc, acc);
+    micro_accumulate<ROWS>(kc, a, b, acc);
     const vf zero = simd::zero();
 #pragma GCC unroll 8
     for (int r = 0; r < ROWS; ++r) {
@@ -591,7 +587,11 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
         for (int64_t it = 0; it < items; ++it) {
             const int64_t grp = it / ntiles, col0 = (it % ntiles) * PT;
             const int64_t ncols = std::min(PT, L - col0), npan = (ncols + NR - 1) / NR;
-            make_runs(g, col0, ncols, runs);
+            // The per-image plan needs no runs (and no panel straddles two images there).
+            if (image_plan)
+                runs.clear();
+            else
+                make_runs(g, col0, ncols, runs);
             const bool planned =
                 image_plan || (kGatherPlan && make_plan(g, runs, npan, plan, first, 256 * 1024));
             const TapRun* pt = image_plan ? iplan.data() : plan.data();

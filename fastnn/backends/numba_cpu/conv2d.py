@@ -15,7 +15,8 @@ Tiles: 6 x 2 vectors (``_micro_d``), or 4 x 3 vectors (``_micro_d4``) where that
 output channels (OCg = 3 in a first layer's grad_x, 32, 64, ...) and K <= 2048.
 Forward, other strides -- ``_forward_v3``: im2col of PT columns of the batch's pixels (N*OH*OW,
 spanning images) into a K x PT buffer (runs along output rows, SIMD copies for sw == 1), 6 x
-2-vector tiles (``_micro``) stored straight into y where 16 columns lie in one image.
+2-vector tiles (``_micro_d`` with koff[k] = k * ldb) stored straight into y where 16 columns
+lie in one image.
 backward_weight -- ``_backward_weight_v3``: tiles of (group, up to 1024 columns of the batch's
 pixels); per tile the dY rows, then per block of im2col rows (about 32K elements) those rows, go
 to buffers (exact zeros past the tile, so no 0 * Inf), then 4 x 3 dot products along the
@@ -197,54 +198,6 @@ def _vmuladd(typingctx, x, y, z):
 
 
 @njit(cache=True)
-def _micro(kc, ap, aoff, b, boff, ldb, c, coff, ldc, bias, bias_off, ones, relu):
-    """c[coff + r*ldc : +NR] = bias[bias_off + r] + A panel (kc x MR, p-major) . B (kc x NR,
-    rows ldb apart), then max(., 0) when relu; NR = 2 vectors."""
-    w = _lanes(b)
-    z = _vzero(b)
-    one = _vload(ones, 0)
-    c00 = c01 = _vfma(bias, bias_off, one, z)
-    c10 = c11 = _vfma(bias, bias_off + 1, one, z)
-    c20 = c21 = _vfma(bias, bias_off + 2, one, z)
-    c30 = c31 = _vfma(bias, bias_off + 3, one, z)
-    c40 = c41 = _vfma(bias, bias_off + 4, one, z)
-    c50 = c51 = _vfma(bias, bias_off + 5, one, z)
-    for _ in range(kc):
-        b0 = _vload(b, boff)
-        b1 = _vload(b, boff + w)
-        c00 = _vfma(ap, aoff, b0, c00)
-        c01 = _vfma(ap, aoff, b1, c01)
-        c10 = _vfma(ap, aoff + 1, b0, c10)
-        c11 = _vfma(ap, aoff + 1, b1, c11)
-        c20 = _vfma(ap, aoff + 2, b0, c20)
-        c21 = _vfma(ap, aoff + 2, b1, c21)
-        c30 = _vfma(ap, aoff + 3, b0, c30)
-        c31 = _vfma(ap, aoff + 3, b1, c31)
-        c40 = _vfma(ap, aoff + 4, b0, c40)
-        c41 = _vfma(ap, aoff + 4, b1, c41)
-        c50 = _vfma(ap, aoff + 5, b0, c50)
-        c51 = _vfma(ap, aoff + 5, b1, c51)
-        aoff += MR
-        boff += ldb
-    if relu:
-        c00, c01, c10, c11 = _vrelu(c00), _vrelu(c01), _vrelu(c10), _vrelu(c11)
-        c20, c21, c30, c31 = _vrelu(c20), _vrelu(c21), _vrelu(c30), _vrelu(c31)
-        c40, c41, c50, c51 = _vrelu(c40), _vrelu(c41), _vrelu(c50), _vrelu(c51)
-    _vstore(c, coff, c00)
-    _vstore(c, coff + w, c01)
-    _vstore(c, coff + ldc, c10)
-    _vstore(c, coff + ldc + w, c11)
-    _vstore(c, coff + 2 * ldc, c20)
-    _vstore(c, coff + 2 * ldc + w, c21)
-    _vstore(c, coff + 3 * ldc, c30)
-    _vstore(c, coff + 3 * ldc + w, c31)
-    _vstore(c, coff + 4 * ldc, c40)
-    _vstore(c, coff + 4 * ldc + w, c41)
-    _vstore(c, coff + 5 * ldc, c50)
-    _vstore(c, coff + 5 * ldc + w, c51)
-
-
-@njit(cache=True)
 def _pack_panel(w, G, OCg, K, npan, pan, ap, mr):
     """Panel pan = g*npan + ip: ap[(pan*K + k)*mr + r] = w[g*OCg + ip*mr + r, k] (zero rows past
     OCg)."""
@@ -340,6 +293,7 @@ def _forward_v3(x, w, biasp, relu, y, N, C, H, W, OC, KH, KW, OH, OW, sh, sw, ph
         _pack_panel(w, G, OCg, K, npan, pan, ap, MR)
     cols = N * P
     ntiles = (cols + PT - 1) // PT
+    koff = np.arange(K) * LDB  # im2col row k of the tile buffer (see _micro_d)
     for it in prange(G * ntiles):
         grp = it // ntiles
         c0 = (it - grp * ntiles) * PT
@@ -361,10 +315,10 @@ def _forward_v3(x, w, biasp, relu, y, N, C, H, W, OC, KH, KW, OH, OW, sh, sw, ph
             rows = min(MR, OCg - ip * MR)
             pan = grp * npan + ip
             if rows == MR and q0 + NR <= pt and p + NR <= P:
-                _micro(K, ap, pan * K * MR, bcol, q0, LDB, y,
+                _micro_d(K, ap, pan * K * MR, bcol, q0, koff, y,
                        (n * OC + grp * OCg + ip * MR) * P + p, P, biasp, pan * MR, ones, relu)
             else:
-                _micro(K, ap, pan * K * MR, bcol, q0, LDB, ct, 0, NR, biasp, pan * MR, ones,
+                _micro_d(K, ap, pan * K * MR, bcol, q0, koff, ct, 0, NR, biasp, pan * MR, ones,
                        relu)
                 for q in range(min(NR, pt - q0)):
                     if p == P:
@@ -378,7 +332,9 @@ def _forward_v3(x, w, biasp, relu, y, N, C, H, W, OC, KH, KW, OH, OW, sh, sw, ph
 
 @njit(cache=True)
 def _micro_d(kc, ap, aoff, b, boff, koff, c, coff, ldc, bias, bias_off, ones, relu):
-    """_micro with B row k at b[boff + koff[k]] (the padded input, shifted per tap)."""
+    """c[coff + r*ldc : +NR] = bias[bias_off + r] + A panel (kc x MR, p-major) . B, then
+    max(., 0) when relu; NR = 2 vectors. B row k is at b[boff + koff[k]]: the padded input
+    shifted per tap (direct forward), or row k of an im2col buffer (koff[k] = k * ldb)."""
     w = _lanes(b)
     z = _vzero(b)
     one = _vload(ones, 0)
