@@ -75,7 +75,7 @@ def main():
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--dtype", default="float32")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall")
-    p.add_argument("--module", default="fastnn.backends.numba_cpu.conv2d",
+    p.add_argument("--module", default="fastnn.backends.numba.conv2d",
                    help="the module whose conv2d_* functions are timed (e.g. an older copy)")
     p.add_argument("--passes", default="fwd,bin,bw,bwd")
     p.add_argument("--set", action="append", default=[], metavar="NAME=INT",

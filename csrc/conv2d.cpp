@@ -30,12 +30,12 @@
 //   Version 2 had no depth blocking: a K x NR column panel (K = 1152: 73 KiB) did not fit L1 and
 //   the weights (590 KiB at RN128) not L2, and it measured slower than version 1 on AVX2.
 //   Stride-1 backward_input runs as this forward on dY with transposed, flipped weights.
-//   conv2d_backward_weight_packed (the same idea, reduction over pixels) is kept selectable but
-//   not used: its transposed gather is scalar and it measured no faster than version 1.
-// Which runs (auto; FASTNN_CONV_IMPL=sgemm|packed forces one, read on every call so tuning
-//   scripts can switch in-process): forward version 3; backward_input version 3 when stride 1
-//   and >= 32 input channels per group, else version 1; backward_weight version 1 (transposed
-//   from 4096 pixels, see conv2d_backward_weight_f32).
+//   (A version 3 backward_weight, reduction over pixels, measured no faster than version 1 and
+//   was deleted: its transposed gather is scalar.)
+// Which runs ("auto"; the `version` argument "v1"/"v3" forces one, registered as versions of the
+//   cpp backend, fastnn.backends.use_version): forward version 3; backward_input version 3 when
+//   stride 1 and >= 32 input channels per group, else version 1; backward_weight version 1
+//   (transposed from 4096 pixels, see conv2d_backward_weight_f32).
 // Measured 2026-12-01 on Zen 3 (AVX2), 1 thread, thread CPU time, in-process A/B of
 //   FASTNN_CONV_IMPL=sgemm vs packed (another job on the second core), GFLOP/s:
 //     forward   CNN1 33 -> 37, CNN2 49 -> 63, RN64 58 -> 60, RN128 62 -> 67, RN256 65 -> 76
@@ -675,94 +675,17 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
     }
 }
 
-// Backward weight: dW_g (OCg x K) += dY_tile (OCg x cols) . im2col_tile^T (cols x K), with the
-// tile's pixels as the reduction: dY packed into MR-row panels (cols x MR), the im2col tile
-// transposed into NR-column panels over K (cols x NR); per-thread padded partial sums.
-void conv2d_backward_weight_packed(const ConvGeom& g, const float* x, const float* dy, float* dw) {
-    const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups, L = g.N * P, HW = g.H * g.W;
-    const int64_t np = (OCg + MR - 1) / MR, OCp = np * MR;
-    const int64_t nkb = (K + NR - 1) / NR, Kp = nkb * NR;
-    int64_t PT = std::max<int64_t>(16, std::min<int64_t>(1024, 98304 / Kp));
-    PT = (PT / 16) * 16;
-    const int64_t ntiles = (L + PT - 1) / PT, items = G * ntiles;
-    const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(max_threads(), items));
-    const int64_t psize = G * OCp * Kp;
-    Buf partial((size_t)(nthreads * psize));
-#pragma omp parallel num_threads(nthreads)
-    {
-#ifdef _OPENMP
-        const int tid = omp_get_thread_num();
-#else
-        const int tid = 0;
-#endif
-        float* acc = partial.p + (int64_t)tid * psize;
-        std::fill(acc, acc + psize, 0.f);
-        Buf apack((size_t)(np * PT * MR)), bpack((size_t)(nkb * PT * NR));
-        std::vector<Run> runs;
-#pragma omp for schedule(static)
-        for (int64_t it = 0; it < items; ++it) {
-            const int64_t grp = it / ntiles, col0 = (it % ntiles) * PT;
-            const int64_t ncols = std::min(PT, L - col0);
-            make_runs(g, col0, ncols, runs);
-            for (int64_t ip = 0; ip < np; ++ip)  // dY rows -> ap[(ip*PT + q)*MR + r]
-                for (int rr = 0; rr < MR; ++rr) {
-                    const int64_t oc = ip * MR + rr;
-                    float* d = apack.p + ip * PT * MR + rr;
-                    for (const Run& r : runs) {
-                        if (oc < OCg) {
-                            const float* s = dy + (r.n * g.OC + grp * OCg + oc) * P + r.oh * g.OW + r.ow;
-                            for (int64_t t = 0; t < r.len; ++t) d[(r.q + t) * MR] = s[t];
-                        } else {
-                            for (int64_t t = 0; t < r.len; ++t) d[(r.q + t) * MR] = 0.f;
-                        }
-                    }
-                }
-            for (int64_t k = 0; k < Kp; ++k) {  // im2col^T -> bp[(kb*PT + q)*NR + l]
-                float* d = bpack.p + (k / NR) * PT * NR + k % NR;
-                if (k >= K) {
-                    for (int64_t q = 0; q < ncols; ++q) d[q * NR] = 0.f;
-                    continue;
-                }
-                const int64_t c = k / (g.KH * g.KW), i = (k / g.KW) % g.KH, j = k % g.KW;
-                int64_t lo, hi;
-                valid_range(j, g.sw, g.pw, g.dw, g.W, g.OW, &lo, &hi);
-                for (const Run& r : runs) {
-                    const float* xc = x + (r.n * g.C + grp * g.Cg() + c) * HW;
-                    gather_row(g, xc, r.oh * g.sh - g.ph + i * g.dh, j, r.ow, r.len, lo, hi,
-                               d + r.q * NR, NR);
-                }
-            }
-            float* ag = acc + grp * OCp * Kp;
-            for (int64_t ip = 0; ip < np; ++ip)
-                for (int64_t kb = 0; kb < nkb; ++kb)
-                    micro_tile<true>(ncols, apack.p + ip * PT * MR, bpack.p + kb * PT * NR,
-                                     ag + ip * MR * Kp + kb * NR, Kp);
-        }
-    }
-    // reduce the partial sums (and drop the padding) in parallel over output rows
-#pragma omp parallel for schedule(static) if (G * OCg * K > 65536)
-    for (int64_t row = 0; row < G * OCg; ++row) {
-        const int64_t grp = row / OCg, oc = row % OCg;
-        float* d = dw + row * K;
-        const float* s0 = partial.p + (grp * OCp + oc) * Kp;
-        for (int64_t k = 0; k < K; ++k) d[k] = s0[k];
-        for (int t = 1; t < nthreads; ++t) {
-            const float* s = s0 + (int64_t)t * psize;
-            for (int64_t k = 0; k < K; ++k) d[k] += s[k];
-        }
-    }
-}
-
 }  // namespace
 
-// Which lowering runs: FASTNN_CONV_IMPL=sgemm (version 1 everywhere), =packed (version 2
-// everywhere it applies), unset/auto: the measured best per kernel (see the header comment).
-enum class Impl { Auto, Sgemm, Packed };
-// Read on every call (a getenv per convolution) so a tuning script can switch it in-process.
-Impl conv_impl() {
-    const char* e = std::getenv("FASTNN_CONV_IMPL");
-    const std::string s = e ? e : "";
-    return s == "sgemm" ? Impl::Sgemm : s == "packed" ? Impl::Packed : Impl::Auto;
+// Which version runs: the binding's `version` argument ("auto", "v1", "v3"); the cpp backend
+// registers v1 and v3 as selectable versions (fastnn.backends.use_version) and "auto" is the
+// rule in the header comment.
+enum class Impl { Auto, V1, V3 };
+Impl parse_impl(const std::string& v) {
+    if (v == "auto") return Impl::Auto;
+    if (v == "v1") return Impl::V1;
+    if (v == "v3") return Impl::V3;
+    throw py::value_error("version: expected 'auto', 'v1' or 'v3', got '" + v + "'");
 }
 
 void conv2d_forward_sgemm(const ConvGeom& g, const float* x, const float* w, const float* bias,
@@ -800,7 +723,7 @@ void conv2d_forward_sgemm(const ConvGeom& g, const float* x, const float* w, con
 }
 
 void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const float* bias,
-                        bool relu, float* y) {
+                        bool relu, float* y, Impl impl) {
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg();
     if (g.N == 0 || OCg == 0 || P == 0) return;
     if (K == 0) {  // no input channels: the output is the bias alone
@@ -813,7 +736,7 @@ void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const
         return;
     }
     // Auto: version 3 on every ISA (it beat version 1 on every benchmark layer, header).
-    if (conv_impl() == Impl::Sgemm)
+    if (impl == Impl::V1)
         conv2d_forward_sgemm(g, x, w, bias, relu, y);
     else
         conv2d_forward_packed(g, x, w, bias, relu, y);
@@ -821,11 +744,12 @@ void conv2d_forward_f32(const ConvGeom& g, const float* x, const float* w, const
 
 // Stride-1 backward_input is itself a forward convolution: of dY, zero-padded by
 // d*(k-1) - p, with each group's weights transposed (C <-> OC) and flipped in both taps.
-bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* w, float* dx,
+                               Impl impl) {
     if (g.sh != 1 || g.sw != 1 || g.ph > g.dh * (g.KH - 1) || g.pw > g.dw * (g.KW - 1))
         return false;
     // Few input channels leave the MR-row panels of the transposed problem mostly empty.
-    if (conv_impl() == Impl::Sgemm || (conv_impl() == Impl::Auto && g.Cg() < 32)) return false;
+    if (impl == Impl::V1 || (impl == Impl::Auto && g.Cg() < 32)) return false;
     ConvGeom t = g;
     t.C = g.OC, t.H = g.OH, t.W = g.OW;
     t.OC = g.C, t.OH = g.H, t.OW = g.W;
@@ -843,10 +767,12 @@ bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* 
     return true;
 }
 
-void conv2d_backward_input_f32(const ConvGeom& g, const float* dy, const float* w, float* dx) {
+void conv2d_backward_input_f32(const ConvGeom& g, const float* dy, const float* w, float* dx,
+                               Impl impl) {
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups;
     const int64_t HW = g.H * g.W;
-    if (g.N > 0 && g.C > 0 && OCg > 0 && P > 0 && backward_input_as_forward(g, dy, w, dx)) return;
+    if (g.N > 0 && g.C > 0 && OCg > 0 && P > 0 && backward_input_as_forward(g, dy, w, dx, impl))
+        return;
     std::fill(dx, dx + g.N * g.C * HW, 0.f);
     if (g.N == 0 || OCg == 0 || P == 0 || K == 0) return;
     const bool direct = g.pointwise();
@@ -898,12 +824,6 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
         }
     }
     if (g.N == 0 || OCg == 0 || P == 0 || K == 0) return;
-    // The packed version's transposed im2col gather is scalar and costs more than it saves
-    // (measured slower or equal on every benchmark layer), so auto keeps version 1 here.
-    if (conv_impl() == Impl::Packed) {
-        conv2d_backward_weight_packed(g, x, dy, dw);
-        return;
-    }
     const bool direct = g.pointwise();
     // At least 256 pixels of reduction per sgemm call: each call reads and writes all of dW_g,
     // and at 64 pixels that traffic cost 15-20% (2026-12-01, Zen 3, 1 thread, RN64/RN128/RN256:
@@ -1179,11 +1099,12 @@ std::vector<int64_t> shape_of(const py::array& a) {
 
 py::array forward_py(py::array x, py::array w, py::object bias, py::object stride,
                      py::object padding, py::object dilation, int64_t groups,
-                     py::object activation) {
+                     py::object activation, const std::string& version) {
     using namespace fastnn;
     check_f32(x, "x", 4);
     check_f32(w, "w", 4);
     ConvGeom g = make_geom(shape_of(x), shape_of(w), stride, padding, dilation, groups);
+    const Impl impl = parse_impl(version);
     const float* bias_p = opt_ptr(bias, "bias", g.OC);
     bool relu = false;
     if (!activation.is_none()) {
@@ -1198,19 +1119,20 @@ py::array forward_py(py::array x, py::array w, py::object bias, py::object strid
     float* yp = fptr_mut(y);
     {
         py::gil_scoped_release nogil;
-        conv2d_forward_f32(g, xp, wp, bias_p, relu, yp);
+        conv2d_forward_f32(g, xp, wp, bias_p, relu, yp, impl);
     }
     return y;
 }
 
 py::array backward_input_py(py::array grad_out, py::array w, py::object input_shape,
                             py::object stride, py::object padding, py::object dilation,
-                            int64_t groups) {
+                            int64_t groups, const std::string& version) {
     using namespace fastnn;
     check_f32(grad_out, "grad_out", 4);
     check_f32(w, "w", 4);
     ConvGeom g = make_geom(shape_arg(input_shape, "input_shape"), shape_of(w), stride, padding,
                            dilation, groups);
+    const Impl impl = parse_impl(version);
     check_dim(grad_out, "grad_out", 0, g.N);
     check_dim(grad_out, "grad_out", 1, g.OC);
     check_dim(grad_out, "grad_out", 2, g.OH);
@@ -1221,7 +1143,7 @@ py::array backward_input_py(py::array grad_out, py::array w, py::object input_sh
     float* dxp = fptr_mut(dx);
     {
         py::gil_scoped_release nogil;
-        conv2d_backward_input_f32(g, dyp, wp, dxp);
+        conv2d_backward_input_f32(g, dyp, wp, dxp, impl);
     }
     return dx;
 }
@@ -1332,11 +1254,12 @@ void register_conv2d(py::module_& m) {
           py::arg("dilation"), py::arg("ceil_mode"), "Gradient of max_pool2d_forward.");
     m.def("conv2d_forward", &forward_py, py::arg("x"), py::arg("w"), py::arg("bias"),
           py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
-          py::arg("activation"),
+          py::arg("activation"), py::arg("version") = "auto",
           "NCHW float32 conv2d with fused bias and optional ReLU (see fastnn.backends.contract).");
     m.def("conv2d_backward_input", &backward_input_py, py::arg("grad_out"), py::arg("w"),
           py::arg("input_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-          py::arg("groups"), "Gradient of conv2d_forward with respect to x.");
+          py::arg("groups"), py::arg("version") = "auto",
+          "Gradient of conv2d_forward with respect to x.");
     m.def("conv2d_backward_weight", &backward_weight_py, py::arg("x"), py::arg("grad_out"),
           py::arg("weight_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
           py::arg("groups"), py::arg("need_bias"),

@@ -231,7 +231,7 @@ from .functions.indexing import (
     topk,
     unique,
 )
-from .functions.linalg import addmm, bmm, dot, einsum, inner, matmul, mm, mv, outer
+from .functions.gemm import addmm, baddbmm, bmm, dot, einsum, inner, matmul, mm, mv, outer
 
 # ---- nn, optim, data and checkpoints (they build on everything above)
 from . import nn, optim, utils

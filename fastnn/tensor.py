@@ -840,8 +840,8 @@ def _format(t: Tensor, prefix: str = "tensor(") -> str:
 from .autograd import engine as _engine  # noqa: E402
 from .functions import _methods  # noqa: E402,F401  (attaches the remaining Tensor methods)
 from .functions import elementwise as _ew  # noqa: E402
+from .functions import gemm as _la  # noqa: E402
 from .functions import indexing as _ix  # noqa: E402
-from .functions import linalg as _la  # noqa: E402
 from .functions import reduce as _rd  # noqa: E402,F401
 from .functions import shape as _sh  # noqa: E402
 

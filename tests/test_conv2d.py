@@ -279,12 +279,40 @@ BLOCKING_CASES = [
 ]
 
 
-@pytest.mark.parametrize("impl", ["auto", "sgemm", "packed"])
-def test_cpp_lowerings_agree(impl, monkeypatch):
-    """The C++ file keeps both lowerings (FASTNN_CONV_IMPL, read on every call): each must match
-    the reference wherever it is used, including the ones auto does not pick."""
+@pytest.mark.parametrize("version", ["auto", "v1", "v3"])
+def test_cpp_versions_agree(version):
+    """Every registered version of the cpp conv2d kernels (fastnn.backends.use_version) must
+    match the reference wherever it is used, including the ones auto does not pick."""
     if "cpp" not in AVAILABLE:
         pytest.skip("no cpp backend")
-    monkeypatch.setenv("FASTNN_CONV_IMPL", impl)
-    for case in GRID[:6] + BLOCKING_CASES:
-        _check_case("cpp", case)
+    assert set(backends.versions("cpp")) == {"conv2d_forward", "conv2d_backward_input"}
+    with backends.use_version("cpp", "conv2d_forward", version), \
+            backends.use_version("cpp", "conv2d_backward_input", version):
+        for case in GRID[:6] + BLOCKING_CASES:
+            _check_case("cpp", case)
+
+
+def test_unknown_version_raises():
+    if "cpp" not in AVAILABLE:
+        pytest.skip("no cpp backend")
+    with pytest.raises(ValueError, match="no version 'v2'"):
+        with backends.use_version("cpp", "conv2d_forward", "v2"):
+            pass
+    with pytest.raises(ValueError, match="registered: none"):
+        with backends.use_version("cpp", "gemm", "v1"):
+            pass
+    with pytest.raises(ValueError, match="kernel"):
+        with backends.use_version("cpp", "conv3d", "v1"):
+            pass
+    # a version applies to its backend only; the call really runs it (v1 and v3 round apart)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 64, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((48, 64, 3, 3)).astype(np.float32)
+    with backends.use_version("cpp", "conv2d_forward", "v1"):
+        v1 = ops.conv2d(x, w, padding=1, backend="cpp")
+        ref = ops.conv2d(x, w, padding=1, backend="reference")
+    with backends.use_version("cpp", "conv2d_forward", "v3"):
+        v3 = ops.conv2d(x, w, padding=1, backend="cpp")
+    assert not np.array_equal(v1, v3)
+    np.testing.assert_allclose(v1, ref, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(v3, ref, rtol=1e-4, atol=1e-3)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import fastnn
-from fastnn.functions import linalg
+from fastnn.functions import gemm as linalg
 from tests.helpers import helper_test_op
 
 

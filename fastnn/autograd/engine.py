@@ -11,13 +11,10 @@ import builtins
 
 import numpy as np
 
+from .._util import xp_of
 from ..tensor import Tensor, _make
 from .function import _FREED_MSG
 from .grad_mode import state as _grad_state
-
-
-def _xp(a):
-    return np if type(a) is np.ndarray else __import__("cupy")
 
 
 def _check_grad(g, like_shape, like_dtype, what):
@@ -125,7 +122,7 @@ def run_backward(roots, grads, retain_graph, capture=None):
                 if g is None:
                     shape, dtype = meta[i]
                     ref = next(o for o in outs if o is not None)
-                    outs[i] = _xp(ref).zeros(shape, dtype)
+                    outs[i] = xp_of(ref).zeros(shape, dtype)
             if node._hooks:
                 for i, hooks in node._hooks.items():
                     for hook in hooks:
@@ -259,7 +256,7 @@ def _make_grads(outputs, grad_outputs):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if t.array.dtype.kind not in "fc":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            grads.append(_xp(t.array).ones(t.array.shape, t.array.dtype))
+            grads.append(xp_of(t.array).ones(t.array.shape, t.array.dtype))
         else:
             ga = g.array if isinstance(g, Tensor) else np.asarray(g)
             if ga.shape != t.array.shape:
@@ -303,7 +300,7 @@ def grad(
     for i, (t, g) in enumerate(zip(inputs, res)):
         if g is None:
             if materialize_grads:
-                g = _xp(t.array).zeros_like(t.array)
+                g = xp_of(t.array).zeros_like(t.array)
             elif not allow_unused:
                 raise RuntimeError(
                     f"One of the differentiated Tensors (input {i}) appears to not have been used "

@@ -1,9 +1,10 @@
-"""Backend discovery and selection.
+"""Backend selection.
 
-A backend is a package in this folder (``reference``, ``numba_cpu``, ``cpp``, ``cuda``; adding one
-touches nothing else). Its ``__init__`` exposes ``NAME``, ``DEVICE`` ("cpu" or "cuda"),
-``PRIORITY`` (higher wins on its device), ``available() -> (bool, reason)`` and functions named
-exactly as the kernels in :mod:`fastnn.backends.contract`.
+A backend is a package in this folder (``reference``, ``numba``, ``cpp``, ``cuda``), imported
+below and listed in ``_BACKENDS``: adding one is one folder and one name there. Its ``__init__``
+exposes ``NAME``, ``DEVICE`` ("cpu" or "cuda"), ``PRIORITY`` (higher wins on its device),
+``DTYPES``, ``VERSIONS`` (see :mod:`fastnn.backends.versions`), ``available() -> (bool, reason)``
+and functions named exactly as the kernels in :mod:`fastnn.backends.contract`.
 
 Selection for a kernel call: the backend named by ``use(name)`` (innermost) or ``FASTNN_BACKEND``,
 else the best available backend for the arrays' device. Asking for an unavailable backend raises
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
 import os
-import pkgutil
 import warnings
 
+from .._util import simulated as _simulated
+from . import cpp, cuda, numba, reference
 from .contract import KERNEL_FAMILIES, KERNELS
+from .versions import Version, Versions
 
 __all__ = [
     "BackendUnavailable",
@@ -33,6 +35,10 @@ __all__ = [
     "names",
     "table",
     "use",
+    "use_version",
+    "versions",
+    "Version",
+    "Versions",
 ]
 
 
@@ -40,38 +46,23 @@ class BackendUnavailable(RuntimeError):
     """Raised when a backend is requested explicitly but cannot run here."""
 
 
-_modules: dict = {}
-_errors: dict = {}
+_BACKENDS = (cpp, numba, reference, cuda)
+_modules: dict = {m.NAME: m for m in _BACKENDS}
 _requested: contextvars.ContextVar = contextvars.ContextVar("fastnn_backend", default=None)
+# (backend, kernel) -> the version's function, set by use_version(); None (the fast path) unless
+# a block asked for one
+_versions: contextvars.ContextVar = contextvars.ContextVar("fastnn_versions", default=None)
 _warned: set = set()
 
 
-def _discover():
-    if _modules or _errors:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if not info.ispkg:
-            continue
-        try:
-            mod = importlib.import_module(f"{__name__}.{info.name}")
-        except Exception as exc:  # a backend that cannot even import is reported, not hidden
-            _errors[info.name] = f"import failed: {type(exc).__name__}: {exc}"
-            continue
-        _modules[mod.NAME] = mod
-
-
 def names() -> list[str]:
-    """All backend names found, available or not, best first."""
-    _discover()
+    """All backend names, available or not, best first."""
     mods = sorted(_modules.values(), key=lambda m: (m.DEVICE != "cpu", -m.PRIORITY))
-    return [m.NAME for m in mods] + sorted(_errors)
+    return [m.NAME for m in mods]
 
 
 def available(name: str) -> tuple[bool, str]:
     """(is the backend usable here, why not / what it is)."""
-    _discover()
-    if name in _errors:
-        return False, _errors[name]
     if name not in _modules:
         return False, f"no backend named {name!r}; known: {', '.join(names())}"
     return _available(_modules[name])
@@ -128,7 +119,6 @@ def _dtype_of(arrays) -> str | None:
 # FASTNN_BACKEND is read once, at import (reading os.environ costs microseconds per kernel
 # call); ``use()`` switches at run time.
 _ENV_BACKEND = os.environ.get("FASTNN_BACKEND") or None
-_SIMULATED = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
 _best_cache: dict = {}
 # (kernel, backend, device, dtype) -> (fn, module): a validated selection, re-checked only by
 # identity of the module's attribute (so a backend patched at run time is looked at again).
@@ -148,7 +138,6 @@ def current(device: str = "cpu", dtype: str | None = None) -> str:
     hit = _best_cache.get(key)
     if hit is not None:
         return hit
-    _discover()
     best = [
         m
         for m in _modules.values()
@@ -177,6 +166,9 @@ def get(kernel: str, *arrays, backend: str | None = None):
     """
     device, dtype = _device_of(arrays), _dtype_of(arrays)
     name = backend or current(device, dtype)
+    chosen = _versions.get()
+    if chosen and (name, kernel) in chosen:
+        return chosen[(name, kernel)], name
     fast = _get_cache.get((kernel, name, device, dtype))
     if (
         fast is not None
@@ -212,8 +204,44 @@ def get(kernel: str, *arrays, backend: str | None = None):
     return getattr(get_backend("reference"), kernel), "reference"
 
 
-def _simulated() -> bool:
-    return _SIMULATED
+def versions(name: str) -> dict:
+    """``{kernel: Versions}`` registered by backend ``name`` (empty when it keeps one each)."""
+    if name not in _modules:
+        raise ValueError(f"no backend named {name!r}; known: {', '.join(names())}")
+    return dict(getattr(_modules[name], "VERSIONS", {}))
+
+
+@contextlib.contextmanager
+def use_version(backend: str, kernel: str, version: str):
+    """Run the enclosed ``kernel`` calls that go to ``backend`` on one of its registered versions
+    (``"auto"``: its rule). Calls on other backends are unaffected.
+
+    Example::
+
+        with fastnn.backends.use_version("cpp", "conv2d_forward", "v1"):
+            y = fastnn.ops.conv2d(x, w)          # on the cpp backend: the version 1 lowering
+
+    Raises ValueError at once if the backend registers no such version.
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel: unknown kernel {kernel!r}; kernels: {', '.join(KERNELS)}")
+    mod = get_backend(backend)
+    if version == "auto":
+        fn = getattr(mod, kernel)
+    else:
+        registered = versions(backend).get(kernel)
+        if registered is None or version not in registered.choices:
+            have = ", ".join(registered.choices) if registered else "none"
+            raise ValueError(
+                f"version: backend {backend!r} has no version {version!r} of {kernel} "
+                f"(registered: {have}; 'auto' is its rule)"
+            )
+        fn = registered.choices[version].fn
+    token = _versions.set({**(_versions.get() or {}), (backend, kernel): fn})
+    try:
+        yield
+    finally:
+        _versions.reset(token)
 
 
 @contextlib.contextmanager
@@ -252,10 +280,14 @@ def table() -> list[dict]:
 
 
 def format_table() -> str:
-    """``table()`` as aligned text."""
+    """``table()`` as aligned text, then each backend's registered kernel versions."""
     rows = table()
     cols = ["kernel"] + names()
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
     lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    for name in names():
+        for kernel, reg in versions(name).items():
+            lines.append(f"{name} {kernel}: auto = {reg.rule}")
+            lines += [f"    {v}: {ver.idea}" for v, ver in reg.choices.items()]
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """The kernel contract: the one list of kernels every backend implements.
 
 Each stub below gives a kernel's exact signature and its specification. A backend package
-(``fastnn/backends/<name>/``) exposes functions with exactly these names and parameter names.
+(``fastnn/backends/<name>/``) exposes functions with exactly these names and parameter names,
+imported in its ``__init__`` from one module per family (``<name>/<family>.py``; the cpp backend
+binds the extension's functions by these names instead).
 Backends receive inputs that ``fastnn.ops`` has already validated:
 
 * dtypes agree and are supported by the backend (float32 everywhere; float64 on reference/numba),
@@ -87,6 +89,9 @@ def conv2d_backward_weight(x, grad_out, weight_shape, stride, padding, dilation,
     Returns:
         (grad_w, grad_bias): grad_w (OC, C // groups, KH, KW); grad_bias (OC,) or None.
     """
+
+
+# -------------------------------------------------------------------------------------- pooling
 
 
 def max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode):
@@ -211,8 +216,8 @@ def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
 
 KERNEL_FAMILIES = {
     "gemm": ("gemm",),
-    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-               "max_pool2d_forward", "max_pool2d_backward"),
+    "conv2d": ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight"),
+    "pooling": ("max_pool2d_forward", "max_pool2d_backward"),
     "lstm": (
         "lstm_cell_forward",
         "lstm_cell_backward",

@@ -48,7 +48,34 @@ def parser() -> argparse.ArgumentParser:
         help="threads for fastnn (OpenMP + Numba), PyTorch and NumPy's BLAS",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KERNEL=VERSION",
+        help="time a registered kernel version instead of the automatic choice, e.g. "
+        "conv2d_forward=v1 (python -m fastnn info lists them); repeatable",
+    )
     return p
+
+
+def _variants(specs, names, backends) -> dict:
+    """{kernel: version} from --variant, checked against every timed backend's registry."""
+    out = {}
+    for spec in specs:
+        kernel, sep, version = spec.partition("=")
+        if not sep or not version:
+            raise ValueError(f"--variant {spec!r}: expected KERNEL=VERSION")
+        if kernel not in backends.KERNELS:
+            raise ValueError(f"--variant {spec!r}: unknown kernel {kernel!r}")
+        for name in names:
+            reg = backends.versions(name).get(kernel)
+            if version != "auto" and (reg is None or version not in reg.choices):
+                have = ", ".join(reg.choices) if reg else "none"
+                raise ValueError(f"--variant {spec!r}: backend {name!r} has no such version "
+                                 f"(registered: {have}); choose backends with --backend")
+        out[kernel] = version
+    return out
 
 
 def _fail(msg: str) -> int:
@@ -84,6 +111,13 @@ def main(argv=None) -> int:
         )
     if args.threads is not None and args.threads < 1:
         return _fail(f"--threads: expected a positive int, got {args.threads}")
+    if args.variant and not args.backend:  # time the backends that register those versions
+        kernels = {v.partition("=")[0] for v in args.variant}
+        args.backend = [n for n in known if kernels <= set(backends.versions(n))] or ["cpp"]
+    try:
+        _variants(args.variant, args.backend or [], backends)
+    except ValueError as exc:
+        return _fail(str(exc))
     with contextlib.ExitStack() as stack:
         if args.threads:
             stack.enter_context(_threads(args.threads))
@@ -142,6 +176,7 @@ def execute(args, argv) -> dict:
             if not ok or (n == "cuda" and backends._simulated()):
                 names.remove(n)
                 skipped[n] = why if not ok else "CUDA simulator"
+    variants = _variants(args.variant, names, backends)
     info = machine.collect()
     contenders = harness.contenders(names)
     budget = timing.BUDGETS[args.sizes]
@@ -155,7 +190,11 @@ def execute(args, argv) -> dict:
         dynamic_ncols=True,
     )
     rows = []
-    with bar:
+    with contextlib.ExitStack() as stack:
+        for kernel, version in variants.items():
+            for name in names:
+                stack.enter_context(backends.use_version(name, kernel, version))
+        stack.enter_context(bar)
         bar.set_postfix_str("roof")
         measured = roof.measure() if args.sizes != "tiny" else roof.measure(0.05, 32 << 20, 2)
         if "roof" in wanted:
@@ -197,5 +236,6 @@ def execute(args, argv) -> dict:
         "roof": measured,
         "rows": rows,
         "skipped": skipped,
+        "variants": variants,
         "elapsed_s": time.perf_counter() - t0,
     }

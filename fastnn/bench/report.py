@@ -150,6 +150,9 @@ def summary_lines(run: dict) -> list:
             "(PyTorch's most of all) are inflated; rerun on a quiet machine or with --threads 1"
         )
     lines.append(f"Ratios: {RATIO_NOTE}")
+    if run.get("variants"):
+        chosen = ", ".join(f"{k}={v}" for k, v in run["variants"].items())
+        lines.append(f"Kernel versions: {chosen}")
     if run.get("skipped"):
         lines.append("Not run: " + "; ".join(f"{k} ({v})" for k, v in run["skipped"].items()))
     return lines

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from . import elementwise as ew
+from . import gemm as la
 from . import indexing as ix
-from . import linalg as la
 from . import reduce as rd
 from . import shape as sh
 

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
+from .._util import xp_of
 from ..autograd import Function
-from ..ops._util import xp_of
 
 __all__ = [
     "GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction",

@@ -11,9 +11,9 @@ import collections
 
 import numpy as np
 
+from .._util import xp_of
 from ..autograd.function import Function, unbroadcast
 from ..autograd.grad_mode import state as _grad_state
-from ..ops._util import xp_of
 from ..tensor import Tensor, _make, _to_device
 from .elementwise import _LEAF_MSG
 from .shape import _dim

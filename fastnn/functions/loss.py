@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util import xp_of
 from ..autograd import Function, unbroadcast
-from ..ops._util import xp_of
 
 __all__ = [
     "CrossEntropyFunction",

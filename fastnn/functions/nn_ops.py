@@ -1,4 +1,5 @@
-"""nn Functions with fused kernels: linear (GEMM with fused bias), dropout, embedding, layer_norm.
+"""nn Functions that are not a kernel family's: dropout, embedding, layer_norm (Linear lives with
+the GEMM family in gemm.py).
 
 Each forward works on raw arrays (NumPy or CuPy) and its backward sits right under it.
 """
@@ -7,43 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util import xp_of
 from ..autograd import Function
-from ..ops import gemm
-from ..ops._util import xp_of
 
-__all__ = ["LinearFunction", "DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
-
-
-class LinearFunction(Function):
-    """y = x @ W^T + b over the last dim of x (any leading dims): one GEMM with fused bias.
-
-    Backward: dx = dy @ W, dW = dy^T @ x, db = sum(dy) -- transposes via trans flags, never copies.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias=None):
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = gemm(x2, weight, bias, trans_b=True)
-        ctx.save_for_backward(x2, weight)
-        ctx.lead = lead
-        ctx.x_shape = x.shape
-        ctx.has_bias = bias is not None
-        return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
-
-    @staticmethod
-    def backward(ctx, grad):
-        x2, weight = ctx.saved_tensors
-        g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
-        need = ctx.needs_input_grad
-        gx = gw = gb = None
-        if need[0]:
-            gx = gemm(g2, weight).reshape(ctx.x_shape)
-        if need[1]:
-            gw = gemm(g2, x2, trans_a=True)
-        if ctx.has_bias and len(need) > 2 and need[2]:
-            gb = g2.sum(axis=0)
-        return gx, gw, gb
+__all__ = ["DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
 
 
 class DropoutFunction(Function):

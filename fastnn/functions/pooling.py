@@ -1,6 +1,6 @@
 """Pooling Functions (max, average, adaptive average) on NCHW arrays, NumPy or CuPy.
 
-Max pooling on NumPy arrays runs the conv2d family's max_pool2d kernels (one pass per plane in
+Max pooling on NumPy arrays runs the pooling family's max_pool2d kernels (one pass per plane in
 C++/Numba); CuPy arrays, and average pooling, loop over the KH*KW kernel taps, each a strided
 slice of the padded input as large as the output: a handful of vectorised passes, no window
 copies, and backward is the same loop adding into strided slices (overlapping windows included).
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util import pool_output_size, xp_of
 from ..autograd import Function
-from ..backends.reference import conv2d as _ref
-from ..backends.reference.conv2d import pad_to as _pad
-from ..backends.reference.conv2d import pool_geometry as _geometry
-from ..backends.reference.conv2d import pool_output_size
-from ..backends.reference.conv2d import tap as _tap
-from ..ops._util import xp_of
-from ..ops.conv2d import max_pool2d, max_pool2d_backward
+from ..backends.reference import pooling as _ref
+from ..backends.reference.pooling import pad_to as _pad
+from ..backends.reference.pooling import pool_geometry as _geometry
+from ..backends.reference.pooling import tap as _tap
+from ..ops.pooling import max_pool2d, max_pool2d_backward
 
 __all__ = ["MaxPool2dFunction", "AvgPool2dFunction", "AdaptiveAvgPool2dFunction",
            "pool_output_size"]
@@ -26,7 +25,7 @@ __all__ = ["MaxPool2dFunction", "AvgPool2dFunction", "AdaptiveAvgPool2dFunction"
 class MaxPool2dFunction(Function):
     """Max over each window; returns the values, and with ``return_indices`` also the flat argmax
     positions in each input H*W plane (int64, not differentiable). NumPy arrays go through the
-    max_pool2d kernels of the conv2d family (``fastnn.ops.max_pool2d``); CuPy arrays run the
+    max_pool2d kernels of the pooling family (``fastnn.ops.max_pool2d``); CuPy arrays run the
     reference's array-module code."""
 
     @staticmethod

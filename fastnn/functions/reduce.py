@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from .._util import xp_of
 from ..autograd.function import Function
-from ..ops._util import xp_of
 from ..tensor import Tensor, _make
 from .elementwise import _to_tensor, cast
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tensor as _tensor_mod
+from .._util import xp_of
 from ..autograd.function import Function, unbroadcast
-from ..ops._util import xp_of
 from ..tensor import Tensor, _make, result_type
 from .elementwise import _to_tensor, cast
 

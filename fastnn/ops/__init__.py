@@ -1,22 +1,39 @@
 """fastnn.ops: the array-level kernel API. NumPy (or CuPy) arrays in, the same type out; each call
-is validated here and then runs on the backend ``fastnn.backends`` selects. Drop-in for NumPy code:
+is validated here, once, and then runs on the backend ``fastnn.backends`` selects. Drop-in for
+NumPy code:
 
     >>> import numpy as np, fastnn.ops as ops
     >>> y = ops.gemm(np.ones((4, 3), np.float32), np.ones((3, 2), np.float32), activation="relu")
+
+One module per kernel family: gemm, conv2d, pooling, lstm, attention.
 """
 
-import importlib.util as _ilu
-
+from .attention import (
+    attention,
+    attention_backward,
+    attention_dropout_backward,
+    attention_dropout_forward,
+    attention_forward,
+    attention_mask,
+)
+from .conv2d import conv2d, conv2d_backward_input, conv2d_backward_weight, conv2d_output_shape
 from .gemm import gemm, matmul
+from .lstm import (
+    lstm,
+    lstm_cell,
+    lstm_cell_backward,
+    lstm_cell_forward,
+    lstm_sequence_backward,
+    lstm_sequence_forward,
+)
+from .pooling import max_pool2d, max_pool2d_backward
 
-__all__ = ["gemm", "matmul"]
-
-# Each kernel family's array API lives in its own module (conv2d.py, lstm.py, attention.py) and
-# lists its public names in __all__; families that are not written yet are simply absent.
-for _family in ("conv2d", "lstm", "attention"):
-    if _ilu.find_spec(f"{__name__}.{_family}") is not None:
-        _mod = __import__(f"{__name__}.{_family}", fromlist=["__all__"])
-        for _name in _mod.__all__:
-            globals()[_name] = getattr(_mod, _name)
-            __all__.append(_name)
-
+__all__ = [
+    "attention", "attention_backward", "attention_dropout_backward", "attention_dropout_forward",
+    "attention_forward", "attention_mask",
+    "conv2d", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_output_shape",
+    "gemm", "matmul",
+    "lstm", "lstm_cell", "lstm_cell_backward", "lstm_cell_forward", "lstm_sequence_backward",
+    "lstm_sequence_forward",
+    "max_pool2d", "max_pool2d_backward",
+]

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from .. import backends
-from ._util import check_array, contiguous, is_array, xp_of
+from .._util import check_array, contiguous, is_array, xp_of
 
 __all__ = [
     "attention",

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
-
 from .. import backends
-from ._util import check_array, contiguous, xp_of
+from .._util import check_array, check_grad_shape, contiguous, pair, shape4, xp_of
 
-__all__ = ["conv2d", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_output_shape",
-           "max_pool2d", "max_pool2d_backward"]
+__all__ = ["conv2d", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_output_shape"]
 
 ACTIVATIONS = (None, "relu")
-
-
-def _pair(value, name: str, minimum: int) -> tuple[int, int]:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    elif (isinstance(value, (tuple, list)) and len(value) == 2
-          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name}: expected values >= {minimum}, got {value!r}")
-    return pair
 
 
 def _resolve(x_shape, w_shape, stride, padding, dilation, groups):
@@ -34,8 +18,8 @@ def _resolve(x_shape, w_shape, stride, padding, dilation, groups):
 
     ``padding`` comes back symmetric; ``extra`` = (bottom, right) additional zero rows/columns that
     "same" needs when the total padding is odd (PyTorch puts the odd one at the end)."""
-    stride = _pair(stride, "stride", 1)
-    dilation = _pair(dilation, "dilation", 1)
+    stride = pair(stride, "stride", 1)
+    dilation = pair(dilation, "dilation", 1)
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
         raise TypeError(f"groups: expected an int, got {groups!r}")
     groups = int(groups)
@@ -68,7 +52,7 @@ def _resolve(x_shape, w_shape, stride, padding, dilation, groups):
             raise ValueError(
                 f"padding: expected an int, a pair, 'same' or 'valid', got {padding!r}")
     else:
-        padding = _pair(padding, "padding", 0)
+        padding = pair(padding, "padding", 0)
     hp, wp = h + 2 * padding[0] + extra[0], w + 2 * padding[1] + extra[1]
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp:
@@ -144,10 +128,10 @@ def conv2d_backward_input(grad_out, w, input_shape, stride=1, padding=0, dilatio
     """
     check_array(grad_out, "grad_out", 4)
     check_array(w, "w", 4, grad_out.dtype)
-    input_shape = _shape4(input_shape, "input_shape")
+    input_shape = shape4(input_shape, "input_shape")
     stride, padding, dilation, groups, extra, out_hw = _resolve(
         input_shape, tuple(w.shape), stride, padding, dilation, groups)
-    _check_grad_out(grad_out, (input_shape[0], w.shape[0], *out_hw))
+    check_grad_shape(grad_out, (input_shape[0], w.shape[0], *out_hw))
     n, c, h, wd = input_shape
     padded = (n, c, h + extra[0], wd + extra[1])
     fn, _ = backends.get("conv2d_backward_input", grad_out, w, backend=backend)
@@ -173,83 +157,11 @@ def conv2d_backward_weight(x, grad_out, weight_shape, stride=1, padding=0, dilat
     """
     check_array(x, "x", 4)
     check_array(grad_out, "grad_out", 4, x.dtype)
-    weight_shape = _shape4(weight_shape, "weight_shape")
+    weight_shape = shape4(weight_shape, "weight_shape")
     stride, padding, dilation, groups, extra, out_hw = _resolve(
         tuple(x.shape), weight_shape, stride, padding, dilation, groups)
-    _check_grad_out(grad_out, (x.shape[0], weight_shape[0], *out_hw))
+    check_grad_shape(grad_out, (x.shape[0], weight_shape[0], *out_hw))
     x = contiguous(_pad_extra(x, extra))
     fn, _ = backends.get("conv2d_backward_weight", x, grad_out, backend=backend)
     return fn(x, contiguous(grad_out), weight_shape, stride, padding, dilation, groups,
               bool(need_bias))
-
-
-def _shape4(shape, name):
-    try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{name}: expected a tuple of 4 ints, got {shape!r}") from None
-    if len(shape) != 4 or min(shape) < 0:
-        raise ValueError(f"{name}: expected 4 non-negative sizes, got {shape!r}")
-    return shape
-
-
-def _check_grad_out(grad_out, want):
-    if tuple(grad_out.shape) != tuple(want):
-        raise ValueError(f"grad_out: expected shape {tuple(want)}, got {tuple(grad_out.shape)}")
-
-
-def _flops(x_shape, w_shape, out_hw) -> int:
-    """Multiply-adds x 2 of one forward pass (for benchmarks)."""
-    n, oc, (oh, ow) = x_shape[0], w_shape[0], out_hw
-    return 2 * n * oc * oh * ow * int(np.prod(w_shape[1:]))
-
-
-def _pool_geometry(kernel_size, stride, padding, dilation):
-    kernel = _pair(kernel_size, "kernel_size", 1)
-    stride = kernel if stride is None else _pair(stride, "stride", 1)
-    padding = _pair(padding, "padding", 0)
-    dilation = _pair(dilation, "dilation", 1)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(f"padding: should be at most half of the kernel size, got padding="
-                         f"{padding} and kernel_size={kernel}")
-    return kernel, stride, padding, dilation
-
-
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               backend=None):
-    """Max pooling over NCHW input (PyTorch's semantics; padding counts as -inf).
-
-    Returns:
-        (y, arg): y (N, C, OH, OW) of x's dtype; arg (N, C, OH, OW) int32, the kernel tap
-        ``i*KW + j`` of each window's maximum (the first one; NaN wins), what
-        ``max_pool2d_backward`` takes.
-    """
-    check_array(x, "x", 4)
-    geo = _pool_geometry(kernel_size, stride, padding, dilation)
-    _pool_out(x.shape, *geo, ceil_mode)
-    fn, _ = backends.get("max_pool2d_forward", x, backend=backend)
-    return fn(contiguous(x), *geo, bool(ceil_mode))
-
-
-def max_pool2d_backward(grad_out, arg, input_shape, kernel_size, stride=None, padding=0,
-                        dilation=1, ceil_mode=False, backend=None):
-    """Gradient of ``max_pool2d``: each grad_out element goes to its window's maximum."""
-    check_array(grad_out, "grad_out", 4)
-    input_shape = _shape4(input_shape, "input_shape")
-    geo = _pool_geometry(kernel_size, stride, padding, dilation)
-    want = (*input_shape[:2], *_pool_out(input_shape, *geo, ceil_mode))
-    _check_grad_out(grad_out, want)
-    if tuple(arg.shape) != want or np.dtype(arg.dtype) != np.int32:
-        raise ValueError(f"arg: expected an int32 array of shape {want}")
-    fn, _ = backends.get("max_pool2d_backward", grad_out, backend=backend)
-    return fn(contiguous(grad_out), contiguous(arg), input_shape, *geo, bool(ceil_mode))
-
-
-def _pool_out(shape, kernel, stride, padding, dilation, ceil_mode):
-    from ..backends.reference.conv2d import pool_output_size
-
-    out = tuple(pool_output_size(shape[2 + a], kernel[a], stride[a], padding[a], dilation[a],
-                                 ceil_mode) for a in (0, 1))
-    if min(out) < 1:
-        raise ValueError(f"kernel_size: the pooling window does not fit the input {shape}")
-    return out

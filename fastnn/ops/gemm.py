@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import backends
-from ._util import as_gemm_operand, c_contiguous, check_array, writable, xp_of
+from .._util import as_gemm_operand, c_contiguous, check_array, writable, xp_of
 
 ACTIVATIONS = (None, "relu", "gelu", "sigmoid", "tanh")
 

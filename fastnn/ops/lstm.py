@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backends
-from ._util import FLOAT_DTYPES, check_array, contiguous, xp_of
+from .._util import FLOAT_DTYPES, check_array, contiguous, xp_of
 
 __all__ = [
     "lstm_cell",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ..ops._util import xp_of as _xp
+from .._util import xp_of as _xp
 
 
 def sgd_step(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, maximize):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops._util import xp_of
+from .._util import xp_of
 from ..tensor import wrap
 from ._functional import adagrad_step
 from .optimizer import Optimizer

@@ -14,7 +14,7 @@ from itertools import accumulate
 import numpy as np
 
 from .. import random as _random
-from ..ops._util import xp_of
+from .._util import xp_of
 from ..tensor import Tensor, wrap
 
 __all__ = [

@@ -1,6 +1,11 @@
-"""The cpp backend: the pybind11 extension fastnn._C (OpenMP, ISA-dispatched; see _loader.py)."""
+"""The cpp backend: the pybind11 extension fastnn._C_<isa> (OpenMP; the ISA variant is picked by
+_loader.py). The extension's functions carry the contract's names and are bound here, in one
+place; each re-checks its arguments (types, shapes, dtypes, contiguity) as the last line of
+defence behind fastnn.ops."""
 
-from .._family import export_families
+from functools import partial
+
+from ..versions import Version, Versions
 from ._loader import load
 
 NAME = "cpp"
@@ -8,18 +13,57 @@ DEVICE = "cpu"
 PRIORITY = 20
 DTYPES = ("float32",)
 
+try:
+    _C = load()
+    _ERROR = None
+except Exception as exc:  # reported by available(); asking for the backend raises with it
+    _C, _ERROR = None, exc
+
+VERSIONS: dict = {}
+if _C is not None:
+    gemm = _C.gemm
+    conv2d_forward = _C.conv2d_forward
+    conv2d_backward_input = _C.conv2d_backward_input
+    conv2d_backward_weight = _C.conv2d_backward_weight
+    max_pool2d_forward = _C.max_pool2d_forward
+    max_pool2d_backward = _C.max_pool2d_backward
+    lstm_cell_forward = _C.lstm_cell_forward
+    lstm_cell_backward = _C.lstm_cell_backward
+    lstm_sequence_forward = _C.lstm_sequence_forward
+    lstm_sequence_backward = _C.lstm_sequence_backward
+    attention_forward = _C.attention_forward
+    attention_backward = _C.attention_backward
+
+    _V1 = "im2col tiles of PT pixels, one L2-blocked sgemm call per tile"
+    _V3 = "depth-blocked packed implicit GEMM on the GEMM register tile (AVX2 masked gather)"
+    VERSIONS = {
+        "conv2d_forward": Versions(
+            rule="v3 on every ISA",
+            choices={
+                "v1": Version(partial(_C.conv2d_forward, version="v1"), _V1),
+                "v3": Version(partial(_C.conv2d_forward, version="v3"), _V3),
+            },
+        ),
+        "conv2d_backward_input": Versions(
+            rule="v3 (a forward of dY with flipped weights) when stride 1 and >= 32 input "
+            "channels per group, else v1 (sgemm + col2im)",
+            choices={
+                "v1": Version(partial(_C.conv2d_backward_input, version="v1"), _V1),
+                "v3": Version(partial(_C.conv2d_backward_input, version="v3"),
+                              _V3 + "; stride 1 only, other strides run v1"),
+            },
+        ),
+    }
+
 
 def available():
-    try:
-        mod = load()
-    except Exception as exc:
-        return False, str(exc)
-    return True, f"fastnn._C, ISA level {mod.ISA}"
+    if _C is None:
+        return False, str(_ERROR)
+    return True, f"fastnn._C, ISA level {_C.ISA}"
 
 
 def lib():
     """The loaded extension module (raises with the reason when it is unavailable)."""
-    return load()
-
-
-export_families(globals(), __name__)
+    if _C is None:
+        raise _ERROR
+    return _C

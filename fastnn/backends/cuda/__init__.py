@@ -2,35 +2,45 @@
 Numba device arrays). Under NUMBA_ENABLE_CUDASIM=1 the kernels run in Numba's simulator on NumPy
 arrays (one block at a time: it checks indexing, not races or speed)."""
 
-import os
-
-from .._family import export_families
+from ..._util import simulated
 
 NAME = "cuda"
 DEVICE = "cuda"
 PRIORITY = 10
 DTYPES = ("float32",)
+VERSIONS: dict = {}
 
+try:  # numba-cuda is an extra (fastnn[cuda12] / [cuda13]); without it the backend is unavailable
+    from numba import cuda as _numba_cuda
 
-def simulated() -> bool:
-    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
+    _IMPORT_ERROR = None
+except Exception as exc:
+    _numba_cuda, _IMPORT_ERROR = None, exc
+
+if _IMPORT_ERROR is None:
+    from .attention import attention_backward, attention_forward
+    from .conv2d import conv2d_backward_input, conv2d_backward_weight, conv2d_forward
+    from .gemm import gemm
+    from .lstm import (
+        lstm_cell_backward,
+        lstm_cell_forward,
+        lstm_sequence_backward,
+        lstm_sequence_forward,
+    )
+
 
 
 def available():
-    try:
-        from numba import cuda
-    except Exception as exc:
-        return False, f"numba.cuda does not import (install fastnn[cuda12] or [cuda13]): {exc}"
+    if _IMPORT_ERROR is not None:
+        return False, (f"numba.cuda does not import (install fastnn[cuda12] or [cuda13]): "
+                       f"{_IMPORT_ERROR}")
     if simulated():
         return True, "Numba CUDA simulator (NUMBA_ENABLE_CUDASIM=1)"
     try:
-        if not cuda.is_available():
+        if not _numba_cuda.is_available():
             return False, "no CUDA GPU or driver found (numba.cuda.is_available() is False)"
-        name = cuda.get_current_device().name
+        name = _numba_cuda.get_current_device().name
         name = name.decode() if isinstance(name, bytes) else name
     except Exception as exc:
         return False, f"CUDA driver error: {exc}"
     return True, f"GPU {name}"
-
-
-export_families(globals(), __name__)

@@ -28,10 +28,10 @@ needed with the CuPy code around us), the default stream otherwise. Zero-size wo
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from numba import cuda
+
+from ..._util import simulated
 
 __all__ = [
     "array_kind",
@@ -45,11 +45,6 @@ __all__ = [
     "stream_of",
     "zeros",
 ]
-
-
-def simulated() -> bool:
-    """True when numba-cuda runs in its simulator (NUMBA_ENABLE_CUDASIM=1)."""
-    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "1"
 
 
 def array_kind(x, name: str = "array") -> str:

@@ -1,6 +1,9 @@
-"""fastnn.nn.functional: PyTorch's functional API. _core.py has the framework's functions; each
-kernel family adds its own file (_conv.py, _rnn.py, _attention.py)."""
+"""fastnn.nn.functional: PyTorch's functional API. _core.py has the framework's functions; the
+kernel families add theirs: _conv.py (conv2d, pooling, batch_norm, pad), _attention.py."""
 
-from ..._families import gather
+from . import _attention, _conv, _core
+from ._attention import *  # noqa: F401,F403
+from ._conv import *  # noqa: F401,F403
+from ._core import *  # noqa: F401,F403
 
-__all__ = gather(globals(), __name__, ["_core", "_conv", "_rnn", "_attention"])
+__all__ = [*_core.__all__, *_conv.__all__, *_attention.__all__]

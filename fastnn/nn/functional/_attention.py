@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
+from ..._util import xp_of
 from ...functions.attention import AttentionDropoutFunction, AttentionFunction
-from ...ops._util import xp_of
 from ...tensor import Tensor, wrap
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -6,21 +6,12 @@ from __future__ import annotations
 import numbers
 
 from ...functions.batchnorm import BatchNormFunction
-from ...functions.conv import Conv2dFunction, PadFunction
+from ...functions.conv2d import Conv2dFunction, PadFunction
 from ...functions.pooling import AdaptiveAvgPool2dFunction, AvgPool2dFunction, MaxPool2dFunction
+from ...ops.pooling import pool_args
 
 __all__ = ["conv2d", "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
            "adaptive_avg_pool2d", "batch_norm", "pad"]
-
-
-def _pair(v, name):
-    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
-        return (int(v), int(v))
-    if isinstance(v, (tuple, list)) and len(v) == 1:
-        return (int(v[0]), int(v[0]))
-    if isinstance(v, (tuple, list)) and len(v) == 2:
-        return (int(v[0]), int(v[1]))
-    raise TypeError(f"{name}: expected an int or a pair of ints, got {v!r}")
 
 
 def _check_ndim(input, name, allowed=(3, 4)):
@@ -44,31 +35,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         (N, OC, OH, OW) (or (OC, OH, OW)).
     """
     _check_ndim(input, "input")
-    if not isinstance(padding, str):
-        padding = _pair(padding, "padding")
-    return Conv2dFunction.apply(input, weight, bias, _pair(stride, "stride"), padding,
-                                _pair(dilation, "dilation"), int(groups), None)
-
-
-def _pool_args(kernel_size, stride, padding, dilation=1):
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) \
-        else _pair(stride, "stride")
-    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
-    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1:
-        raise ValueError(f"kernel_size, stride, dilation: expected values >= 1, got "
-                         f"{kernel}, {stride}, {dilation}")
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2 or min(padding) < 0:
-        raise ValueError(f"padding: should be at most half of the kernel size, got padding="
-                         f"{padding} and kernel_size={kernel}")
-    return kernel, stride, padding, dilation
+    return Conv2dFunction.apply(input, weight, bias, stride, padding, dilation, groups, None)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=True):
     """(values, indices): indices are flat positions in each input H*W plane (int64)."""
     _check_ndim(input, "input")
-    kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation)
+    kernel, stride, padding, dilation = pool_args(kernel_size, stride, padding, dilation)
     return MaxPool2dFunction.apply(input, kernel, stride, padding, dilation, bool(ceil_mode),
                                    True)
 
@@ -81,7 +55,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if return_indices:
         return max_pool2d_with_indices(input, kernel_size, stride, padding, dilation, ceil_mode)
     _check_ndim(input, "input")
-    kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation)
+    kernel, stride, padding, dilation = pool_args(kernel_size, stride, padding, dilation)
     return MaxPool2dFunction.apply(input, kernel, stride, padding, dilation, bool(ceil_mode),
                                    False)
 
@@ -90,7 +64,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Average pooling over (N, C, H, W) or (C, H, W) with PyTorch's divisor rules."""
     _check_ndim(input, "input")
-    kernel, stride, padding, _ = _pool_args(kernel_size, stride, padding)
+    kernel, stride, padding, _ = pool_args(kernel_size, stride, padding)
     if divisor_override is not None and int(divisor_override) == 0:
         raise ValueError("divisor_override: must be nonzero")
     return AvgPool2dFunction.apply(input, kernel, stride, padding, bool(ceil_mode),

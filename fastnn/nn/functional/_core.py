@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..._util import xp_of
 from ...functions.activation import (
     ELUFunction,
     GELUFunction,
@@ -15,6 +16,7 @@ from ...functions.activation import (
     SiLUFunction,
     SoftplusFunction,
 )
+from ...functions.gemm import LinearFunction
 from ...functions.loss import (
     REDUCTIONS,
     BCEFunction,
@@ -26,13 +28,7 @@ from ...functions.loss import (
     MSELossFunction,
     NLLLossFunction,
 )
-from ...functions.nn_ops import (
-    DropoutFunction,
-    EmbeddingFunction,
-    LayerNormFunction,
-    LinearFunction,
-)
-from ...ops._util import xp_of
+from ...functions.nn_ops import DropoutFunction, EmbeddingFunction, LayerNormFunction
 from ...tensor import Tensor, wrap
 
 __all__ = [

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from ..._util import pair
 from ...dtypes import as_dtype, get_default_dtype
 from .. import init
 from .module import Module, Parameter
 
 __all__ = ["Conv2d"]
-
-
-def _pair(v):
-    if isinstance(v, numbers.Integral):
-        return (int(v), int(v))
-    return tuple(int(a) for a in v)
 
 
 class Conv2d(Module):
@@ -49,13 +43,13 @@ class Conv2d(Module):
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"padding: expected 'same' or 'valid', got {padding!r}")
-            if padding == "same" and _pair(stride) != (1, 1):
+            if padding == "same" and pair(stride, "stride") != (1, 1):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size)
-        self.stride = _pair(stride)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.dilation = _pair(dilation)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding")
+        self.dilation = pair(dilation, "dilation")
         self.groups = groups
         self.padding_mode = padding_mode
         self.transposed = False

@@ -11,9 +11,9 @@ import math
 
 import numpy as np
 
+from ..._util import xp_of
 from ...dtypes import as_dtype, get_default_dtype
-from ...functions.rnn import LSTMCellFunction, LSTMLayerFunction
-from ...ops._util import xp_of
+from ...functions.lstm import LSTMCellFunction, LSTMLayerFunction
 from ...tensor import Tensor, wrap
 from .. import init
 from .module import Module, Parameter
@@ -217,10 +217,6 @@ def _cat_directions(outs):
     from ...functions.shape import cat
 
     return cat(outs, -1)
-
-
-def _squeeze_batch(t, dim):
-    return t.squeeze(dim)
 
 
 class LSTM(RNNBase):

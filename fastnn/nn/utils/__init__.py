@@ -1,6 +1,6 @@
 """fastnn.nn.utils: clip_grad (framework) and rnn (pad_sequence, LSTM family)."""
 
-from ..._families import gather
+from . import clip_grad, rnn  # noqa: F401  (fastnn.nn.utils.rnn.pad_sequence, as in PyTorch)
+from .clip_grad import *  # noqa: F401,F403
 
-__all__ = gather(globals(), __name__, ["clip_grad"])
-from . import rnn  # noqa: E402,F401  (fastnn.nn.utils.rnn.pad_sequence, as in PyTorch)
+__all__ = [*clip_grad.__all__]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ...ops._util import xp_of as _xp
+from ..._util import xp_of as _xp
 from ...tensor import Tensor, wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...functions.rnn import PadSequenceFunction
+from ...functions.lstm import PadSequenceFunction
 from ...tensor import Tensor
 
 __all__ = ["pad_sequence"]

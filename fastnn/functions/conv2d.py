@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._util import xp_of
 from ..autograd import Function
-from ..ops._util import xp_of
 from ..ops.conv2d import conv2d, conv2d_backward_input, conv2d_backward_weight
 
 __all__ = ["Conv2dFunction", "PadFunction"]

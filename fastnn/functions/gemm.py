@@ -1,4 +1,5 @@
-"""Matrix products on ``fastnn.ops.gemm`` (so on the selected backend), forward and backward.
+"""The GEMM family's Functions: matrix products and Linear (one GEMM with fused bias) on
+``fastnn.ops.gemm`` (so on the selected backend), forward and backward.
 
 Backward uses gemm's transpose flags: dA = dC @ B^T is ``gemm(dC, B, trans_b=True)`` and
 dB = A^T @ dC is ``gemm(A, dC, trans_a=True)``; no transpose is materialised. Batched operands
@@ -10,14 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes as _dt
+from .._util import xp_of
 from ..autograd.function import Function, unbroadcast
 from ..ops import gemm
 from ..tensor import Tensor, _make, promote
 from .elementwise import _to_tensor, cast
-
-
-def _xp(a):
-    return np if type(a) is np.ndarray else __import__("cupy")
 
 
 def _bmm(a, b, trans_a=False, trans_b=False):
@@ -32,7 +30,7 @@ def _bmm(a, b, trans_a=False, trans_b=False):
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     M = a.shape[-1] if trans_a else a.shape[-2]
     N = b.shape[-2] if trans_b else b.shape[-1]
-    xp = _xp(a)
+    xp = xp_of(a)
     ab = xp.broadcast_to(a, batch + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
     bb = xp.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
     out = xp.empty((ab.shape[0], M, N), dtype=a.dtype)
@@ -249,3 +247,35 @@ def einsum(equation, *operands):
     ops = [cast(o, dt) for o in ops]
     subs, out = _einsum_parse(equation, [o.array.shape for o in ops])
     return Einsum.apply(subs, out, *ops)
+
+
+class LinearFunction(Function):
+    """y = x @ W^T + b over the last dim of x (any leading dims): one GEMM with fused bias.
+
+    Backward: dx = dy @ W, dW = dy^T @ x, db = sum(dy) -- transposes via trans flags, never copies.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = gemm(x2, weight, bias, trans_b=True)
+        ctx.save_for_backward(x2, weight)
+        ctx.lead = lead
+        ctx.x_shape = x.shape
+        ctx.has_bias = bias is not None
+        return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x2, weight = ctx.saved_tensors
+        g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = gemm(g2, weight).reshape(ctx.x_shape)
+        if need[1]:
+            gw = gemm(g2, x2, trans_a=True)
+        if ctx.has_bias and len(need) > 2 and need[2]:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb

@@ -8,8 +8,8 @@ builds no extra autograd nodes for them. GRU runs on ordinary Tensor ops (nn/mod
 
 from __future__ import annotations
 
+from .._util import xp_of
 from ..autograd import Function
-from ..ops._util import xp_of
 from ..ops.lstm import (
     lstm_cell_backward,
     lstm_cell_forward,
