@@ -134,16 +134,21 @@ def test_isa_variant_matches_float64(level):
 def test_info_never_imports_a_variant():
     """`python -m fastnn info` lists the built variants without importing them: importing a variant
     built for an ISA the CPU lacks dies with SIGILL (seen on an AVX2-only EPYC with the avx512
-    variant built). The listing must touch no module but the one load() chooses."""
+    variant built). The listing must touch no module but the one load() chooses (the cpp backend
+    binds it when fastnn is imported) and the baseline one (it answers the CPU-feature query)."""
     _ext()
     script = (
         "import sys\n"
         "from fastnn.backends.cpp import _loader\n"
         "levels = _loader.built_levels()\n"
-        "print(levels, sorted(k for k in sys.modules if k.startswith('fastnn._C')))\n"
+        "print(levels)\n"
+        "print(_loader.load().ISA)\n"
+        "print(' '.join(sorted(k for k in sys.modules if k.startswith('fastnn._C'))))\n"
     )
     out = _run_python(["-c", script], "", timeout=60)
-    assert "'baseline'" in out and out.rstrip().endswith("[]"), out
+    levels, chosen, loaded = out.strip().splitlines()[-3:]
+    assert "'baseline'" in levels, out
+    assert set(loaded.split()) <= {"fastnn._C", "fastnn._C_baseline", f"fastnn._C_{chosen}"}, out
     out = _run_python(["-m", "fastnn", "info"], "", timeout=120)
     assert "C++ ISA level" in out
 

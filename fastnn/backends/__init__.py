@@ -19,6 +19,7 @@ import contextvars
 import os
 import warnings
 
+from .._threads import apply_to_this_thread as _apply_threads
 from .._util import simulated as _simulated
 from . import cpp, cuda, numba, reference
 from .contract import KERNEL_FAMILIES, KERNELS
@@ -164,6 +165,7 @@ def get(kernel: str, *arrays, backend: str | None = None):
     Returns ``(fn, name)``; ``name`` is "reference" when the chosen backend lacks the kernel.
     Raises BackendUnavailable for an unavailable backend, TypeError for a dtype it cannot run.
     """
+    _apply_threads()
     device, dtype = _device_of(arrays), _dtype_of(arrays)
     name = backend or current(device, dtype)
     chosen = _versions.get()

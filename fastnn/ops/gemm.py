@@ -57,8 +57,11 @@ def gemm(a, b, bias=None, activation=None, *, trans_a=False, trans_b=False, alph
             raise ValueError(f"out: expected shape ({M}, {N}), got {tuple(out.shape)}")
         if not writable(out):
             raise ValueError("out: array is read-only")
-        if not c_contiguous(out):  # compute into a contiguous buffer, then copy into the view
-            target, out = out, xp_of(out).ascontiguousarray(out)
+        if not c_contiguous(out) or any(
+            _overlaps(out, x) for x in (a, b, bias)
+        ):  # a view, or an operand's memory: compute into a fresh buffer, then copy into out
+            # (the kernels read a, b and bias while they write out; beta needs out's old values)
+            target, out = out, xp_of(out).array(out, copy=True, order="C")
     elif beta != 0.0:
         raise ValueError("beta: a nonzero beta needs out= (the matrix it scales)")
     a2, ta = as_gemm_operand(a, bool(trans_a))
@@ -69,6 +72,15 @@ def gemm(a, b, bias=None, activation=None, *, trans_a=False, trans_b=False, alph
         target[...] = res
         return target
     return res
+
+
+def _overlaps(out, x) -> bool:
+    if x is None:
+        return False
+    xp = xp_of(out)
+    if xp is np:
+        return np.may_share_memory(out, x)
+    return bool(xp.shares_memory(out, x))  # CuPy: exact on device arrays
 
 
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
