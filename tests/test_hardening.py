@@ -71,3 +71,46 @@ def test_gemm_out_aliasing_an_operand(backend, n):
     want = a.astype(np.float64) @ b.astype(np.float64) + 0.5 * old + old[0]
     ops.gemm(a, b, bias, out=out, beta=0.5, backend=backend)
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-3 * n)
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_max_pool_backward_nan_gradient_stays_at_its_tap(backend):
+    """Defect 3: reference max_pool2d_backward spread a NaN/Inf upstream gradient over the whole
+    window (torch: only the argmax tap)."""
+    import torch
+
+    rng = np.random.default_rng(3)
+    dt = np.float32
+    x = rng.standard_normal((1, 2, 6, 6)).astype(dt)
+    y, arg = ops.max_pool2d(x, 3, 2, 1, backend=backend)
+    g = rng.standard_normal(y.shape).astype(dt)
+    g[0, 0, 1, 1] = np.nan
+    g[0, 1, 0, 2] = np.inf
+    got = ops.max_pool2d_backward(g, arg, x.shape, 3, 2, 1, backend=backend)
+    xt = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(xt, 3, 2, 1).backward(torch.tensor(g))
+    want = xt.grad.numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_max_pool_backward_checks_arg(backend):
+    """Defect 4: max_pool2d_backward never checked ``arg`` (numba added out-of-range taps into
+    neighbouring pixels, cpp/reference dropped them)."""
+    x = np.ones((1, 1, 4, 4), np.float32)
+    y, arg = ops.max_pool2d(x, 2, backend=backend)
+    g = np.ones_like(y)
+    for bad in (9, 4, -1):
+        a = arg.copy()
+        a[0, 0, 0, 0] = bad
+        with pytest.raises(ValueError, match="arg: tap indices"):
+            ops.max_pool2d_backward(g, a, x.shape, 2, backend=backend)
+    with pytest.raises(ValueError, match="arg: expected an int32"):
+        ops.max_pool2d_backward(g, arg.astype(np.int64), x.shape, 2, backend=backend)
+    with pytest.raises(TypeError, match="arg"):
+        ops.max_pool2d_backward(g, [[0]], x.shape, 2, backend=backend)
+    with pytest.raises(TypeError, match="grad_out"):
+        ops.max_pool2d_backward(None, arg, x.shape, 2, backend=backend)

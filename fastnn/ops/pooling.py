@@ -49,8 +49,16 @@ def max_pool2d_backward(grad_out, arg, input_shape, kernel_size, stride=None, pa
     geo = pool_args(kernel_size, stride, padding, dilation)
     want = (*input_shape[:2], *_pool_out(input_shape, *geo, ceil_mode))
     check_grad_shape(grad_out, want)
+    if not hasattr(arg, "shape") or not hasattr(arg, "dtype"):
+        raise TypeError(f"arg: expected an int32 array, got {type(arg).__name__}")
     if tuple(arg.shape) != want or np.dtype(arg.dtype) != np.int32:
-        raise ValueError(f"arg: expected an int32 array of shape {want}")
+        raise ValueError(f"arg: expected an int32 array of shape {want}, got "
+                         f"{np.dtype(arg.dtype)} {tuple(arg.shape)}")
+    taps = geo[0][0] * geo[0][1]
+    if arg.size and (int(arg.min()) < 0 or int(arg.max()) >= taps):
+        raise ValueError(f"arg: tap indices must lie in [0, {taps}) for a {geo[0][0]}x"
+                         f"{geo[0][1]} kernel, got values in [{int(arg.min())}, "
+                         f"{int(arg.max())}]")
     fn, _ = backends.get("max_pool2d_backward", grad_out, backend=backend)
     return fn(contiguous(grad_out), contiguous(arg), input_shape, *geo, bool(ceil_mode))
 

@@ -73,7 +73,9 @@ def max_pool2d_backward(grad_out, arg, input_shape, kernel, stride, padding, dil
     mask = xp.empty(grad_out.shape, dtype=bool)
     for t in range(kernel[0] * kernel[1]):
         xp.equal(arg, t, out=mask)
-        xp.multiply(grad_out, mask, out=picked)
+        # select, not multiply: a NaN/Inf gradient reaches only its own tap (NaN * 0 is NaN)
+        picked.fill(0)
+        xp.copyto(picked, grad_out, where=mask)
         view = tap(gpad, t // kernel[1], t % kernel[1], oh, ow, stride, dilation)
         if tiles:
             view[...] = picked
