@@ -127,9 +127,12 @@ def pool_output_size(size, k, s, p, d, ceil_mode):
 def shape4(shape, name: str) -> tuple:
     """A tuple of 4 non-negative ints (an NCHW shape argument), or an error naming ``name``."""
     try:
-        shape = tuple(int(s) for s in shape)
-    except TypeError:
-        raise TypeError(f"{name}: expected a tuple of 4 ints, got {shape!r}") from None
+        ok = all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
+    except TypeError:  # not iterable
+        ok = False
+    if not ok:
+        raise TypeError(f"{name}: expected a tuple of 4 ints, got {shape!r}")
+    shape = tuple(int(s) for s in shape)
     if len(shape) != 4 or min(shape) < 0:
         raise ValueError(f"{name}: expected 4 non-negative sizes, got {shape!r}")
     return shape

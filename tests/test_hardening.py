@@ -114,3 +114,32 @@ def test_max_pool_backward_checks_arg(backend):
         ops.max_pool2d_backward(g, [[0]], x.shape, 2, backend=backend)
     with pytest.raises(TypeError, match="grad_out"):
         ops.max_pool2d_backward(None, arg, x.shape, 2, backend=backend)
+
+
+def test_ops_errors_name_the_argument():
+    """Defect 9 (fastnn.ops part): lists/None gave AttributeError, bad flags and fractions were
+    accepted or truncated, attention_dropout_backward checked nothing."""
+    f = np.float32
+    x = np.ones((3, 2, 4), f)
+    h = np.ones((2, 5), f)
+    wih, whh = np.ones((20, 4), f), np.ones((20, 5), f)
+    cases = [
+        (TypeError, "x:", lambda: ops.lstm_sequence_forward(x.tolist(), h, h, wih, whh)),
+        (TypeError, "x:", lambda: ops.lstm_cell_forward(x[0].tolist(), h, h, wih, whh)),
+        (TypeError, "grad_y:", lambda: ops.lstm_sequence_backward(
+            [1], h, h, x, h, h, wih, whh, x, x, x)),
+        (TypeError, "trans_a:", lambda: ops.gemm(h, h.T, trans_a="no")),
+        (TypeError, "trans_b:", lambda: ops.gemm(h, h.T, trans_b=1)),
+        (TypeError, "input_shape:", lambda: ops.conv2d_backward_input(
+            np.ones((1, 1, 3, 3), f), np.ones((1, 1, 3, 3), f), (1, 1, 5, 6.5))),
+        (ValueError, "dropout_p:", lambda: ops.attention(x, x, x, dropout_p=-0.1)),
+        (ValueError, "dropout_p:", lambda: ops.attention(x, x, x, dropout_p=float("nan"))),
+        (TypeError, "dropout_p:", lambda: ops.attention(x, x, x, dropout_p="0.5")),
+        (TypeError, "keep:", lambda: ops.attention_dropout_backward(
+            x, x, x, x, np.ones((3, 2, 2), f), np.ones((3, 2, 2), np.int32))),
+        (ValueError, "probs:", lambda: ops.attention_dropout_backward(
+            x, x, x, x, np.ones((3, 2, 3), f), np.ones((3, 2, 2), f))),
+    ]
+    for exc, msg, fn in cases:
+        with pytest.raises(exc, match=msg):
+            fn()

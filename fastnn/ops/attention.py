@@ -15,6 +15,7 @@ instead (scores, softmax, dropout mask, matmul through ``fastnn.ops.matmul``), m
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -223,8 +224,7 @@ def attention_dropout_forward(
         keep mask (same shape, values 0 or 1/(1-p)); both are what the backward needs.
     """
     lead, q4, k4, v4, m, causal, scale = _prepare(q, k, v, mask, causal, scale)
-    if not isinstance(dropout_p, (int, float)) or not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"dropout_p: expected a float in [0, 1], got {dropout_p!r}")
+    dropout_p = _dropout_p(dropout_p)
     xp = xp_of(q4)
     B, H, lq, d = q4.shape
     lk, dv = k4.shape[2], v4.shape[3]
@@ -258,9 +258,24 @@ def attention_dropout_forward(
     return out.reshape(lead + (lq, dv)), p.reshape(shape), keep.reshape(shape)
 
 
+def _dropout_p(p) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"dropout_p: expected a float in [0, 1], got {p!r}")
+    if not 0.0 <= p <= 1.0:  # NaN fails both comparisons
+        raise ValueError(f"dropout_p: expected a float in [0, 1], got {p!r}")
+    return float(p)
+
+
 def attention_dropout_backward(grad_out, q, k, v, probs, keep, scale=None, *, backend=None):
     """Backward of :func:`attention_dropout_forward`; returns (dq, dk, dv) shaped like q, k, v."""
     lead, q4, k4, v4, _, _, sc = _prepare(q, k, v, None, False, scale)
+    lk, dv = k.shape[-2], v.shape[-1]
+    for name, arr, want in (("grad_out", grad_out, q.shape[:-1] + (dv,)),
+                            ("probs", probs, q.shape[:-1] + (lk,)),
+                            ("keep", keep, q.shape[:-1] + (lk,))):
+        check_array(arr, name, None, q.dtype)
+        if tuple(arr.shape) != tuple(want):
+            raise ValueError(f"{name}: expected shape {tuple(want)}, got {tuple(arr.shape)}")
     xp = xp_of(q4)
     B, H, lq, d = q4.shape
     lk, dv = k4.shape[2], v4.shape[3]
@@ -295,7 +310,7 @@ def attention(q, k, v, mask=None, causal=False, scale=None, dropout_p=0.0, *, ba
     Returns:
         out (..., Lq, dv). Fully masked rows are 0.
     """
-    if dropout_p and dropout_p > 0.0:
+    if _dropout_p(dropout_p) > 0.0:
         return attention_dropout_forward(q, k, v, mask, causal, scale, dropout_p, backend=backend)[
             0
         ]

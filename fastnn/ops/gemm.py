@@ -35,6 +35,7 @@ def gemm(a, b, bias=None, activation=None, *, trans_a=False, trans_b=False, alph
             return res
     check_array(a, "a", 2)
     check_array(b, "b", 2, a.dtype)
+    trans_a, trans_b = _flag(trans_a, "trans_a"), _flag(trans_b, "trans_b")
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation: expected one of {ACTIVATIONS}, got {activation!r}")
     M, K = (a.shape[1], a.shape[0]) if trans_a else a.shape
@@ -74,6 +75,12 @@ def gemm(a, b, bias=None, activation=None, *, trans_a=False, trans_b=False, alph
     return res
 
 
+def _flag(v, name: str) -> bool:
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    raise TypeError(f"{name}: expected a bool, got {v!r}")
+
+
 def _overlaps(out, x) -> bool:
     if x is None:
         return False
@@ -99,6 +106,8 @@ def _gemm_numpy_fast(a, b, bias, activation, trans_a, trans_b, alpha, beta, back
         or beta != 0.0
         or activation not in ACTIVATIONS
         or type(alpha) not in (float, int)
+        or type(trans_a) is not bool
+        or type(trans_b) is not bool
     ):
         return None
     if bias is not None and not (

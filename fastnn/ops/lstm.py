@@ -129,7 +129,7 @@ def lstm_cell_forward(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, *, backend=None
     """
     args = (x, h, c, w_ih, w_hh, b_ih, b_hh)
     H, I, swi, swh, sbi, sbh = _weight_shapes(x, w_hh, b_ih, b_hh)
-    B = x.shape[0] if x.ndim == 2 else -1
+    B = x.shape[0] if getattr(x, "ndim", 0) == 2 else -1
     if not _ready(args, ((B, I), (B, H), (B, H), swi, swh, sbi, sbh)):
         _validate_cell(*args)
         args = _c(*args)
@@ -146,7 +146,7 @@ def lstm_cell_backward(grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh, *, bac
     """
     args = (grad_h, grad_c, x, h, c, c_new, gates, w_ih, w_hh)
     H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
-    B = x.shape[0] if x.ndim == 2 else -1
+    B = x.shape[0] if getattr(x, "ndim", 0) == 2 else -1
     if not _ready(
         (x,) + args, ((B, I), (B, H), (B, H), (B, I), (B, H), (B, H), (B, H), (B, 4 * H), swi, swh)
     ):
@@ -174,7 +174,7 @@ def lstm_sequence_forward(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, backen
     """
     args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
     H, I, swi, swh, sbi, sbh = _weight_shapes(x, w_hh, b_ih, b_hh)
-    TB = x.shape[:2] if x.ndim == 3 else (-1, -1)
+    TB = x.shape[:2] if getattr(x, "ndim", 0) == 3 else (-1, -1)
     if not _ready(args, (TB + (I,), (TB[1], H), (TB[1], H), swi, swh, sbi, sbh)):
         _validate_seq(*args)
         args = _c(*args)
@@ -193,7 +193,7 @@ def lstm_sequence_backward(
     """
     args = (grad_y, grad_hn, grad_cn, x, h0, c0, w_ih, w_hh, y, cs, gates)
     H, I, swi, swh, _, _ = _weight_shapes(x, w_hh, None, None)
-    T, B = x.shape[:2] if x.ndim == 3 else (-1, -1)
+    T, B = x.shape[:2] if getattr(x, "ndim", 0) == 3 else (-1, -1)
     if not _ready(
         (x,) + args,
         (
