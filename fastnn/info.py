@@ -1,4 +1,5 @@
-"""What `python -m fastnn info` prints: version, backends (and why not), ISA, threads, GPU."""
+"""What `python -m fastnn info` prints: version, backends (and why not), ISA, threads, OpenMP
+runtime, GPU and CUDA version."""
 
 import os
 import platform
@@ -44,8 +45,48 @@ def collect() -> dict:
         info["isa_cpu"] = [lvl for lvl in ("baseline", "avx2", "avx512") if mod.cpu_supports(lvl)]
     except Exception as exc:
         info["isa"] = f"unavailable: {exc}"
+    info["openmp"] = openmp_runtimes()  # after load(): the extension is what brings libgomp in
     info["gpu"] = _gpu()
     return info
+
+
+def openmp_runtimes() -> list[dict]:
+    """The OpenMP runtimes loaded in this process, as threadpoolctl finds them.
+
+    A wheel ships libgomp as ``fastnn/libgomp.so.1`` with that soname (as torch ships
+    ``torch/lib/libgomp.so.1``), so the dynamic loader shares one copy with torch in either import
+    order; more than one entry here means two thread pools that can oversubscribe the cores.
+    """
+    from threadpoolctl import threadpool_info
+
+    here = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+    ours = (here, here + ".libs")  # ours, or auditwheel's grafted copy (fastnn.libs/)
+    found = []
+    for lib in threadpool_info():
+        if lib.get("user_api") != "openmp":
+            continue
+        path = os.path.realpath(lib["filepath"])
+        found.append(
+            {
+                "runtime": lib.get("prefix"),
+                "path": path,
+                "bundled": os.path.dirname(path) in ours,
+                "threads": lib.get("num_threads"),
+            }
+        )
+    return found
+
+
+def _openmp_line(runtimes: list[dict]) -> str:
+    if not runtimes:
+        return "none loaded (the C++ extension is unavailable)"
+    parts = [
+        f"{r['runtime']} at {r['path']} ({'bundled with fastnn, ' if r['bundled'] else ''}"
+        f"{r['threads']} threads)"
+        for r in runtimes
+    ]
+    warn = f"  WARNING: {len(runtimes)} OpenMP runtimes in one process" if len(runtimes) > 1 else ""
+    return "; ".join(parts) + warn
 
 
 def _gpu() -> str:
@@ -56,10 +97,34 @@ def _gpu() -> str:
 
         if not cuda.is_available():
             return "none"
-        name = cuda.get_current_device().name
-        return name.decode() if isinstance(name, bytes) else str(name)
+        dev = cuda.get_current_device()
+        name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
+        cc = ".".join(map(str, dev.compute_capability))
     except Exception as exc:
         return f"none ({type(exc).__name__})"
+    return f"{name} (compute {cc}); {_cuda_versions(cuda)}"
+
+
+def _cuda_versions(cuda) -> str:
+    """CUDA driver and runtime versions, and CuPy's, each 'unknown' if it cannot be read."""
+    parts = []
+    try:
+        from numba.cuda.cudadrv.driver import driver
+
+        parts.append("CUDA driver " + ".".join(map(str, driver.get_version())))
+    except Exception:
+        parts.append("CUDA driver unknown")
+    try:
+        parts.append("runtime " + ".".join(map(str, cuda.runtime.get_version())))
+    except Exception:
+        parts.append("runtime unknown")
+    try:
+        import cupy
+
+        parts.append(f"CuPy {cupy.__version__}")
+    except Exception as exc:
+        parts.append(f"CuPy missing ({type(exc).__name__}; fastnn.cuda tensors need it)")
+    return ", ".join(parts)
 
 
 def report() -> str:
@@ -75,6 +140,7 @@ def report() -> str:
             if "isa_built" in i
             else ""
         ),
+        f"OpenMP: {_openmp_line(i['openmp'])}",
         f"GPU: {i['gpu']}; CUDA simulator: {'on' if i['cuda_simulator'] else 'off'}",
         "",
         "Backends:",
