@@ -49,11 +49,21 @@ def main() -> None:
         raise SystemExit("usage: python -m fastnn.distributed._worker [-m] script [args]")
     set_rank_env()
     sys.argv = argv
-    if module:
-        runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
-    else:
-        sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
-        runpy.run_path(argv[0], run_name="__main__")
+    try:
+        if module:
+            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+        else:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(argv[0])))
+            runpy.run_path(argv[0], run_name="__main__")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if code:  # skip MPI_Finalize (it would wait for the others): mpiexec ends the job now
+            if not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
 
 
 if __name__ == "__main__":

@@ -78,10 +78,9 @@ def _import_mpi():
                 'pip install "fastnn[distributed]"'
             ) from e
         if "mpi4py.MPI" not in sys.modules:
-            # No MPI_Finalize at exit: a rank that exits non-zero (an exception, sys.exit(1))
-            # then ends the job at once (mpiexec kills the others) instead of hanging in
-            # Finalize while the others wait for it. Only the main thread calls MPI.
-            mpi4py.rc.finalize = False
+            # Only the main thread calls MPI. MPI_Finalize still runs at a normal exit: mpiexec
+            # (MPICH's hydra) kills the whole job when a rank exits without it, which is what
+            # the failure paths below rely on, and must not happen on success.
             mpi4py.rc.thread_level = "serialized"
         from mpi4py import MPI
 
@@ -760,7 +759,8 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
             )
         time.sleep(0.0002)
     nbytes = status.Get_count(MPI.BYTE)
-    if nbytes != a.nbytes:
+    if nbytes != a.nbytes:  # take the message off the wire, then report it
+        g.comm.Recv([np.empty(nbytes, np.uint8), MPI.BYTE], status.Get_source(), status.Get_tag())
         raise ValueError(
             f"tensor: recv got {nbytes} bytes from rank {g.ranks[status.Get_source()]} but tensor "
             f"holds {a.nbytes} ({a.dtype} {a.shape}); sender and receiver shapes differ"
