@@ -172,6 +172,33 @@ def test_post_accumulate_grad_hook_runs_once_after_all_contributions():
         (w * 2).register_post_accumulate_grad_hook(lambda p: None)
 
 
+def test_launcher_command_one_node_and_hostfile(tmp_path):
+    from fastnn.distributed.run import _parser, build_command
+
+    fake = tmp_path / "mpiexec"  # an MPICH-style mpiexec: its --version does not say Open MPI
+    fake.write_text("#!/bin/sh\necho HYDRA build details\n")
+    fake.chmod(0o755)
+    cmd, env = build_command(
+        _parser().parse_args(
+            ["--mpiexec", str(fake), "--nproc-per-node", "3", "train.py", "--lr", "1"]
+        )
+    )
+    assert cmd[:6] == [str(fake), "-hosts", "localhost", "-n", "3", sys.executable]
+    assert cmd[-4:] == ["fastnn.distributed._worker", "train.py", "--lr", "1"]
+    assert env["FI_TCP_IFACE"] == "lo" and env["OMP_NUM_THREADS"] == "1"
+    hosts = tmp_path / "hosts"
+    hosts.write_text("node1\n# comment\nnode2 slots=8\n")
+    cmd, env = build_command(
+        _parser().parse_args(
+            ["--mpiexec", str(fake), "--hostfile", str(hosts), "--nproc-per-node", "8", "t.py"]
+        )
+    )
+    assert cmd[1:7] == ["-f", str(hosts), "-ppn", "8", "-n", "16"]
+    assert "FI_TCP_IFACE" not in env or env["FI_TCP_IFACE"] == os.environ.get("FI_TCP_IFACE")
+    with pytest.raises(SystemExit, match="hostfile"):
+        build_command(_parser().parse_args(["--mpiexec", str(fake), "--nnodes", "2", "t.py"]))
+
+
 # ------------------------------------------------------------------------------- rank side
 def _rank_data(rank, shape, dtype, seed=0):
     rng = np.random.default_rng(seed * 100 + rank)
