@@ -7,6 +7,8 @@ a step processes twice the samples. For each model it reports
 - steps/s at 1 rank (the plain model, no DDP: the honest baseline) and at 2 ranks (DDP);
 - scaling efficiency = steps/s(2 ranks) / steps/s(1 rank) (1.0 = twice the samples per second);
 - bytes allreduced per step (the gradient buckets);
+- CPU ms per step of the busiest rank (``time.process_time``): on a shared machine, where other
+  tenants' processes stretch wall time, this shows what DDP itself adds (1 rank vs 2 ranks);
 - share of communication hidden behind backward = 1 - (time backward's last hook waited for the
   allreduce per step) / (time the same buckets take to allreduce alone, blocking). The wait also
   absorbs any imbalance between the ranks, so this is a lower bound on what was hidden.
@@ -81,12 +83,16 @@ def worker(name, steps, warmup):
     if ddp:
         ddp.stats.update(steps=0, bytes=0, wait_s=0.0)
     dist.barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
+    cpu = time.process_time() - c0
     dist.barrier()
     elapsed = time.perf_counter() - t0
+    cpus = [None] * n
+    dist.all_gather_object(cpus, cpu)
     out = {"model": name, "ranks": n, "steps_per_s": steps / elapsed, "batch_per_rank": B}
+    out["cpu_ms_per_step"] = 1e3 * max(cpus) / steps  # the busiest rank's CPU time
     if ddp:
         s = ddp.stats
         out["bytes_per_step"] = s["bytes"] / s["steps"]
@@ -131,18 +137,21 @@ def main():
     a = ap.parse_args()
     if a.worker:
         return worker(a.worker, a.steps, a.warmup)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         "| model | batch/rank | 1 rank steps/s | 2 ranks steps/s | scaling efficiency "
-        "| bytes allreduced/step | buckets | comm alone ms | wait ms/step | comm hidden |"
+        "| CPU ms/step 1 rank | CPU ms/step 2 ranks | bytes allreduced/step | buckets "
+        "| comm alone ms | wait ms/step | comm hidden |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in a.models.split(","):
         one = launch(name, 1, a.steps, a.warmup)
         two = launch(name, 2, a.steps, a.warmup)
         eff = two["steps_per_s"] / one["steps_per_s"]
         print(
             f"| {name} | {one['batch_per_rank']} | {one['steps_per_s']:.1f} | "
-            f"{two['steps_per_s']:.1f} | {eff:.0%} | {two['bytes_per_step'] / 2**20:.2f} MiB | "
+            f"{two['steps_per_s']:.1f} | {eff:.0%} | {one['cpu_ms_per_step']:.1f} | "
+            f"{two['cpu_ms_per_step']:.1f} | {two['bytes_per_step'] / 2**20:.2f} MiB | "
             f"{two['buckets']} | {two['comm_alone_ms']:.2f} | {two['wait_ms_per_step']:.2f} | "
             f"{two['hidden_share']:.0%} |",
             flush=True,

@@ -313,6 +313,11 @@ def case_collectives():
         (lambda: dist.all_reduce(t(np.zeros(2, np.float32 if r else np.float64))), "dtype"),
         (lambda: dist.all_reduce(t(np.zeros(2)), op="median"), "ReduceOp"),
         (lambda: dist.broadcast(t(np.zeros(2)), src=n), "src"),
+        (lambda: dist.broadcast(t(np.zeros(2)), src=r % 2), "src/dst rank is 0 on rank 0"),
+        (
+            lambda: dist.all_reduce(t(np.zeros(2))) if r else dist.barrier(),
+            "called a different collective",
+        ),
         (lambda: dist.all_gather([t(np.zeros(2))], t(np.zeros(2))), "tensor_list"),
         (lambda: dist.init_process_group("gloo"), "twice"),
     ):

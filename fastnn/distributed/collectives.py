@@ -393,9 +393,10 @@ def _array(t, name):
     return a
 
 
-def _signature(op, a):
-    """op name, dtype and shape as a fixed-size int64 row (shapes of up to 6 dims compared)."""
-    row = np.full(10, -1, np.int64)
+def _signature(op, a, root):
+    """op name, dtype, shape (up to 6 dims compared) and root rank as a fixed-size int64 row."""
+    row = np.full(11, -1, np.int64)
+    row[10] = -1 if root is None else root
     row[0] = zlib.crc32(op.encode())  # str hash() differs between processes
     if a is not None:
         row[1] = np.frombuffer(np.dtype(a.dtype).str.encode().ljust(8, b" "), np.int64)[0]
@@ -408,7 +409,7 @@ def _signature(op, a):
 def _check_same(g, op, a, src, name):
     """Raise on the ranks of ``g`` that disagree on the collective, its dtype or shape (every rank
     raises, naming the first rank that differs from rank 0)."""
-    mine = _signature(op, a)
+    mine = _signature(op, a, src)
     rows = np.empty((g.size(), mine.size), np.int64)
     _wait([g.comm.Iallgather(mine, rows)], g, f"{op} (argument check)")
     bad = np.flatnonzero((rows != rows[0]).any(axis=1))
@@ -418,6 +419,11 @@ def _check_same(g, op, a, src, name):
             raise DistError(
                 f"{op}: rank {g.ranks[r]} called a different collective than rank {g.ranks[0]} "
                 "(collectives must be called in the same order on every rank)"
+            )
+        if rows[r, 10] != rows[0, 10]:
+            raise ValueError(
+                f"{op}: the src/dst rank is {rows[0, 10]} on rank {g.ranks[0]} but {rows[r, 10]} "
+                f"on rank {g.ranks[r]}; every rank must pass the same"
             )
 
         def desc(row):
@@ -673,6 +679,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     g = _group(group)
     if not _member(g):
         return None
+    _check_same(g, "barrier", None, None, "group")
     return _done_or_work([g.comm.Ibarrier()], g, "barrier", async_op)
 
 
