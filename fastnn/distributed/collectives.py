@@ -81,7 +81,8 @@ def _import_mpi():
             # Only the main thread calls MPI. MPI_Finalize still runs at a normal exit: mpiexec
             # (MPICH's hydra) kills the whole job when a rank exits without it, which is what
             # the failure paths below rely on, and must not happen on success.
-            mpi4py.rc.thread_level = "serialized"
+            if "MPI4PY_RC_THREAD_LEVEL" not in os.environ:
+                mpi4py.rc.thread_level = "serialized"
         from mpi4py import MPI
 
         _State.mpi = MPI

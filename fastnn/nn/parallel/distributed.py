@@ -181,7 +181,13 @@ class DistributedDataParallel(Module):
         self._ready_order = []
         self._armed = False
         self._hooks_fired = 0
-        self.stats = {"steps": 0, "bytes": 0, "wait_s": 0.0, "buckets": len(self._buckets)}
+        self.stats = {
+            "steps": 0,
+            "bytes": 0,
+            "overlapped_bytes": 0,
+            "wait_s": 0.0,
+            "buckets": len(self._buckets),
+        }
         for p in params:
             p.register_post_accumulate_grad_hook(self._on_grad_ready)
 
@@ -310,6 +316,9 @@ class DistributedDataParallel(Module):
     def _finalize(self):
         g = self.process_group
         t0 = time.perf_counter()
+        for b in self._buckets:  # reduced while backward still ran: communication hidden
+            if b.request.Test():
+                self.stats["overlapped_bytes"] += b.buffer.nbytes
         _c._wait(self._in_flight, g, "DistributedDataParallel gradient allreduce")
         self.stats["wait_s"] += time.perf_counter() - t0
         self.stats["steps"] += 1
