@@ -55,12 +55,13 @@ def make(name, torch):
     return model, (3, 32, 32)
 
 
-def worker(name, steps, warmup):
+def worker(name, steps, warmup, hooks_only):
     import fastnn as torch
     import fastnn.distributed as dist
     from fastnn.nn.parallel import DistributedDataParallel as DDP
 
     torch.set_num_threads(1)
+    DDP.progress_thread = not hooks_only
     dist.init_process_group("gloo")
     n, r = dist.get_world_size(), dist.get_rank()
     torch.manual_seed(0)
@@ -118,11 +119,12 @@ def worker(name, steps, warmup):
     dist.destroy_process_group()
 
 
-def launch(name, ranks, steps, warmup):
+def launch(name, ranks, steps, warmup, hooks_only):
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     cmd = [sys.executable, "-m", "fastnn.distributed.run", "--nproc-per-node", str(ranks), HERE]
     cmd += ["--worker", name, "--steps", str(steps), "--warmup", str(warmup)]
+    cmd += ["--hooks-only"] if hooks_only else []
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
     if p.returncode != 0 or not line:
@@ -136,9 +138,14 @@ def main():
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--hooks-only",
+        action="store_true",
+        help="DDP.progress_thread = False: test the allreduces only from the gradient hooks",
+    )
     a = ap.parse_args()
     if a.worker:
-        return worker(a.worker, a.steps, a.warmup)
+        return worker(a.worker, a.steps, a.warmup, a.hooks_only)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         "| model | batch/rank | 1 rank steps/s | 2 ranks steps/s | scaling efficiency "
@@ -147,8 +154,8 @@ def main():
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in a.models.split(","):
-        one = launch(name, 1, a.steps, a.warmup)
-        two = launch(name, 2, a.steps, a.warmup)
+        one = launch(name, 1, a.steps, a.warmup, a.hooks_only)
+        two = launch(name, 2, a.steps, a.warmup, a.hooks_only)
         eff = two["steps_per_s"] / one["steps_per_s"]
         print(
             f"| {name} | {one['batch_per_rank']} | {one['steps_per_s']:.1f} | "

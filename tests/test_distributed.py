@@ -375,11 +375,13 @@ def case_ddp():
     r, n = dist.get_rank(), dist.get_world_size()
     F = torch.nn.functional
     B, steps = 6, 3
-    for make, xshape, cap in (
-        (_mlp, (20,), None),
-        (_mlp, (20,), 0.004),  # 4 KiB buckets: several buckets in flight
-        (_cnn, (3, 8, 8), None),
+    for make, xshape, cap, thread in (
+        (_mlp, (20,), None, True),
+        (_mlp, (20,), 0.004, True),  # 4 KiB buckets: several buckets in flight
+        (_mlp, (20,), 0.004, False),  # allreduces tested from the gradient hooks only
+        (_cnn, (3, 8, 8), None, True),
     ):
+        DDP.progress_thread = thread
         torch.manual_seed(100)
         ref = make(torch)
         torch.manual_seed(100 + r)  # different on every rank: DDP must broadcast rank 0's
@@ -404,6 +406,7 @@ def case_ddp():
         if cap is not None:
             assert model.stats["buckets"] > 2, model.stats
         assert model.stats["steps"] == steps
+    DDP.progress_thread = True
     # no_sync: two micro-batches accumulated locally, one allreduce == the whole batch
     torch.manual_seed(1)
     ref = _mlp(torch)

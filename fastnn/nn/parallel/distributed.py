@@ -17,6 +17,7 @@ How gradients are averaged (torch's Reducer, in a few hundred lines of Python):
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import zlib
 
@@ -103,6 +104,83 @@ def _reachable_leaves(outputs):
     return leaves
 
 
+class _Progress:
+    """A thread that starts the buckets' allreduces and tests them every ``poll_s`` while
+    backward computes (MPI advances a non-blocking collective only inside MPI calls, and the
+    kernels release the GIL), then without pause while the main thread waits for them. While
+    it has work it is the only thread calling MPI; it is idle whenever the main thread calls
+    MPI, so MPI_THREAD_SERIALIZED suffices."""
+
+    poll_s = 0.0002
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.cv = threading.Condition()
+        self.queue = []
+        self.finished = 0
+        self.urgent = False
+        self.all_done = threading.Event()
+        self.thread = None
+
+    def submit(self, bucket):
+        with self.cv:
+            self.queue.append(bucket)
+            self.cv.notify()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="ddp-allreduce", daemon=True)
+            self.thread.start()
+
+    def wait(self, nbuckets, g):
+        with self.cv:
+            self.target = nbuckets
+            self.urgent = True
+            if self.finished >= nbuckets:
+                self.all_done.set()
+            self.cv.notify()
+        ok = self.all_done.wait(g.timeout_s)
+        with self.cv:
+            self.urgent = False
+            self.finished = 0
+            self.all_done.clear()
+        if not ok:
+            raise _c.DistBackendError(
+                f"rank {_c.get_rank()}: DistributedDataParallel gradient allreduce did not "
+                f"complete within {g.timeout_s:g} s; another rank may have died or hung"
+            )
+
+    def _run(self):
+        MPI = _c._State.mpi
+        pending = []
+        backoff = None
+        while True:
+            with self.cv:
+                while not self.queue and not pending:
+                    self.cv.wait()
+                new, self.queue = self.queue, []
+            for b in new:
+                b.request = self.comm.Iallreduce(MPI.IN_PLACE, b.buffer, MPI.SUM)
+                pending.append(b)
+            still = []
+            for b in pending:
+                if b.request.Test():
+                    b.done = True
+                else:
+                    still.append(b)
+            with self.cv:
+                self.finished += len(pending) - len(still)
+                if self.urgent and not still and not self.queue and self.finished >= self.target:
+                    self.all_done.set()
+                urgent = self.urgent
+            pending = still
+            if not urgent:
+                backoff = None
+                if pending:  # backward computes on this core: a gentle poll
+                    time.sleep(self.poll_s)
+            elif pending:  # the main thread waits: poll at once
+                backoff = backoff or _c.Backoff()
+                backoff.pause()
+
+
 class DistributedDataParallel(Module):
     """Replicates ``module`` across the ranks of ``process_group`` and averages its gradients
     during backward (``torch.nn.parallel.DistributedDataParallel`` for CPU modules).
@@ -118,7 +196,11 @@ class DistributedDataParallel(Module):
             rank keep their ``.grad``.
     Attributes:
         module: the wrapped model. ``require_backward_grad_sync``: False inside ``no_sync()``.
+        progress_thread: class attribute (default True): a helper thread starts and tests the
+            allreduces while backward computes; False tests them only from the gradient hooks.
     """
+
+    progress_thread = True
 
     def __init__(
         self,
@@ -181,6 +263,7 @@ class DistributedDataParallel(Module):
         self._ready_order = []
         self._armed = False
         self._hooks_fired = 0
+        self._progress = _Progress(g.comm) if self.progress_thread and g.size() > 1 else None
         self.stats = {
             "steps": 0,
             "bytes": 0,
@@ -295,7 +378,7 @@ class DistributedDataParallel(Module):
         b.pending -= 1
         if b.pending == 0:
             self._launch_ready()
-        elif self._in_flight:
+        elif self._in_flight and self._progress is None:
             _c._State.mpi.Request.Testall(self._in_flight)  # drive MPI's progress engine
 
     def _launch_ready(self):
@@ -304,22 +387,30 @@ class DistributedDataParallel(Module):
         bs = self._buckets
         while self._next_launch < len(bs) and bs[self._next_launch].pending == 0:
             b = bs[self._next_launch]
-            b.request = comm.Iallreduce(MPI.IN_PLACE, b.buffer, MPI.SUM)
-            self._in_flight.append(b.request)
+            b.done = False
+            if self._progress is not None:
+                self._progress.submit(b)
+            else:
+                b.request = comm.Iallreduce(MPI.IN_PLACE, b.buffer, MPI.SUM)
+                self._in_flight.append(b.request)
             self.stats["bytes"] += b.buffer.nbytes
             self._next_launch += 1
         if self._next_launch == len(bs):
             self._finalize()
-        else:
+        elif self._progress is None:
             MPI.Request.Testall(self._in_flight)
 
     def _finalize(self):
         g = self.process_group
         t0 = time.perf_counter()
-        for b in self._buckets:  # reduced while backward still ran: communication hidden
-            if b.request.Test():
-                self.stats["overlapped_bytes"] += b.buffer.nbytes
-        _c._wait(self._in_flight, g, "DistributedDataParallel gradient allreduce")
+        if self._progress is not None:
+            self.stats["overlapped_bytes"] += sum(b.buffer.nbytes for b in self._buckets if b.done)
+            self._progress.wait(len(self._buckets), g)
+        else:
+            for b in self._buckets:  # reduced while backward still ran: communication hidden
+                if b.request.Test():
+                    self.stats["overlapped_bytes"] += b.buffer.nbytes
+            _c._wait(self._in_flight, g, "DistributedDataParallel gradient allreduce")
         self.stats["wait_s"] += time.perf_counter() - t0
         self.stats["steps"] += 1
         used = None
