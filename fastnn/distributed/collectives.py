@@ -24,7 +24,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 _DEFAULT_TIMEOUT = timedelta(minutes=30)  # torch's default for the CPU backends
 
@@ -392,13 +392,6 @@ def _done_or_work(requests, g, what, async_op, finish=None, result=None):
 
 
 # ------------------------------------------------------------------------------ argument checks
-_DTYPE_CODES = {}
-
-
-def _dtype_code(dt) -> int:
-    return _DTYPE_CODES.setdefault(np.dtype(dt).str, len(_DTYPE_CODES) + 1)
-
-
 def _array(t, name):
     if not isinstance(t, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(t).__name__}")
@@ -618,7 +611,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
                 f"input_list[{i}]: expected dtype {o.dtype} shape {o.shape} like output, got "
                 f"{x.dtype} {x.shape}"
             )
-    return reduce_scatter_tensor(output, _wrap_np(np.stack(ins)), op, group, async_op)
+    return reduce_scatter_tensor(output, _make(np.stack(ins), False, None, 0), op, group, async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -792,9 +785,3 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
     if back:
         back()
     return g.ranks[status.Get_source()]
-
-
-def _wrap_np(a):
-    from ..tensor import _make
-
-    return _make(a, False, None, 0)
