@@ -6,10 +6,12 @@ How gradients are averaged (torch's Reducer, in a few hundred lines of Python):
   ``bucket_cap_mb`` (25 MiB); one dtype per bucket. After the first synchronised iteration the
   buckets are rebuilt in the order the gradients actually arrived (rank 0's order).
 - Each parameter has a post-accumulate-grad hook. When the last gradient of a bucket arrives, the
-  bucket (gradients pre-divided by the world size, copied into one flat buffer) starts a
-  non-blocking ``MPI_Iallreduce``; buckets start in bucket order on every rank, as MPI requires.
-  Later hooks test the requests in flight, which is what moves MPI's progress engine, so the
-  reduction of bucket k proceeds while backward computes the gradients of bucket k+1.
+  bucket (gradients pre-divided by the world size, copied into one flat buffer) is handed to a
+  progress thread that starts a non-blocking ``MPI_Iallreduce``; buckets start in bucket order
+  on every rank, as MPI requires. MPI moves a request only inside MPI calls, so the thread tests
+  the requests every 0.2 ms while backward's kernels run without the GIL: the reduction of
+  bucket k proceeds while backward computes the gradients of bucket k+1 (with
+  ``progress_thread = False`` only the hooks test them, which hides far less).
 - When every bucket has started, the hook of the last gradient waits for all of them and writes
   the averages back into ``param.grad``; ``optimizer.step()`` then sees averaged gradients.
 """
