@@ -336,6 +336,16 @@ def case_collectives():
             assert "shapes differ" in str(e)
         else:
             raise AssertionError("recv of a wrong-sized message did not raise")
+    # DistributedSampler takes rank and world size from the process group; shards partition
+    from fastnn.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(list(range(11)), seed=5)
+    sampler.set_epoch(2)
+    shards = [None] * n
+    dist.all_gather_object(shards, list(sampler))
+    flat = sum(shards, [])
+    assert len({len(x) for x in shards}) == 1 and set(flat) == set(range(11))
+    assert len(flat) == 11 + (-11) % n
     dist.barrier()
     dist.destroy_process_group()
     assert not dist.is_initialized()
