@@ -235,6 +235,7 @@ from .functions.gemm import addmm, baddbmm, bmm, dot, einsum, inner, matmul, mm,
 
 # ---- nn, optim, data and checkpoints (they build on everything above)
 from . import nn, optim, utils
+from . import distributed  # torch.distributed over MPI; mpi4py is imported only when used
 from .serialization import load, save
 
 # ---- what scripts set or ask around the training loop (compatibility, documented no-ops)

@@ -30,6 +30,7 @@ class Tensor:
     _out_idx = 0
     _version = 0
     _hooks = None
+    _post_acc_hooks = None
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
@@ -202,6 +203,21 @@ class Tensor:
             hooks = node._hooks.setdefault(self._out_idx, [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on a leaf once per backward, after its ``.grad`` has received
+        every contribution of that backward (PyTorch's name; DistributedDataParallel starts its
+        gradient allreduce from it). Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors"
+            )
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = []
+        self._post_acc_hooks.append(hook)
+        return _HookHandle(self._post_acc_hooks, hook)
 
     # ------------------------------------------------------------------ conversion
     def item(self):

@@ -80,13 +80,17 @@ def run_backward(roots, grads, retain_graph, capture=None):
             if i is not None:
                 captured[i] = g if captured[i] is None else captured[i] + g
 
-    # Dependency counts over the reachable graph.
+    # Dependency counts over the reachable graph; also the edges into leaves that have
+    # post-accumulate hooks, so each such hook runs once, after the leaf's last contribution.
     deps = {}
     stack = []
+    post = {}  # id(leaf) -> [leaf, edges still to come, received a gradient]
     for t in roots:
         if t.grad_fn is not None and t.grad_fn not in deps:
             deps[t.grad_fn] = 0
             stack.append(t.grad_fn)
+        elif t.grad_fn is None and t._post_acc_hooks and capture is None:
+            post.setdefault(id(t), [t, 0, False])[1] += 1
     while stack:
         node = stack.pop()
         for e in node._next:
@@ -97,6 +101,8 @@ def run_backward(roots, grads, retain_graph, capture=None):
                 else:
                     deps[n] = 1
                     stack.append(n)
+            elif e is not None and e._post_acc_hooks and capture is None:
+                post.setdefault(id(e), [e, 0, False])[1] += 1
 
     for t, g in zip(roots, grads):
         if not t.requires_grad:
@@ -104,6 +110,8 @@ def run_backward(roots, grads, retain_graph, capture=None):
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
         send(t if t.grad_fn is None else (t.grad_fn, t._out_idx), g)
+        if post and t.grad_fn is None:
+            _leaf_edge_done(post, t, True)
     for node, n in deps.items():
         if n == 0:
             ready.append(node)
@@ -167,6 +175,8 @@ def run_backward(roots, grads, retain_graph, capture=None):
                     if type(g) is not np.ndarray and not hasattr(g, "__cuda_array_interface__"):
                         g = np.asarray(g)
                     send(e, g)
+                if post and type(e) is not tuple and id(e) in post:
+                    _leaf_edge_done(post, e, g is not None)
                 if type(e) is tuple:
                     n = e[0]
                     deps[n] -= 1
@@ -175,9 +185,27 @@ def run_backward(roots, grads, retain_graph, capture=None):
                             ready.append(n)
                         else:  # received no gradient at all: resolve its inputs' counts
                             _skip(n, deps, buffers, ready)
+        for leaf, _, received in list(post.values()):  # edges below skipped nodes never came
+            if received:
+                _run_post_hooks(leaf)
     finally:
         _grad_state.enabled = prev_mode
     return captured
+
+
+def _leaf_edge_done(post, leaf, received):
+    entry = post[id(leaf)]
+    entry[1] -= 1
+    entry[2] = entry[2] or received
+    if entry[1] == 0:
+        del post[id(leaf)]
+        if entry[2]:
+            _run_post_hooks(leaf)
+
+
+def _run_post_hooks(leaf):
+    for hook in list(leaf._post_acc_hooks):
+        hook(leaf)
 
 
 def _needed(deps, cap_leaf, cap_node):

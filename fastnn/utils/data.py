@@ -20,7 +20,8 @@ from ..tensor import Tensor, wrap
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
     "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-    "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert",
+    "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "default_collate",
+    "default_convert",
     "get_worker_info",
 ]
 
@@ -233,6 +234,64 @@ class WeightedRandomSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+class DistributedSampler(Sampler):
+    """The ``rank``-th of ``num_replicas`` disjoint shards of ``dataset``'s indices
+    (``torch.utils.data.DistributedSampler``): shuffled by ``seed + epoch`` (same order on every
+    rank; call ``set_epoch`` each epoch), padded by repeating indices to a multiple of
+    ``num_replicas`` or, with ``drop_last``, cut to one. Rank ``r`` takes every
+    ``num_replicas``-th index from ``r``. ``num_replicas``/``rank`` default to
+    ``fastnn.distributed``'s world size and rank.
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        if num_replicas is None or rank is None:
+            from .. import distributed as dist
+
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(
+                f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]"
+            )
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.drop_last = drop_last
+        n = len(dataset)
+        if drop_last and n % num_replicas != 0:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            pad = self.total_size - len(indices)
+            if pad <= len(indices):
+                indices += indices[:pad]
+            else:
+                indices += (indices * math.ceil(pad / len(indices)))[:pad]
+        else:
+            indices = indices[: self.total_size]
+        return iter(indices[self.rank : self.total_size : self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """Reshuffle for ``epoch`` (every rank must pass the same)."""
+        self.epoch = epoch
 
 
 class BatchSampler(Sampler):
