@@ -246,3 +246,13 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     for c in range(cols):
         vals[g.permutation(rows)[:num_zeros], c] = 0
     return _fill(tensor, vals)
+
+
+def _reset_linear_like(weight, bias) -> None:
+    """PyTorch's default init of Linear and ConvNd: kaiming_uniform_(a=sqrt(5)) for the weight,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...dtypes import as_dtype, get_default_dtype
@@ -58,11 +56,7 @@ class Linear(Module):
             self.to(device)
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._reset_linear_like(self.weight, self.bias)
 
     def forward(self, input):
         return _linear(input, self.weight, self.bias)

@@ -38,6 +38,17 @@ def _shape(t):
     return tuple(t.shape)
 
 
+def _check_rnn_input(input, input_size, dims, who, what):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
+    if input.dim() not in dims:
+        raise ValueError(f"input: {who} expects a {what} input, got {input.dim()}-D with shape "
+                         f"{_shape(input)}")
+    if input.shape[-1] != input_size:
+        raise RNNShapeError(f"input: expected input_size {input_size} in the last dimension, "
+                            f"got shape {_shape(input)}")
+
+
 class RNNBase(Module):
     """Shared constructor, parameters and input checks of LSTM and GRU (PyTorch's RNNBase).
 
@@ -140,18 +151,8 @@ class RNNBase(Module):
         return getattr(self, f"weight_ih{sfx}"), getattr(self, f"weight_hh{sfx}"), b_ih, b_hh
 
     def _check_input(self, input):
-        if not isinstance(input, Tensor):
-            raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
-        if input.dim() not in (2, 3):
-            raise ValueError(
-                f"input: {self.mode} expects a 2-D (unbatched) or 3-D (batched) input, got "
-                f"{input.dim()}-D with shape {_shape(input)}"
-            )
-        if input.shape[-1] != self.input_size:
-            raise RNNShapeError(
-                f"input: expected input_size {self.input_size} in the last dimension, got shape "
-                f"{_shape(input)}"
-            )
+        _check_rnn_input(input, self.input_size, (2, 3), self.mode, "2-D (unbatched) or 3-D "
+                         "(batched)")
 
     def _state(self, hx, name, B, unbatched, input):
         """The (L*D, B, H) initial state: ``hx`` checked (and given a batch dim if unbatched), or
@@ -355,18 +356,7 @@ class RNNCellBase(Module):
 
     def _prepare(self, input, states, names):
         """Checks input (B, I) or (I,) and the states (B, H) / (H,); None states become zeros."""
-        if not isinstance(input, Tensor):
-            raise TypeError(f"input: expected a Tensor, got {type(input).__name__}")
-        if input.dim() not in (1, 2):
-            raise ValueError(
-                f"input: {type(self).__name__} expects a 1-D or 2-D input, got "
-                f"{input.dim()}-D with shape {_shape(input)}"
-            )
-        if input.shape[-1] != self.input_size:
-            raise RNNShapeError(
-                f"input: expected input_size {self.input_size} in the last "
-                f"dimension, got shape {_shape(input)}"
-            )
+        _check_rnn_input(input, self.input_size, (1, 2), type(self).__name__, "1-D or 2-D")
         unbatched = input.dim() == 1
         if unbatched:
             input = input.unsqueeze(0)
