@@ -768,6 +768,9 @@ fastnn::attn::Shape check_inputs(const py::array& q, const py::array& k, const p
     s.mask = nullptr;
     s.Bm = s.Hm = 1;
     if (!mask.is_none()) {
+        if (!py::isinstance<py::array>(mask))
+            throw py::type_error("mask: expected a float32 array or None, got " +
+                                 std::string(py::str(py::type::of(mask).attr("__name__"))));
         py::array m = py::reinterpret_borrow<py::array>(mask);
         check_f32(m, "mask", 4);
         s.Bm = m.shape(0);

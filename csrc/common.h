@@ -50,6 +50,10 @@ inline void check_dim(const py::array& a, const char* name, int axis, int64_t wa
 // Optional float32 array argument (None allowed).
 inline const float* opt_ptr(const py::object& o, const char* name, int64_t len) {
     if (o.is_none()) return nullptr;
+    // a float, str or tuple reinterpreted as an array reads arbitrary memory: refuse it first
+    if (!py::isinstance<py::array>(o))
+        throw py::type_error(std::string(name) + ": expected a float32 array or None, got " +
+                             std::string(py::str(py::type::of(o).attr("__name__"))));
     py::array a = py::reinterpret_borrow<py::array>(o);
     check_f32(a, name, 1);
     check_dim(a, name, 0, len);

@@ -289,7 +289,9 @@ inline void micro_final(int64_t kc, const float* __restrict a, const float* __re
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
             vf t = simd::add(acc[r][v], bb);
-            if (relu) t = simd::max(t, zero);
+            // max(0, t), not max(t, 0): the instruction returns its second operand when either
+            // is NaN, and NaN must stay NaN (as in torch)
+            if (relu) t = simd::max(zero, t);
             const int n = std::min(W, std::max(0, cols - v * W));
             if (n == W)
                 store_out(out + r * ldo + v * W, t, nt);

@@ -187,7 +187,7 @@ constexpr double kParallelFlops = 2.0 * 96 * 96 * 96;
 
 inline float act_scalar(float x, Act act) {
     switch (act) {
-        case Act::Relu: return x > 0.f ? x : 0.f;
+        case Act::Relu: return x < 0.f ? 0.f : x;  // NaN stays NaN
         case Act::Gelu: return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
         case Act::Sigmoid: return 1.f / (1.f + std::exp(-x));
         case Act::Tanh: return std::tanh(x);
@@ -355,7 +355,8 @@ void micro_kernel(int64_t kc, const float* __restrict a, int64_t a_rs, int64_t a
             if (e.load_c) t = simd::fmadd(simd::loadu_n(cr + v * W, n), vb, t);
             if (e.last) {
                 if (e.bias) t = simd::add(t, simd::loadu_n(e.bias + v * W, n));
-                if (e.act == Act::Relu) t = simd::max(t, simd::zero());
+                // operand order: max returns its second operand on NaN, which must stay NaN
+                if (e.act == Act::Relu) t = simd::max(simd::zero(), t);
             }
             simd::storeu_n(cr + v * W, t, n);
         }

@@ -143,3 +143,44 @@ def test_ops_errors_name_the_argument():
     for exc, msg, fn in cases:
         with pytest.raises(exc, match=msg):
             fn()
+
+
+@pytest.mark.parametrize("backend", CPU)
+def test_fused_relu_keeps_nan(backend):
+    """Defect 2: the cpp fused ReLU turned NaN into 0 in gemm and conv2d (torch keeps NaN)."""
+    f = np.float32
+    for m, n, k in ((1, 1, 1), (7, 37, 5), (64, 64, 64)):
+        a = np.ones((m, k), f)
+        a[0, 0] = np.nan
+        b = np.ones((k, n), f)
+        y = ops.gemm(a, b, np.zeros(n, f), activation="relu", backend=backend)
+        assert np.isnan(y[0]).all() and not np.isnan(y[1:]).any()
+    x = np.ones((2, 4, 9, 9), f)
+    x[0, 0, 4, 4] = np.nan
+    w = np.ones((8, 4, 3, 3), f)
+    y = ops.conv2d(x, w, np.zeros(8, f), padding=1, activation="relu", backend=backend)
+    want = np.zeros(y.shape, bool)
+    want[0, :, 3:6, 3:6] = True  # every output whose window holds the NaN
+    np.testing.assert_array_equal(np.isnan(y), want)
+
+
+def test_cpp_bindings_refuse_non_arrays_for_optional_arrays():
+    """Defect 6: cpp kernels given a float/int/str/tuple for an optional array argument (conv2d
+    bias, attention mask, lstm b_ih/b_hh) read arbitrary memory or crashed."""
+    if "cpp" not in AVAILABLE:
+        pytest.skip("no cpp backend")
+    C = backends.get_backend("cpp").lib()
+    f = np.float32
+    x, w = np.ones((1, 2, 5, 5), f), np.ones((3, 2, 3, 3), f)
+    q = np.ones((1, 1, 4, 8), f)
+    xs, h = np.ones((3, 2, 4), f), np.ones((2, 5), f)
+    wih, whh = np.ones((20, 4), f), np.ones((20, 5), f)
+    for bad in (1.5, 3, "abc", (1.0, 2.0, 3.0)):
+        with pytest.raises(TypeError, match="bias"):
+            C.conv2d_forward(x, w, bad, (1, 1), (0, 0), (1, 1), 1, None)
+        with pytest.raises(TypeError, match="mask"):
+            C.attention_forward(q, q, q, bad, False, 0.5)
+        with pytest.raises(TypeError, match="b_ih"):
+            C.lstm_sequence_forward(xs, h, h, wih, whh, bad, None)
+        with pytest.raises(TypeError, match="b_hh"):
+            C.lstm_cell_forward(xs[0], h, h, wih, whh, None, bad)
