@@ -86,12 +86,14 @@ def _conv_pair(n, c, h, w, oc, k=3, stride=1, pad=1, label="") -> list:
     return [_conv2d.forward_case(n, c, h, w, oc, **kw), _conv2d.backward_case(n, c, h, w, oc, **kw)]
 
 
-def _ints(family, spec, text, lo, hi) -> list:
+def _ints(family, spec, text, lo, hi, zero_from=None) -> list:
+    """lo..hi ints, all positive (from index ``zero_from`` on, non-negative: conv2d's padding)."""
     try:
         dims = [int(t) for t in text]
     except ValueError:
         dims = []
-    if not lo <= len(dims) <= hi or any(d < 1 for d in dims):
+    least = [0 if zero_from is not None and i >= zero_from else 1 for i in range(len(dims))]
+    if not lo <= len(dims) <= hi or any(d < m for d, m in zip(dims, least)):
         raise ValueError(
             f"--shape {spec!r}: expected {family}=" + _USAGE[family] + " (positive ints) or a "
             f"shape set ({', '.join(set_names(family))})"
@@ -143,7 +145,7 @@ def parse(spec: str) -> tuple[str, list[Case]]:
         )
         return family, [case]
     if family == "conv2d":
-        dims = _ints(family, spec, parts, 5, 8)
+        dims = _ints(family, spec, parts, 5, 8, zero_from=7)
         n, c, h, w, oc, *rest = dims
         k = rest[0] if rest else 3
         stride = rest[1] if len(rest) > 1 else 1
