@@ -414,6 +414,11 @@ def test_bad_shape_is_a_clear_error(capsys, spec, words):
     assert rc == 2 and out == "" and words[0] in err
 
 
+def test_a_shape_for_a_family_the_kernel_arguments_leave_out_is_an_error(capsys):
+    rc, out, err = _main(capsys, "gemm", "--shape", "lstm=2,3,4,5", "--sizes", "tiny")
+    assert rc == 2 and out == "" and "--shape for lstm" in err and "(gemm)" in err
+
+
 def test_shape_option_runs_only_those_families_validated(tmp_path, capsys):
     js = tmp_path / "b.json"
     argv = ["--shape", "lstm=2,3,4,5", "--backend", "cpp", "--sizes", "tiny", "--json", str(js)]

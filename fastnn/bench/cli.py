@@ -74,8 +74,8 @@ def parser() -> argparse.ArgumentParser:
         help="time FAMILY at a shape set (tiny, quick, full or a named one: gemm=train|trans|"
         "fused|small|square, conv2d=CNN1..RN512, lstm=seq128|h512|cell) or at DIMS "
         "(gemm=M,N,K[,ta][,tb][,bias][,relu], conv2d=N,C,H,W,OC[,K[,STRIDE[,PAD]]], "
-        "lstm=T,B,I,H, attention=B,H,L,D) instead of --sizes; repeatable; without KERNEL "
-        "arguments only these families run",
+        "lstm=T,B,I,H, attention=B,H,L,D) instead of its --sizes cases (--sizes still sets "
+        "the timing budget); repeatable; without KERNEL arguments only these families run",
     )
     p.add_argument(
         "--naive",
@@ -149,6 +149,12 @@ def main(argv=None) -> int:
         args.shapes = shapes.parse_all(args.shape)
     except ValueError as exc:
         return _fail(str(exc))
+    left_out = [f for f in args.shapes if args.kernels and f not in args.kernels]
+    if left_out:
+        return _fail(
+            f"--shape for {', '.join(left_out)}, which the KERNEL arguments "
+            f"({' '.join(args.kernels)}) leave out: name it there too, or name no KERNEL"
+        )
     if args.variant and not args.backend:  # time the backends that register those versions
         kernels = {v.partition("=")[0] for v in args.variant}
         args.backend = [n for n in known if kernels <= set(backends.versions(n))] or ["cpp"]
