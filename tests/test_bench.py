@@ -1,14 +1,16 @@
 """The benchmark harness (python -m fastnn bench): FLOP formulas, validate-before-time, the JSON
-schema, the PNG, clear errors for unknown names, and a run without PyTorch."""
+schema, the PNG, clear errors for unknown names, a run without PyTorch, and the tuning options
+(--clock, --shape, --naive)."""
 
 import json
 import sys
+import time
 import types
 
 import numpy as np
 import pytest
 
-from fastnn.bench import cli, harness, report, timing, train
+from fastnn.bench import cli, harness, report, shapes, timing, train
 from fastnn.bench.specs import base, conv2d, gemm, lstm
 from fastnn.bench.specs.attention import attention_flops, backward_case
 from fastnn.bench.specs.conv2d import conv2d_flops
@@ -296,3 +298,157 @@ def test_train_race_machinery_with_pytorch_standing_in_for_fastnn(monkeypatch):
     assert by["cpp"].status == "ok" and by["torch"].status == "ok", rows
     assert by["cpp"].rate > 0 and by["cpp"].unit == "steps/s"
     assert by["cpp"].ratios["torch"] == pytest.approx(by["torch"].median_ms / by["cpp"].median_ms)
+
+
+# ------------------------------------------------------------ tuning options: clock and shapes
+
+
+def test_thread_and_process_clocks_leave_out_time_off_the_cpu():
+    nap = 0.02  # sleeping holds no CPU: the wall clock sees it, the CPU-time clocks do not
+    assert timing.clock("cpu", "wall")(lambda: time.sleep(nap), 2) >= 2 * nap
+    for name in ("thread", "process"):
+        assert timing.clock("cpu", name)(lambda: time.sleep(nap), 2) < nap, name
+    spin = timing.clock("cpu", "thread")
+    assert spin(lambda: sum(range(200_000)), 3) > 0  # real work is counted
+    assert timing.clock("cupy", "thread") is timing.CLOCKS["cupy"]  # GPU rows keep CUDA events
+
+
+def test_the_budget_clock_times_the_samples(monkeypatch):
+    monkeypatch.setattr(timing, "inner_count", lambda est, budget: 1)
+
+    def sleeper_rows(clock):
+        live = [
+            (
+                harness.Contender("nap", "fastnn"),
+                lambda: time.sleep(0.004),
+                harness.Result("gemm", "s", "nap", "fastnn", "ok", flops=1.0),
+            )
+        ]
+        harness._time_interleaved(live, timing.Budget(0.0, 3, 3, clock=clock), None)
+        return live[0][2].samples_ms
+
+    assert len(sleeper_rows("wall")) == 3 and min(sleeper_rows("wall")) >= 4.0
+    assert len(sleeper_rows("thread")) == 3 and max(sleeper_rows("thread")) < 2.0
+
+
+def test_clock_option_needs_one_thread_and_is_reported(tmp_path, capsys):
+    rc, out, err = _main(capsys, "gemm", "--sizes", "tiny", "--clock", "thread")
+    assert rc == 2 and out == "" and "--threads 1" in err
+    js = tmp_path / "b.json"
+    argv = ["gemm", "--sizes", "tiny", "--backend", "cpp", "--threads", "1", "--clock", "process"]
+    rc, out, _ = _main(capsys, *argv, "--json", str(js))
+    assert rc == 0, out
+    assert "Clock: process CPU time" in out
+    data = json.loads(js.read_text())
+    assert data["clock"] == "process"
+    timed = [r for r in data["results"] if r["status"] == "ok" and r["kernel"] == "gemm"]
+    assert timed and all(r["error"] <= r["tolerance"] and r["median_ms"] > 0 for r in timed)
+
+
+def test_shape_dims_build_the_spec_cases():
+    family, (c,) = shapes.parse("gemm=20,30,40,ta,bias,relu")
+    assert family == "gemm" and c.flops == gemm_flops(20, 30, 40)
+    x = c.make(np.random.default_rng(0))
+    assert x["a"].shape == (40, 20) and x["b"].shape == (40, 30) and x["bias"].shape == (30,)
+    want = np.maximum(x["a"].T.astype(np.float64) @ x["b"] + x["bias"], 0)
+    np.testing.assert_allclose(c.expect(x)[0], want, rtol=1e-12, atol=1e-12)
+
+    family, (fwd, bwd) = shapes.parse("conv2d=2,3,9,9,4,5,2")  # k5 stride 2, padding (5-1)//2
+    assert family == "conv2d" and "s2 p2" in fwd.size
+    assert fwd.flops == conv2d_flops(2, 3, 9, 9, 4, 5, 5, stride=2, pad=2)
+    assert bwd.flops == 2 * fwd.flops and bwd.kernels == conv2d.BACKWARD
+    assert fwd.make(np.random.default_rng(0))["w"].shape == (4, 3, 5, 5)
+    _, (valid, _) = shapes.parse("conv2d=1,3,8,8,4,3,1,0")  # padding 0 is a shape, not an error
+    assert valid.flops == conv2d_flops(1, 3, 8, 8, 4, 3, 3, stride=1, pad=0)
+
+    _, (lf, lb) = shapes.parse("lstm=7,3,5,4")
+    assert lf.flops == lstm_flops(7, 3, 5, 4) and "T7 B3 I5 H4" in lb.size
+    _, (af, ab) = shapes.parse("attention=1,2,16,8")
+    assert af.flops == attention_flops(1, 2, 16, 16, 8) and ab.size == "bwd 1x2x16x8"
+
+
+def test_shape_sets():
+    assert [c.size for c in shapes.parse("lstm=h512")[1]] == [
+        "fwd T100 B64 I512 H512",
+        "bwd T100 B64 I512 H512",
+    ]
+    assert [c.size for c in shapes.parse("attention=full")[1]] == [
+        c.size for c in specs_cases("attention", "full")
+    ]
+    rn512 = shapes.parse("conv2d=RN512")[1]
+    assert len(rn512) == 2 and rn512[0].flops == conv2d_flops(8, 512, 7, 7, 512, 3, 3)
+    trans = shapes.parse("gemm=trans")[1]
+    assert len(trans) == 2 * len(shapes._TRAIN_M) * len(shapes._TRAIN_KN)
+    # dx = dy W^T and dW = x^T dy of y = x W for x (32, 784), W (784, 256)
+    labels = {c.size for c in trans}
+    assert {"32x784x256", "784x256x32"} <= labels
+    both = shapes.parse_all(["gemm=small", "gemm=64,64,64"])
+    assert list(both) == ["gemm"] and len(both["gemm"]) == 7
+
+
+def specs_cases(family, sizes):
+    from fastnn.bench import specs
+
+    return specs.cases(family, sizes)
+
+
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("conv=1,2", ["unknown family 'conv'", "conv2d"]),
+        ("gemm", ["expected gemm=SET"]),
+        ("gemm=1,2", ["M,N,K", "train"]),
+        ("gemm=1,2,3,tx", ["flags are ta, tb, bias", "tx"]),
+        ("gemm=1,2,3,relu,gelu", ["one activation"]),
+        ("lstm=1,2,0,4", ["T,B,I,H", "positive"]),
+        ("conv2d=1,3,2,2,4,5,1,0", ["leaves no output"]),
+        ("attention=big", ["B,H,L,D"]),
+    ],
+)
+def test_bad_shape_is_a_clear_error(capsys, spec, words):
+    with pytest.raises(ValueError) as info:
+        shapes.parse(spec)
+    for w in words:
+        assert w in str(info.value)
+    rc, out, err = _main(capsys, "--shape", spec)
+    assert rc == 2 and out == "" and words[0] in err
+
+
+def test_a_shape_for_a_family_the_kernel_arguments_leave_out_is_an_error(capsys):
+    rc, out, err = _main(capsys, "gemm", "--shape", "lstm=2,3,4,5", "--sizes", "tiny")
+    assert rc == 2 and out == "" and "--shape for lstm" in err and "(gemm)" in err
+
+
+def test_shape_option_runs_only_those_families_validated(tmp_path, capsys):
+    js = tmp_path / "b.json"
+    argv = ["--shape", "lstm=2,3,4,5", "--backend", "cpp", "--sizes", "tiny", "--json", str(js)]
+    rc, out, _ = _main(capsys, *argv)
+    assert rc == 0, out
+    data = json.loads(js.read_text())
+    assert data["shapes"] == ["lstm=2,3,4,5"]
+    assert {r["kernel"] for r in data["results"]} == {"lstm"}  # no roof row, no other family
+    cpp = {r["size"]: r for r in data["results"] if r["backend"] == "cpp"}
+    assert set(cpp) == {"fwd T2 B3 I4 H5", "bwd T2 B3 I4 H5"}
+    assert all(r["status"] == "ok" and r["error"] <= r["tolerance"] for r in cpp.values())
+
+
+def test_naive_attention_is_a_validated_reference(tmp_path, capsys):
+    torch, why = base.optional("torch")
+    if torch is None:
+        pytest.skip(why)
+    js = tmp_path / "b.json"
+    argv = ["--shape", "attention=1,2,16,8", "--naive", "--backend", "cpp", "--sizes", "tiny"]
+    rc, out, _ = _main(capsys, *argv, "--json", str(js))
+    assert rc == 0, out
+    assert "vs naive" in out
+    rows = {(r["size"], r["backend"]): r for r in json.loads(js.read_text())["results"]}
+    naive = rows[("fwd 1x2x16x8", "naive")]
+    assert naive["status"] == "ok" and naive["error"] <= naive["tolerance"]
+    cpp = rows[("fwd 1x2x16x8", "cpp")]
+    assert cpp["ratios"]["naive"] == pytest.approx(naive["median_ms"] / cpp["median_ms"])
+    assert ("bwd 1x2x16x8", "naive") not in rows  # the naive contender has no backward
+    # the naive composition is a real attention: wrong if the softmax axis were wrong
+    case = shapes.parse("attention=1,2,16,8")[1][0]
+    x = case.make(np.random.default_rng(0))
+    got = case.refs["naive"](x)()[0].numpy()
+    assert base.rel_error((got,), tuple(case.expect(x))[:1]) < 1e-5  # (out, lse): out

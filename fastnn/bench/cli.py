@@ -1,10 +1,12 @@
 """``python -m fastnn bench [KERNEL ...] [--backend NAME ...] [--sizes quick|full] [--json PATH]
-[--markdown PATH] [--plot PATH] [--threads N]``"""
+[--markdown PATH] [--plot PATH] [--threads N] [--clock wall|thread|process] [--shape F=S ...]
+[--variant KERNEL=VERSION ...] [--naive]``"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import shlex
 import sys
 import time
@@ -55,6 +57,31 @@ def parser() -> argparse.ArgumentParser:
         metavar="KERNEL=VERSION",
         help="time a registered kernel version instead of the automatic choice, e.g. "
         "conv2d_forward=v1 (python -m fastnn info lists them); repeatable",
+    )
+    p.add_argument(
+        "--clock",
+        default="wall",
+        choices=("wall", "thread", "process"),
+        help="CPU timer of the samples: wall (default), or the CPU time of the calling thread or "
+        "of the process, which leaves out the time other jobs held the core (a shared machine); "
+        "thread and process need --threads 1",
+    )
+    p.add_argument(
+        "--shape",
+        action="append",
+        default=[],
+        metavar="FAMILY=SET|DIMS",
+        help="time FAMILY at a shape set (tiny, quick, full or a named one: gemm=train|trans|"
+        "fused|small|square, conv2d=CNN1..RN512, lstm=seq128|h512|cell) or at DIMS "
+        "(gemm=M,N,K[,ta][,tb][,bias][,relu], conv2d=N,C,H,W,OC[,K[,STRIDE[,PAD]]], "
+        "lstm=T,B,I,H, attention=B,H,L,D) instead of its --sizes cases (--sizes still sets "
+        "the timing budget); repeatable; without KERNEL arguments only these families run",
+    )
+    p.add_argument(
+        "--naive",
+        action="store_true",
+        help="also time the naive attention forward (PyTorch matmul, softmax, matmul: the L x L "
+        "scores in memory) as a reference",
     )
     return p
 
@@ -111,6 +138,23 @@ def main(argv=None) -> int:
         )
     if args.threads is not None and args.threads < 1:
         return _fail(f"--threads: expected a positive int, got {args.threads}")
+    if args.clock != "wall" and args.threads != 1:
+        return _fail(
+            f"--clock {args.clock} counts the CPU time of one thread of work: use it with "
+            "--threads 1 (every library then computes in the calling thread)"
+        )
+    from . import shapes
+
+    try:
+        args.shapes = shapes.parse_all(args.shape)
+    except ValueError as exc:
+        return _fail(str(exc))
+    left_out = [f for f in args.shapes if args.kernels and f not in args.kernels]
+    if left_out:
+        return _fail(
+            f"--shape for {', '.join(left_out)}, which the KERNEL arguments "
+            f"({' '.join(args.kernels)}) leave out: name it there too, or name no KERNEL"
+        )
     if args.variant and not args.backend:  # time the backends that register those versions
         kernels = {v.partition("=")[0] for v in args.variant}
         args.backend = [n for n in known if kernels <= set(backends.versions(n))] or ["cpp"]
@@ -167,7 +211,7 @@ def execute(args, argv) -> dict:
     from . import harness, machine, report, roof, specs, timing, train
 
     t0 = time.perf_counter()
-    wanted = args.kernels or list(KERNELS)
+    wanted = args.kernels or list(args.shapes or KERNELS)
     names = args.backend or [n for n in backends.names() if n != "reference"]
     skipped = {}
     if not args.backend:  # by default, only backends that can run here (say why the others not)
@@ -178,9 +222,16 @@ def execute(args, argv) -> dict:
                 skipped[n] = why if not ok else "CUDA simulator"
     variants = _variants(args.variant, names, backends)
     info = machine.collect()
-    contenders = harness.contenders(names)
-    budget = timing.BUDGETS[args.sizes]
-    cases = [c for f in specs.FAMILIES if f in wanted for c in specs.cases(f, args.sizes)]
+    contenders = harness.contenders(names, naive=args.naive)
+    clock = args.clock
+    budget = dataclasses.replace(timing.BUDGETS[args.sizes], clock=clock)
+    chosen = args.shapes
+    cases = [
+        c
+        for f in specs.FAMILIES
+        if f in wanted
+        for c in (chosen[f] if f in chosen else specs.cases(f, args.sizes))
+    ]
     models = train.SIZES[args.sizes] if "train" in wanted else []
     bar = tqdm(
         total=len(cases) * len(contenders) + len(models) + 1,
@@ -207,14 +258,7 @@ def execute(args, argv) -> dict:
             )
         if models:
             bar.set_postfix_str("train")
-            train_budget = timing.Budget(
-                budget.seconds * 4,
-                budget.min_reps,
-                budget.max_reps,
-                0.0,
-                budget.slow_reps,
-                budget.settle,
-            )
+            train_budget = dataclasses.replace(budget, seconds=budget.seconds * 4, min_sample=0.0)
             racers = contenders
             if args.sizes == "quick" and not args.backend:
                 # quick races fastnn as a user gets it (the best CPU backend) against PyTorch;
@@ -237,5 +281,7 @@ def execute(args, argv) -> dict:
         "rows": rows,
         "skipped": skipped,
         "variants": variants,
+        "clock": clock,
+        "shapes": args.shape,
         "elapsed_s": time.perf_counter() - t0,
     }

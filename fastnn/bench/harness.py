@@ -27,6 +27,7 @@ REFERENCE_LABELS = {
     "torch": "PyTorch",
     "cupy": "CuPy",
     "torch-cuda": "PyTorch CUDA",
+    "naive": "naive",  # --naive: PyTorch matmul-softmax-matmul (attention forward only)
 }
 
 
@@ -219,7 +220,7 @@ def _time_interleaved(live, budget, progress):
     the samples back to back. Rounds alternate the libraries so drift hits all of them alike;
     blocks (not single calls) let each library run in the steady state a user sees.
     """
-    clocks = [timing.CLOCKS[c.clock] for c, _, _ in live]
+    clocks = [timing.clock(c.clock, budget.clock) for c, _, _ in live]
     # calibration: one settled call of each, which says how many calls make one sample; where
     # every contender needs just one call per sample it is kept as a sample (that saves one call
     # of each slow kernel)
@@ -279,12 +280,13 @@ def _ratios(rows):
             r.ratios = {name: ms / r.median_ms for name, ms in refs.items()}
 
 
-def contenders(fastnn_names, *, gpu: bool | None = None) -> list:
+def contenders(fastnn_names, *, gpu: bool | None = None, naive: bool = False) -> list:
     """Contenders for this machine: the named fastnn backends, then the references.
 
     A fastnn backend that cannot run here, or the cuda backend inside Numba's simulator (which
     checks indexing, not speed), is n/a with the reason. References: NumPy and PyTorch CPU always
-    (PyTorch n/a when it does not import); CuPy and PyTorch CUDA when a GPU is present.
+    (PyTorch n/a when it does not import); with ``naive``, the unfused attention forward on
+    PyTorch CPU; CuPy and PyTorch CUDA when a GPU is present.
     """
     from .. import backends
 
@@ -311,6 +313,10 @@ def contenders(fastnn_names, *, gpu: bool | None = None) -> list:
     torch, why = optional("torch")
     out.append(Contender("numpy", "reference"))
     out.append(Contender("torch", "reference", why_na="" if torch else f"reference missing: {why}"))
+    if naive:
+        out.append(
+            Contender("naive", "reference", why_na="" if torch else f"reference missing: {why}")
+        )
     if gpu:  # pragma: no cover - needs a GPU
         cupy, why_cp = optional("cupy")
         out.append(

@@ -150,6 +150,12 @@ def summary_lines(run: dict) -> list:
             "(PyTorch's most of all) are inflated; rerun on a quiet machine or with --threads 1"
         )
     lines.append(f"Ratios: {RATIO_NOTE}")
+    if run.get("clock", "wall") != "wall":
+        lines.append(
+            f"Clock: {run['clock']} CPU time (--clock {run['clock']}): CPU rows are CPU ms of the "
+            "one compute thread, without the time other jobs held the core (the roof is "
+            "wall-clock, so % roof can exceed 100% on a loaded machine)"
+        )
     if run.get("variants"):
         chosen = ", ".join(f"{k}={v}" for k, v in run["variants"].items())
         lines.append(f"Kernel versions: {chosen}")
@@ -215,6 +221,8 @@ def to_json(run: dict) -> dict:
         "argv": run["argv"],
         "sizes": run["sizes"],
         "seed": run["seed"],
+        "clock": run.get("clock", "wall"),
+        "shapes": run.get("shapes", []),
         "date": run["machine"].get("date"),
         "machine": run["machine"],
         "roof": run["roof"],

@@ -1,20 +1,29 @@
-"""Clocks and statistics. CPU work is timed with perf_counter; GPU work with CUDA events
-recorded after a synchronisation (CuPy's for CuPy/numba-cuda arrays, PyTorch's for torch)."""
+"""Clocks and statistics. CPU work is timed with perf_counter (``--clock wall``, the default) or
+with the CPU time of the calling thread or of the process (``--clock thread|process``); GPU work
+with CUDA events recorded after a synchronisation (CuPy's for CuPy/numba-cuda arrays, PyTorch's
+for torch)."""
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import time
 from dataclasses import dataclass
 
+# CPU timers. thread/process CPU time leave out the time the scheduler gave the core to other
+# processes, so on a shared machine they compare kernels where the wall clock measures the load;
+# they only mean something single-threaded (``--threads 1``: every library then computes in the
+# calling thread), and they do not remove cache and memory-bandwidth contention.
+TIMERS = {"wall": time.perf_counter, "thread": time.thread_time, "process": time.process_time}
 
-def cpu_clock(fn, n: int) -> float:
-    """Seconds for n back-to-back calls of fn."""
-    t = time.perf_counter()
+
+def cpu_clock(fn, n: int, timer=time.perf_counter) -> float:
+    """Seconds (of ``timer``) for n back-to-back calls of fn."""
+    t = timer()
     for _ in range(n):
         fn()
-    return time.perf_counter() - t
+    return timer() - t
 
 
 def cupy_clock(fn, n: int) -> float:  # pragma: no cover - needs a GPU
@@ -46,6 +55,14 @@ def torch_cuda_clock(fn, n: int) -> float:  # pragma: no cover - needs a GPU
 CLOCKS = {"cpu": cpu_clock, "cupy": cupy_clock, "torch-cuda": torch_cuda_clock}
 
 
+def clock(kind: str, cpu_timer: str = "wall"):
+    """The sampling function for a contender's clock kind ("cpu", "cupy", "torch-cuda"); CPU
+    work is timed with ``TIMERS[cpu_timer]``, GPU work always with CUDA events."""
+    if kind == "cpu":
+        return functools.partial(cpu_clock, timer=TIMERS[cpu_timer])
+    return CLOCKS[kind]
+
+
 @dataclass
 class Budget:
     """How long to time each contender of a case: ``seconds`` of samples per contender, at least
@@ -56,7 +73,8 @@ class Budget:
     Samples are taken in ``blocks`` rounds; before its block in a round each contender runs,
     untimed, for ``settle`` seconds (at least one call): thread pools spin for a while after a
     parallel region, and on a 2-core machine the previous library's spinning threads would
-    otherwise steal the cores from the next one (harness._settle has the measurement)."""
+    otherwise steal the cores from the next one (harness._settle has the measurement).
+    ``clock`` names the CPU timer of the samples (a key of ``TIMERS``)."""
 
     seconds: float = 0.3
     min_reps: int = 3
@@ -65,6 +83,7 @@ class Budget:
     slow_reps: int = 3
     settle: float = 0.0
     blocks: int = 3
+    clock: str = "wall"
 
 
 BUDGETS = {

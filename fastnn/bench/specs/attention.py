@@ -59,6 +59,17 @@ def forward_case(b, h, length, d):
 
         return run
 
+    def naive_ref(x, device="cpu"):  # python -m fastnn bench --naive: the unfused composition
+        torch, _ = optional("torch")
+        t = torch_tensors(torch, x, device, ("q", "k", "v"))
+
+        def run():
+            with torch.no_grad():
+                scores = (t["q"] @ t["k"].transpose(-1, -2)) * scale
+                return (torch.softmax(scores, -1) @ t["v"],)
+
+        return run
+
     return Case(
         "attention",
         f"fwd {b}x{h}x{length}x{d}",
@@ -67,7 +78,7 @@ def forward_case(b, h, length, d):
         make,
         call,
         expect64(FORWARD, call),
-        {"torch": torch_ref},
+        {"torch": torch_ref, "naive": naive_ref},
         reduction=max(d, length),
     )
 
