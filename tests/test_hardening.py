@@ -184,3 +184,25 @@ def test_cpp_bindings_refuse_non_arrays_for_optional_arrays():
             C.lstm_sequence_forward(xs, h, h, wih, whh, bad, None)
         with pytest.raises(TypeError, match="b_hh"):
             C.lstm_cell_forward(xs[0], h, h, wih, whh, None, bad)
+
+
+@pytest.mark.parametrize("backend", [b for b in AVAILABLE if b in ("numba", "cuda")])
+def test_unchecked_backends_validate_direct_calls(backend):
+    """Defect 6: numba kernels checked nothing when called through fastnn.backends (a 5x2e6 `a`
+    with a 4x3 `b` segfaulted; a wrong-shaped `out` was written past its end)."""
+    mod = backends.get_backend(backend)
+    f = np.float32
+    a = np.ones((5, 7), f)
+    with pytest.raises(ValueError, match="gemm: b"):
+        mod.gemm(a, np.ones((4, 3), f), None, None, False, False, 1.0, 0.0, None)
+    with pytest.raises(ValueError, match="gemm: out"):
+        mod.gemm(a, np.ones((7, 3), f), None, None, False, False, 1.0, 0.0, np.ones((2, 2), f))
+    with pytest.raises(TypeError, match="bias"):
+        mod.conv2d_forward(np.ones((1, 2, 5, 5), f), np.ones((3, 2, 3, 3), f), 1.5, (1, 1),
+                           (0, 0), (1, 1), 1, None)
+    with pytest.raises(ValueError, match="w_hh"):
+        mod.lstm_cell_forward(np.ones((2, 4), f), np.ones((2, 5), f), np.ones((2, 5), f),
+                              np.ones((20, 4), f), np.ones((20, 6), f), None, None)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        mod.gemm(np.ones((7, 5), f).T, np.ones((7, 3), f), None, None, False, False, 1.0, 0.0,
+                 None)

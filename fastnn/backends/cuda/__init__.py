@@ -17,17 +17,23 @@ try:  # numba-cuda is an extra (fastnn[cuda12] / [cuda13]); without it the backe
 except Exception as exc:
     _numba_cuda, _IMPORT_ERROR = None, exc
 
-if _IMPORT_ERROR is None:
-    from .attention import attention_backward, attention_forward
-    from .conv2d import conv2d_backward_input, conv2d_backward_weight, conv2d_forward
-    from .gemm import gemm
-    from .lstm import (
-        lstm_cell_backward,
-        lstm_cell_forward,
-        lstm_sequence_backward,
-        lstm_sequence_forward,
-    )
+if _IMPORT_ERROR is None:  # each kernel behind the contract's checks (no bounds checks on a GPU)
+    from ..checks import checked
+    from . import attention as _attention
+    from . import conv2d as _conv2d
+    from . import gemm as _gemm
+    from . import lstm as _lstm
 
+    gemm = checked(_gemm.gemm)
+    conv2d_forward = checked(_conv2d.conv2d_forward)
+    conv2d_backward_input = checked(_conv2d.conv2d_backward_input)
+    conv2d_backward_weight = checked(_conv2d.conv2d_backward_weight)
+    lstm_cell_forward = checked(_lstm.lstm_cell_forward)
+    lstm_cell_backward = checked(_lstm.lstm_cell_backward)
+    lstm_sequence_forward = checked(_lstm.lstm_sequence_forward)
+    lstm_sequence_backward = checked(_lstm.lstm_sequence_backward)
+    attention_forward = checked(_attention.attention_forward)
+    attention_backward = checked(_attention.attention_backward)
 
 
 def available():

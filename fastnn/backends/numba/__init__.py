@@ -2,16 +2,27 @@
 
 import numba
 
-from .attention import attention_backward, attention_forward
-from .conv2d import conv2d_backward_input, conv2d_backward_weight, conv2d_forward
-from .gemm import gemm
-from .lstm import (
-    lstm_cell_backward,
-    lstm_cell_forward,
-    lstm_sequence_backward,
-    lstm_sequence_forward,
-)
-from .pooling import max_pool2d_backward, max_pool2d_forward
+from ..checks import checked
+from . import attention as _attention
+from . import conv2d as _conv2d
+from . import gemm as _gemm
+from . import lstm as _lstm
+from . import pooling as _pooling
+
+# The @njit loops index without bounds checks: every kernel runs behind the contract's argument
+# checks (fastnn.ops has validated its own calls already; these guard direct callers).
+gemm = checked(_gemm.gemm)
+conv2d_forward = checked(_conv2d.conv2d_forward)
+conv2d_backward_input = checked(_conv2d.conv2d_backward_input)
+conv2d_backward_weight = checked(_conv2d.conv2d_backward_weight)
+max_pool2d_forward = checked(_pooling.max_pool2d_forward)
+max_pool2d_backward = checked(_pooling.max_pool2d_backward)
+lstm_cell_forward = checked(_lstm.lstm_cell_forward)
+lstm_cell_backward = checked(_lstm.lstm_cell_backward)
+lstm_sequence_forward = checked(_lstm.lstm_sequence_forward)
+lstm_sequence_backward = checked(_lstm.lstm_sequence_backward)
+attention_forward = checked(_attention.attention_forward)
+attention_backward = checked(_attention.attention_backward)
 
 NAME = "numba"
 DEVICE = "cpu"
