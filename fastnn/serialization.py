@@ -130,30 +130,56 @@ def _read_header(buf, where):
     return header
 
 
-def _decode(enc, arrays, place, where):
+_MAX_DEPTH = 100  # deeper metadata is refused (a hostile file would exhaust the stack)
+
+
+def _decode(enc, arrays, place, where, depth=0):
+    """The object ``enc`` describes. Everything read from the file is checked before use: a
+    malformed structure raises ValueError naming the file, never TypeError/RecursionError."""
     from .tensor import wrap
 
+    def bad(what):
+        return ValueError(f"fastnn.load({where}): corrupt fastnn metadata: {what}")
+
+    if depth > _MAX_DEPTH:
+        raise bad(f"nested deeper than {_MAX_DEPTH} levels")
+    sub = depth + 1
     if isinstance(enc, dict):
         if "__tensor__" in enc:
             name = enc["__tensor__"]
-            if name not in arrays:
+            if not isinstance(name, str) or name not in arrays:
                 raise ValueError(f"fastnn.load({where}): corrupt file, tensor {name!r} is missing")
             arr = arrays[name]
             if enc.get("scalar"):
+                if arr.size != 1:
+                    raise bad(f"tensor {name!r} is marked scalar but has shape {arr.shape}")
                 arr = arr.reshape(())
             if enc.get("numpy"):
                 return arr
-            return wrap(place(arr, enc.get("device", "cpu")))
+            device = enc.get("device", "cpu")
+            if device not in ("cpu", "cuda"):
+                raise bad(f"tensor {name!r} has an unknown device {device!r}")
+            return wrap(place(arr, device))
         if "__tuple__" in enc:
-            return tuple(_decode(v, arrays, place, where) for v in enc["__tuple__"])
+            items = enc["__tuple__"]
+            if not isinstance(items, list):
+                raise bad("__tuple__ is not a list")
+            return tuple(_decode(v, arrays, place, where, sub) for v in items)
         if "__dict__" in enc:
-            return {k: _decode(v, arrays, place, where) for k, v in enc["__dict__"]}
-        out = OrderedDict() if all(isinstance(k, str) for k in enc) else {}
+            pairs = enc["__dict__"]
+            if not isinstance(pairs, list) or not all(
+                isinstance(p, list) and len(p) == 2
+                and (p[0] is None or isinstance(p[0], (str, int, float, bool)))
+                for p in pairs
+            ):
+                raise bad("__dict__ is not a list of [key, value] pairs")
+            return {k: _decode(v, arrays, place, where, sub) for k, v in pairs}
+        out = OrderedDict()
         for k, v in enc.items():
-            out[k] = _decode(v, arrays, place, where)
+            out[k] = _decode(v, arrays, place, where, sub)
         return out
     if isinstance(enc, list):
-        return [_decode(v, arrays, place, where) for v in enc]
+        return [_decode(v, arrays, place, where, sub) for v in enc]
     return enc
 
 
@@ -209,6 +235,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         where, buf = type(f).__name__, f.read()
     header = _read_header(buf, where)
     meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict):
+        raise ValueError(f"fastnn.load({where}): corrupt safetensors header (__metadata__ is "
+                         "not an object)")
     try:
         arrays = st_load(buf)
     except Exception as exc:  # safetensors' own error type is not exported uniformly
@@ -222,6 +251,6 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     try:
         info = json.loads(meta[_META_KEY])
         root = info["root"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"fastnn.load({where}): corrupt fastnn metadata: {exc}") from None
+    except (json.JSONDecodeError, KeyError, TypeError, RecursionError) as exc:
+        raise ValueError(f"fastnn.load({where}): corrupt fastnn metadata: {exc!r}") from None
     return _decode(root, arrays, place, where)
