@@ -206,3 +206,25 @@ def test_unchecked_backends_validate_direct_calls(backend):
     with pytest.raises(ValueError, match="C-contiguous"):
         mod.gemm(np.ones((7, 5), f).T, np.ones((7, 3), f), None, None, False, False, 1.0, 0.0,
                  None)
+
+
+@pytest.mark.parametrize("root", [
+    "deep", {"__tensor__": "w", "device": "evil"}, {"__tuple__": 3}, {"__dict__": [[[1], 2]]},
+    {"__dict__": "x"}, {"__tensor__": ["w"]}, {"__tensor__": "w", "scalar": True},
+])
+def test_load_malformed_metadata_raises_value_error(tmp_path, root):
+    """Defect 9 (load): malformed fastnn metadata raised raw TypeError/RecursionError (deep
+    nesting) instead of ValueError naming the file; device 'evil' was reported as a CuPy
+    problem."""
+    import json
+
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "bad.safetensors"
+    if root == "deep":  # written as text: json.dumps itself cannot nest this deep
+        meta = '{"format": 1, "root": ' + "[" * 5000 + "]" * 5000 + "}"
+    else:
+        meta = json.dumps({"format": 1, "root": root})
+    save_file({"w": np.ones(3, np.float32)}, str(path), metadata={"fastnn": meta})
+    with pytest.raises(ValueError, match="bad.safetensors"):
+        fastnn.load(path)
