@@ -41,6 +41,12 @@ variants = [v.strip() for v in variants.split(",") if v.strip()]
 if "baseline" not in variants:
     variants.insert(0, "baseline")  # the baseline module also answers cpu-feature queries
 
+# FASTNN_SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer build for .ci/sanitize.sh
+# (never for a wheel: the runtime must be preloaded into Python)
+SANITIZE = (["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+             "-fno-sanitize-recover=undefined", "-g"]
+            if os.environ.get("FASTNN_SANITIZE") == "1" else [])
+
 sources = sorted(glob.glob("csrc/*.cpp"))
 depends = sorted(glob.glob("csrc/*.h"))
 ext_modules = [
@@ -51,9 +57,10 @@ ext_modules = [
         include_dirs=["csrc"],
         cxx_std=17,
         define_macros=[("FASTNN_MODULE", f"_C_{isa}"), ("FASTNN_ISA", f'"{isa}"')],
-        extra_compile_args=["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math",
-                            *ISA_FLAGS[isa]],
-        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN"],  # $ORIGIN: the bundled libgomp
+        extra_compile_args=["-O1" if SANITIZE else "-O3", "-fopenmp", "-fno-math-errno",
+                            "-fno-trapping-math", *ISA_FLAGS[isa], *SANITIZE],
+        # $ORIGIN: the bundled libgomp
+        extra_link_args=["-fopenmp", "-Wl,-rpath,$ORIGIN", *SANITIZE[:1]],
     )
     for isa in variants
 ]

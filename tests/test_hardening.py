@@ -228,3 +228,30 @@ def test_load_malformed_metadata_raises_value_error(tmp_path, root):
     save_file({"w": np.ones(3, np.float32)}, str(path), metadata={"fastnn": meta})
     with pytest.raises(ValueError, match="bad.safetensors"):
         fastnn.load(path)
+
+
+def test_attention_non_finite_inputs_agree_across_backends():
+    """Defect 5: with non-finite inputs the backends disagreed on lse (+inf vs NaN)."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((1, 2, 5, 8)).astype(np.float32) for _ in range(3))
+    cases = []
+    for which, pos, val in (("q", (0, 0, 1, 2), np.nan), ("k", (0, 1, 0, 0), np.inf),
+                            ("k", (0, 0, 3, 1), -np.inf), ("v", (0, 1, 2, 1), np.inf)):
+        t = {"q": q.copy(), "k": k.copy(), "v": v.copy()}
+        t[which][pos] = val
+        cases.append((t["q"], t["k"], t["v"]))
+    for a, b, c in cases:
+        results = {}
+        for be in CPU:
+            out, lse = ops.attention_forward(a, b, c, backend=be)
+            grads = ops.attention_backward(np.ones_like(out), a, b, c, out, lse, backend=be)
+            results[be] = (out, lse, *grads)
+        ref = results.pop("reference")
+        for be, res in results.items():
+            for name, x, y in zip(("out", "lse", "dq", "dk", "dv"), res, ref):
+                np.testing.assert_array_equal(np.isnan(x), np.isnan(y), err_msg=f"{be} {name}")
+                np.testing.assert_array_equal(np.isposinf(x), np.isposinf(y),
+                                              err_msg=f"{be} {name}")
+                fin = np.isfinite(y)
+                np.testing.assert_allclose(x[fin], y[fin], rtol=1e-4, atol=1e-4,
+                                           err_msg=f"{be} {name}")

@@ -195,7 +195,8 @@ def attention_forward(q, k, v, mask, causal, scale):
     Returns:
         (out (B, H, Lq, Dv), lse (B, H, Lq)) in q's dtype; lse is the natural-log sum of exp of
         each row's scores. A row whose keys are all masked (or Lk == 0) gives out = 0 and
-        lse = +inf (so its backward is 0), never NaN; NaN scores give a NaN row.
+        lse = +inf (so its backward is 0), never NaN; a NaN or +inf score gives a NaN out row
+        and a NaN lse, on every backend.
     """
 
 

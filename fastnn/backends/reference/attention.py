@@ -31,8 +31,12 @@ def attention_forward(q, k, v, mask, causal, scale):
     denom = e.sum(axis=-1, keepdims=True)
     p = e / np.where(denom > 0, denom, 1.0)
     out = np.matmul(p, v.astype(np.float64))
-    with np.errstate(divide="ignore"):
-        lse = np.where(denom[..., 0] > 0, np.log(denom[..., 0]) + m[..., 0], np.inf)
+    d = denom[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # +inf for a row with no key (nothing to attend); NaN when a score was NaN or +inf
+        # (the row's out is NaN too); the same on every backend (contract)
+        lse = np.where(np.isfinite(d) & (d > 0), np.log(d) + m[..., 0],
+                       np.where(d == 0, np.inf, np.nan))
     return out.astype(q.dtype), lse.astype(q.dtype)
 
 
@@ -41,7 +45,7 @@ def attention_backward(grad_out, q, k, v, out, lse, mask, causal, scale):
     lse64 = lse.astype(np.float64)[..., None]
     with np.errstate(invalid="ignore"):
         p = np.exp(s - lse64)
-    p = np.where(np.isfinite(lse64), p, 0.0)
+    p = np.where(np.isposinf(lse64), 0.0, p)  # no key: 0; a NaN row (NaN lse) stays NaN
     do = grad_out.astype(np.float64)
     dv = np.matmul(np.swapaxes(p, -1, -2), do)
     dp = np.matmul(do, np.swapaxes(v.astype(np.float64), -1, -2))
