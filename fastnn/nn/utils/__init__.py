@@ -2,5 +2,5 @@
 
 from ..._families import gather
 
-__all__ = gather(globals(), __name__, ["clip_grad"])
+__all__ = gather(globals(), __name__, ["clip_grad", "convert_parameters"])
 from . import rnn  # noqa: E402,F401  (fastnn.nn.utils.rnn.pad_sequence, as in PyTorch)
