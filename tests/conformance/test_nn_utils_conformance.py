@@ -112,3 +112,17 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch(norm_type):
     torch.nn.utils.clip_grad_norm_((p for p in tps), 0.5, norm_type)
     for f, t in zip(fps, tps):
         np.testing.assert_allclose(_np(f.grad), _np(t.grad), rtol=1e-6, atol=1e-7)
+
+
+def test_nn_init_has_every_torch_name_and_the_deprecated_aliases_warn():
+    import torch.nn.init as tinit
+
+    import fastnn.nn.init as finit
+
+    public = [n for n in dir(tinit) if not n.startswith("_") and callable(getattr(tinit, n))
+              and getattr(getattr(tinit, n), "__module__", "") == "torch.nn.init"]
+    assert [n for n in public if not hasattr(finit, n)] == []
+    w = fastnn.zeros(3, 3)
+    with pytest.warns(FutureWarning, match=r"`nn.init.constant` is now deprecated in favor of"):
+        finit.constant(w, 2.5)
+    np.testing.assert_array_equal(w.numpy(), np.full((3, 3), 2.5, np.float32))
