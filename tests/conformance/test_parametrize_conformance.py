@@ -148,3 +148,35 @@ def test_parametrized_weight_trains_with_an_optimizer():
         fo.step()
         to.step()
     np.testing.assert_allclose(_np(fm.weight), _np(tm.weight), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_hook_based_weight_norm_matches_torch(dim):
+    fm, tm = _linear_pair()
+    fastnn.nn.utils.weight_norm(fm, dim=dim)
+    torch.nn.utils.weight_norm(tm, dim=dim)
+    assert sorted(fm.state_dict()) == sorted(tm.state_dict())
+    _load(fm, tm)
+    _compare_forward_backward(fm, tm, steps=2)
+    fastnn.nn.utils.remove_weight_norm(fm)
+    torch.nn.utils.remove_weight_norm(tm)
+    assert sorted(fm.state_dict()) == sorted(tm.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(_np(fm.weight), _np(tm.weight), rtol=1e-12)
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        fastnn.nn.utils.remove_weight_norm(fm)
+
+
+def test_hook_based_spectral_norm_matches_torch():
+    torch.manual_seed(0)
+    tm = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 3, 3).double(), n_power_iterations=2)
+    fm = fastnn.nn.utils.spectral_norm(nn.Conv2d(2, 3, 3).double(), n_power_iterations=2)
+    assert sorted(fm.state_dict()) == sorted(tm.state_dict())
+    _load(fm, tm)  # torch's random start vectors
+    _compare_forward_backward(fm, tm, shape=(2, 2, 5, 5), steps=3)
+    fm.eval()
+    tm.eval()
+    _compare_forward_backward(fm, tm, shape=(2, 2, 5, 5), steps=1, seed=7)
+    fastnn.nn.utils.remove_spectral_norm(fm)
+    torch.nn.utils.remove_spectral_norm(tm)
+    assert sorted(fm.state_dict()) == sorted(tm.state_dict())
+    np.testing.assert_allclose(_np(fm.weight), _np(tm.weight), rtol=1e-10)
