@@ -59,7 +59,7 @@ def adam_step(p, g, state, *, lr, beta1, beta2, eps, weight_decay, amsgrad, maxi
     if decoupled:
         p *= dt(1 - lr * weight_decay)
     elif weight_decay != 0:
-        g = g + dt(weight_decay) * p
+        g = fma(g, weight_decay, p)  # grad.add(param, alpha=weight_decay): one rounding
     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
     tmp = xp.subtract(g, exp_avg)  # exp_avg.lerp_(g, 1 - beta1)
     tmp *= dt(1 - beta1)
@@ -92,7 +92,7 @@ def adagrad_step(p, g, state, *, lr, lr_decay, weight_decay, eps, maximize):
     if maximize:
         g = -g
     if weight_decay != 0:
-        g = g + dt(weight_decay) * p
+        g = fma(g, weight_decay, p)  # grad.add(param, alpha=weight_decay): one rounding
     clr = lr / (1 + (step - 1) * lr_decay)
     s = state["sum"]
     s += g * g
@@ -106,7 +106,7 @@ def rmsprop_step(p, g, state, *, lr, alpha, eps, weight_decay, momentum, centere
     if maximize:
         g = -g
     if weight_decay != 0:
-        g = g + dt(weight_decay) * p
+        g = fma(g, weight_decay, p)  # grad.add(param, alpha=weight_decay): one rounding
     sq = state["square_avg"]
     sq *= dt(alpha)
     sq += dt(1 - alpha) * g * g
