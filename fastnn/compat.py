@@ -84,8 +84,10 @@ def load_databases():
 
 @contextlib.contextmanager
 def _deadline(seconds):
-    """Raise _Timeout in the main thread after ``seconds`` (SIGALRM; a no-op elsewhere)."""
-    usable = seconds and hasattr(signal, "SIGALRM")
+    """Raise _Timeout in the main thread once the entry has used ``seconds`` of CPU time
+    (SIGPROF: fair on a loaded machine) or 5x that of wall time (SIGALRM: an entry that waits);
+    a no-op off the main thread or without these signals."""
+    usable = seconds and hasattr(signal, "SIGALRM") and hasattr(signal, "SIGPROF")
     if usable:
         import threading
 
@@ -94,16 +96,22 @@ def _deadline(seconds):
         yield
         return
 
-    def on_alarm(signum, frame):
-        raise _Timeout(f"timed out after {seconds} s")
+    def on_cpu(signum, frame):
+        raise _Timeout(f"timed out after {seconds:g} s of CPU time")
 
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def on_wall(signum, frame):
+        raise _Timeout(f"timed out after {5 * seconds:g} s of wall time")
+
+    old = signal.signal(signal.SIGPROF, on_cpu), signal.signal(signal.SIGALRM, on_wall)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    signal.setitimer(signal.ITIMER_REAL, 5 * seconds)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.signal(signal.SIGPROF, old[0])
+        signal.signal(signal.SIGALRM, old[1])
 
 
 # ------------------------------------------------------------------------------- conversion
@@ -151,18 +159,52 @@ def _to_fastnn(obj, torch):
         return {k: _to_fastnn(v, torch) for k, v in obj.items()}
     if isinstance(obj, torch.nn.Module):
         return _module_like(obj, torch)
+    module = getattr(obj, "__module__", None) or ""
+    if callable(obj) and module.startswith("torch") and not module.startswith("torch.testing"):
+        # a torch function passed as an argument (activation=F.gelu): fastnn's namesake
+        module = {"torch._C._nn": "torch.nn.functional"}.get(module, module)
+        path = module.replace("torch.nn.functional", "nn.functional").split(".")
+        path = [p for p in path if p not in ("torch", "_C", "_VariableFunctions")]
+        return _resolve(".".join([*path, obj.__name__]))
     return obj
 
 
 def _module_like(mod, torch):
-    """A fastnn module of the same class built the way torch's test built ``mod`` (only the
-    argument-free case: activation modules passed as constructor arguments)."""
+    """fastnn's namesake of a torch module passed as an argument (TransformerEncoder's
+    encoder_layer, an activation module), built from the constructor arguments recorded while the
+    sample was made (weights come with the outer module's state_dict)."""
     import fastnn
 
     cls = getattr(fastnn.nn, type(mod).__name__, None)
     if cls is None:
         raise _Missing(f"nn.{type(mod).__name__}")
-    return cls()
+    args, kwargs = mod.__dict__.get("_compat_ctor", ((), {}))
+    return cls(*_to_fastnn(list(args), torch), **_to_fastnn(dict(kwargs), torch))
+
+
+@contextlib.contextmanager
+def _recording_constructors(torch):
+    """Remember each torch.nn module's constructor arguments (on the instance, outermost
+    ``__init__`` only) while ModuleInfo samples are built."""
+    classes = {c for c in vars(torch.nn).values()
+               if isinstance(c, type) and issubclass(c, torch.nn.Module)}
+    patched = []
+    for cls in classes:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+
+        def recording_init(self, *args, _init=init, **kwargs):
+            self.__dict__.setdefault("_compat_ctor", (args, kwargs))
+            _init(self, *args, **kwargs)
+
+        cls.__init__ = recording_init
+        patched.append((cls, init))
+    try:
+        yield
+    finally:
+        for cls, init in patched:
+            cls.__init__ = init
 
 
 def _flatten(out, torch):
@@ -173,10 +215,12 @@ def _flatten(out, torch):
 
 
 def _numpy(x):
+    """A fastnn tensor's values as a NumPy array (a 0-d result held as a NumPy scalar counts)."""
     import fastnn
 
     if isinstance(x, fastnn.Tensor):
-        return x.detach().numpy()
+        arr = x.detach().array
+        return np.asarray(arr) if isinstance(arr, (np.ndarray, np.generic)) else x.numpy()
     return x
 
 
@@ -194,26 +238,31 @@ def _tolerances(torch, dtype, decorators=()):
     return rtol, atol
 
 
-def _compare(what, f, t, torch, decorators=()):
-    """Raise _Mismatch naming ``what`` when fastnn's value ``f`` differs from torch's ``t``."""
+def _compare(what, f, t, torch, decorators=(), random_values=False):
+    """Raise _Mismatch naming ``what`` when fastnn's value ``f`` differs from torch's ``t``
+    (``random_values``: shapes and dtypes only)."""
     import fastnn
 
     if isinstance(t, torch.Tensor):
         if not isinstance(f, fastnn.Tensor):
             raise _Mismatch(f"{what}: expected a Tensor, got {type(f).__name__}")
-        fa, ta = f.detach().numpy(), t.detach().resolve_conj().resolve_neg().numpy()
+        fa = np.asarray(_numpy(f))
+        ta = t.detach().resolve_conj().resolve_neg().numpy()
         if tuple(fa.shape) != tuple(ta.shape):
             raise _Mismatch(f"{what}: shape {tuple(fa.shape)} != torch {tuple(ta.shape)}")
         if fa.dtype != ta.dtype:
             raise _Mismatch(f"{what}: dtype {fa.dtype} != torch {ta.dtype}")
+        if random_values:
+            return
         if ta.dtype.kind in "fc":
             rtol, atol = _tolerances(torch, t.dtype, decorators)
             bad = ~np.isclose(fa, ta, rtol=rtol, atol=atol, equal_nan=True)
             if bad.any():
                 i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
                 raise _Mismatch(
-                    f"{what}: {int(bad.sum())}/{bad.size} values differ (first at {i}: "
-                    f"{fa[i]!r} vs torch {ta[i]!r}; rtol={rtol:g} atol={atol:g})"
+                    f"{what}: {int(bad.sum())}/{bad.size} values differ (first at "
+                    f"{tuple(int(j) for j in i)}: {float(fa[i])!r} vs torch {float(ta[i])!r}; "
+                    f"rtol={rtol:g} atol={atol:g})"
                 )
         elif not np.array_equal(fa, ta):
             raise _Mismatch(f"{what}: values differ ({np.count_nonzero(fa != ta)} elements)")
@@ -223,7 +272,7 @@ def _compare(what, f, t, torch, decorators=()):
         if fl is None or len(fl) != len(t):
             raise _Mismatch(f"{what}: expected a sequence of {len(t)}, got {type(f).__name__}")
         for i, (a, b) in enumerate(zip(fl, t)):
-            _compare(f"{what}[{i}]", a, b, torch, decorators)
+            _compare(f"{what}[{i}]", a, b, torch, decorators, random_values)
         return
     if isinstance(t, (bool, int, float)) and not isinstance(f, fastnn.Tensor):
         if isinstance(t, float) and not (f == t or np.isclose(f, t, rtol=1e-6, equal_nan=True)):
@@ -249,6 +298,20 @@ def _is_missing(exc) -> bool:
 
 
 # ------------------------------------------------------------------------------------ ops
+# Ops whose values come from a random generator (fastnn's is not torch's) or are uninitialised
+# memory: only the result's shape and dtype can be compared, as torch's own OpInfo tests do.
+RANDOM_OPS = {
+    "bernoulli", "multinomial", "normal", "uniform", "rand_like", "randint", "randint_like",
+    "randn", "randn_like", "empty", "empty_like", "new_empty", "new_empty_strided",
+    "empty_strided", "empty_permuted", "randperm", "cauchy", "exponential", "geometric",
+    "log_normal", "nn.functional.dropout", "nn.functional.dropout2d", "nn.functional.dropout3d",
+    "nn.functional.alpha_dropout", "nn.functional.feature_alpha_dropout", "nn.functional.rrelu",
+}
+
+
+def is_random(opinfo) -> bool:
+    return opinfo.name in RANDOM_OPS
+
 def _resolve(path):
     """``fastnn.<path>`` (dotted), or raise _Missing."""
     import fastnn
@@ -296,7 +359,8 @@ def fastnn_op(opinfo, torch):
     try:
         return _resolve(name)
     except _Missing:
-        if opinfo.method_variant is not None and "." not in name:
+        # the method stands in only for ops torch has no function of (e.g. Tensor.new_ones)
+        if opinfo.method_variant is not None and "." not in name and not hasattr(torch, name):
             attr = getattr(fastnn.Tensor, name, None)
             if attr is not None:
                 return attr
@@ -334,8 +398,9 @@ def _run_sample(opinfo, fop, sample, torch, check_grad, rng):
     f_kwargs = _to_fastnn(dict(sample.kwargs), torch)
     t_out = opinfo.op(t_in[0], *t_in[1], **t_in[2])
     f_out = fop(f_input, *f_args, **f_kwargs)
-    _compare("output", f_out, t_out, torch, opinfo.decorators)
-    if not check_grad:
+    random_values = is_random(opinfo)
+    _compare("output", f_out, t_out, torch, opinfo.decorators, random_values)
+    if not check_grad or random_values:
         return
     t_leaves = _floating_inputs(sample, torch)
     t_outs = [o for o in _flatten(t_out, torch)
@@ -357,11 +422,7 @@ def _run_sample(opinfo, fop, sample, torch, check_grad, rng):
              for o in t_outs]
     t_grads = torch.autograd.grad(t_outs, t_leaves, [torch.from_numpy(g.copy()) for g in grads],
                                   allow_unused=True)
-    for o in f_outs:
-        if not isinstance(o, fastnn.Tensor) or not o.requires_grad:
-            raise _Mismatch("output does not require grad (no backward)")
-    f_grads = fastnn.autograd.grad(f_outs, f_leaves, [fastnn.tensor(g) for g in grads],
-                                   allow_unused=True)
+    f_grads = _fastnn_grads(f_outs, f_leaves, grads)
     for i, (fg, tg) in enumerate(zip(f_grads, t_grads)):
         if tg is None:
             continue
@@ -370,7 +431,23 @@ def _run_sample(opinfo, fop, sample, torch, check_grad, rng):
         _compare(f"grad of input {i}", fg, tg, torch, opinfo.decorators)
 
 
-def run_op(opinfo, *, max_samples=None, timeout=60.0) -> Result:
+def _fastnn_grads(outs, leaves, grads):
+    """fastnn.autograd.grad of the outputs that take part in autograd (an output that does not,
+    e.g. a floor division, contributes zero gradient, as it does in torch)."""
+    import fastnn
+
+    pairs = [(o, g) for o, g in zip(outs, grads)
+             if isinstance(o, fastnn.Tensor) and o.requires_grad]
+    leaves_rg = [x.requires_grad if isinstance(x, fastnn.Tensor) else False for x in leaves]
+    if not pairs or not any(leaves_rg):
+        return [None] * len(leaves)
+    wanted = [x for x, rg in zip(leaves, leaves_rg) if rg]
+    got = iter(fastnn.autograd.grad([o for o, _ in pairs], wanted,
+                                    [fastnn.tensor(g) for _, g in pairs], allow_unused=True))
+    return [next(got) if rg else None for rg in leaves_rg]
+
+
+def run_op(opinfo, *, max_samples=None, timeout=120.0) -> Result:
     """Classify one OpInfo entry (never raises)."""
     torch = _torch()
     name = opinfo.name + (f".{opinfo.variant_test_name}" if opinfo.variant_test_name else "")
@@ -477,8 +554,7 @@ def _run_module_input(minfo, fcls, module_input, dtype, training, torch, rng):
              for o in t_outs]
     t_grads = torch.autograd.grad(t_outs, t_inputs + t_params,
                                   [torch.from_numpy(g.copy()) for g in grads], allow_unused=True)
-    f_grads = fastnn.autograd.grad(f_outs, f_inputs + f_params,
-                                   [fastnn.tensor(g) for g in grads], allow_unused=True)
+    f_grads = _fastnn_grads(f_outs, f_inputs + f_params, grads)
     labels = [f"input {i}" for i in range(len(t_inputs))] + names
     for label, fg, tg in zip(labels, f_grads, t_grads):
         if tg is None:
@@ -488,7 +564,7 @@ def _run_module_input(minfo, fcls, module_input, dtype, training, torch, rng):
         _compare(f"{mode} grad of {label}", fg, tg, torch)
 
 
-def run_module(minfo, *, max_inputs=None, timeout=60.0) -> Result:
+def run_module(minfo, *, max_inputs=None, timeout=120.0) -> Result:
     """Classify one ModuleInfo entry (never raises)."""
     torch = _torch()
     start = time.perf_counter()
@@ -508,8 +584,9 @@ def run_module(minfo, *, max_inputs=None, timeout=60.0) -> Result:
             for dtype in dtypes:
                 for training in (True, False):
                     torch.manual_seed(0)
-                    inputs = minfo.module_inputs_func(minfo, device="cpu", dtype=dtype,
-                                                      requires_grad=True, training=training)
+                    with _recording_constructors(torch):
+                        inputs = minfo.module_inputs_func(minfo, device="cpu", dtype=dtype,
+                                                          requires_grad=True, training=training)
                     for i, mi in enumerate(inputs):
                         if max_inputs is not None and i >= max_inputs:
                             break
@@ -536,7 +613,7 @@ def op_name(opinfo) -> str:
     return opinfo.name + (f".{opinfo.variant_test_name}" if opinfo.variant_test_name else "")
 
 
-def run(*, which=("op_db", "module_db"), select=None, max_samples=None, timeout=60.0,
+def run(*, which=("op_db", "module_db"), select=None, max_samples=None, timeout=120.0,
         progress=None) -> list:
     """Every (or every ``select(name)``-chosen) entry of the chosen databases, as Results."""
     op_db, module_db = load_databases()
@@ -567,9 +644,16 @@ def markdown(results, *, elapsed=None, command=None) -> str:
     lines = ["# fastnn compatibility with PyTorch's test databases", ""]
     lines.append(
         f"Generated by `{command or 'python -m fastnn compat --markdown docs/compatibility.md'}` "
-        f"against torch {torch.__version__} (`op_db` OpInfo and `module_db` ModuleInfo entries: "
-        "forward in float32 and float64, backward where autograd is supported, compared with "
-        "torch at torch.testing's tolerances and the OpInfo's overrides)."
+        f"against torch {torch.__version__}: every `op_db` (OpInfo) and `module_db` (ModuleInfo) "
+        "entry, forward in float32 and float64 (integer/bool dtypes for ops without floating "
+        "ones) and backward where the entry supports autograd, compared with torch at "
+        "torch.testing's default tolerances widened by the OpInfo's `toleranceOverride`s. "
+        "Random ops and `empty*` are compared on shape and dtype only. Modules: torch's "
+        "state_dict loaded into fastnn; output, input and parameter gradients in train and eval "
+        "mode. `pass` = every sample passed; `fail` = the first mismatch or exception; "
+        "`not implemented` = fastnn lacks the name (or raised NotImplementedError). "
+        "`pytest tests/conformance` checks a fixed sample against this table; "
+        "`pytest tests/conformance -m conformance` checks every entry."
     )
     if elapsed is not None:
         lines.append(f"The run took {elapsed:.0f} s.")
@@ -617,7 +701,8 @@ def main(argv=None) -> int:
     p.add_argument("-k", dest="substr", help="only entries whose name contains SUBSTR")
     p.add_argument("--max-samples", type=int, default=None,
                    help="at most this many sample inputs per dtype (default: all)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per entry (default 60)")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="CPU seconds per entry (default 120; wall time 5x that)")
     p.add_argument("-v", "--verbose", action="store_true", help="print each entry as it ends")
     args = p.parse_args(argv)
     try:
