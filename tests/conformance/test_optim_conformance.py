@@ -291,8 +291,36 @@ def test_scheduler_20_steps_and_state_dict(name):
 
 
 def test_every_torch_optimizer_and_scheduler_name_exists():
-    skip = {"Muon", "swap_in_optimizer_params_and_state", "swa_utils"}
+    skip = {"swap_in_optimizer_params_and_state", "swa_utils"}
     missing = [n for n in torch.optim.__all__ if n not in skip and not hasattr(optim, n)]
     missing += [n for n in torch.optim.lr_scheduler.__all__
                 if not hasattr(optim.lr_scheduler, n)]
     assert missing == []
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(lr=0.02, nesterov=False, weight_decay=0.0),
+                                dict(lr=0.01, adjust_lr_fn="match_rms_adamw", momentum=0.9)])
+def test_muon_matches_torch_to_bfloat16_rounding(kw):
+    """torch runs Muon's Newton-Schulz iteration in bfloat16; fastnn rounds each step's result to
+    bfloat16 in float32 arithmetic, so the updates agree to bfloat16 precision (2^-8 relative),
+    not to the bit: the parameters' difference stays below 1% of the total change."""
+    rng = np.random.default_rng(4)
+    shapes = [(5, 4), (3, 6), (8, 8)]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    fps = [nn.Parameter(wrap(a.copy())) for a in init]
+    tps = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in init]
+    fo, to = optim.Muon(fps, **kw), torch.optim.Muon(tps, **kw)
+    for _ in range(STEPS):
+        for fp, tp in zip(fps, tps):
+            g = rng.standard_normal(fp.shape).astype(np.float32)
+            fp.grad, tp.grad = wrap(g.copy()), torch.from_numpy(g.copy())
+        fo.step()
+        to.step()
+    for a, fp, tp in zip(init, fps, tps):
+        change = np.abs(tp.detach().numpy() - a).max()
+        assert np.abs(fp.detach().numpy() - tp.detach().numpy()).max() < 0.01 * change
+    fsd, tsd = fo.state_dict(), to.state_dict()
+    assert sorted(fsd["param_groups"][0]) == sorted(tsd["param_groups"][0])
+    assert sorted(fsd["state"][0]) == sorted(tsd["state"][0]) == ["momentum_buffer"]
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        optim.Muon([nn.Parameter(fastnn.ones(3))])
