@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..ops._util import xp_of as _xp
 
 
@@ -17,6 +19,15 @@ def fma(a, alpha, b, out=None):
     over training. float32 is computed in float64, where the product is exact, then rounded once;
     float64 has no wider type here (one more rounding than torch at worst)."""
     dt = a.dtype
+    if (dt == np.float32 and alpha != 1 and type(a) is np.ndarray and type(b) is np.ndarray
+            and b.dtype == dt and a.shape == b.shape and a.flags.c_contiguous
+            and b.flags.c_contiguous and (out is None or out.flags.c_contiguous)):
+        from ._fma_numba import fma_f32
+
+        if out is None:
+            out = np.empty_like(a)
+        fma_f32(a.reshape(-1), float(dt.type(alpha)), b.reshape(-1), out.reshape(-1))
+        return out
     if alpha == 1:
         r = a + b
     elif dt.itemsize < 8 and dt.kind == "f":
