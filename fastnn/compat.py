@@ -290,6 +290,14 @@ def _compare(what, f, t, torch, decorators=(), random_values=False):
         raise _Mismatch(f"{what}: expected a Python {type(t).__name__}, got a Tensor")
 
 
+def _classify(exc, where: str):
+    """(status, detail) for an exception raised by one sample."""
+    if _is_missing(exc):
+        return MISSING, f"{where}: {type(exc).__name__}: {exc}"[:300]
+    kind = "" if isinstance(exc, _Mismatch) else f"{type(exc).__name__}: "
+    return FAIL, f"{where}: {kind}{exc}"[:300]
+
+
 def _is_missing(exc) -> bool:
     if isinstance(exc, (_Missing, NotImplementedError)):
         return True
@@ -479,12 +487,7 @@ def run_op(opinfo, *, max_samples=None, timeout=120.0) -> Result:
                     except (_Timeout, KeyboardInterrupt):
                         raise
                     except Exception as e:  # noqa: BLE001 - every failure is classified
-                        where = f"{str(dtype).replace('torch.', '')} sample {i}"
-                        if _is_missing(e):
-                            return done(MISSING, f"{where}: {type(e).__name__}: {e}"[:300])
-                        if isinstance(e, _Mismatch):
-                            return done(FAIL, f"{where}: {e}"[:300])
-                        return done(FAIL, f"{where}: {type(e).__name__}: {e}"[:300])
+                        return done(*_classify(e, f"{str(dtype).replace('torch.', '')} sample {i}"))
     except _Timeout as e:
         return done(FAIL, str(e))
     except Exception as e:  # noqa: BLE001 - sample generation itself failed
@@ -597,10 +600,7 @@ def run_module(minfo, *, max_inputs=None, timeout=120.0) -> Result:
                         except Exception as e:  # noqa: BLE001 - every failure is classified
                             where = (f"{str(dtype).replace('torch.', '')} "
                                      f"{'train' if training else 'eval'} input {i}")
-                            if _is_missing(e):
-                                return done(MISSING, f"{where}: {type(e).__name__}: {e}"[:300])
-                            kind = "" if isinstance(e, _Mismatch) else f"{type(e).__name__}: "
-                            return done(FAIL, f"{where}: {kind}{e}"[:300])
+                            return done(*_classify(e, where))
     except _Timeout as e:
         return done(FAIL, str(e))
     except Exception as e:  # noqa: BLE001
