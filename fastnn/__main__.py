@@ -8,9 +8,10 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(
-            "usage: python -m fastnn {info,bench} [...]\n"
+            "usage: python -m fastnn {info,bench,compat} [...]\n"
             "  info    version, backends (or why not), ISA level, threads, GPU\n"
-            "  bench   the benchmark report (python -m fastnn bench --help)"
+            "  bench   the benchmark report (python -m fastnn bench --help)\n"
+            "  compat  PyTorch's op_db/module_db against fastnn (needs torch; --help)"
         )
         return 0 if argv else 2
     cmd, rest = argv[0], argv[1:]
@@ -24,7 +25,12 @@ def main(argv=None) -> int:
         from .bench.cli import main as bench_main
 
         return bench_main(rest)
-    print(f"python -m fastnn: unknown command {cmd!r}; expected info or bench", file=sys.stderr)
+    if cmd == "compat":
+        from .compat import main as compat_main
+
+        return compat_main(rest)
+    print(f"python -m fastnn: unknown command {cmd!r}; expected info, bench or compat",
+          file=sys.stderr)
     return 2
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, wrap
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "scalar_zero", "check_nonneg"]
 
 
 class _RequiredParameter:
@@ -25,6 +25,19 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
+
+
+def scalar_zero(value: float = 0.0) -> Tensor:
+    """A 0-d float32 tensor (PyTorch keeps ``step`` and other scalar state as one)."""
+    return wrap(np.full((), value, dtype=np.float32))
+
+
+def check_nonneg(**values) -> None:
+    """PyTorch's argument checks: ``Invalid <name>: <value>`` for a negative hyper-parameter."""
+    names = {"lr": "learning rate", "eps": "epsilon value"}
+    for name, v in values.items():
+        if not 0.0 <= v:
+            raise ValueError(f"Invalid {names.get(name, name + ' value')}: {v}")
 
 
 class Optimizer:
@@ -122,6 +135,22 @@ class Optimizer:
             return None
         with enable_grad():
             return closure()
+
+    def _step_each(self, closure, init, update):
+        """The common loop: for every parameter with a gradient, ``init(arr, state, group)`` once
+        (state values as Tensors, PyTorch's keys), then ``update(arr, grad_arr, arrays, group)``
+        with the state's raw arrays (0-d ``step`` arrays are incremented in place)."""
+        loss = self._eval_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    init(p.array, state, group)
+                arrays = {k: (v.array if isinstance(v, Tensor) else v) for k, v in state.items()}
+                update(p.array, p.grad.array, arrays, group)
+        return loss
 
     # ----------------------------------------------------------------------------- state_dict
     def state_dict(self) -> dict:

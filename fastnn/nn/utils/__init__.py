@@ -1,6 +1,17 @@
-"""fastnn.nn.utils: clip_grad (framework) and rnn (pad_sequence, LSTM family)."""
+"""fastnn.nn.utils (torch.nn.utils): clip_grad, parameter/vector conversion, the hook-based
+weight_norm/spectral_norm, and the submodules rnn (pad/pack sequences), parametrize and
+parametrizations."""
 
-from . import clip_grad, rnn  # noqa: F401  (fastnn.nn.utils.rnn.pad_sequence, as in PyTorch)
+from . import (  # noqa: F401  (submodules, as in PyTorch)
+    clip_grad,
+    convert_parameters,
+    parametrizations,
+    parametrize,
+    rnn,
+    weight_norm,
+)
 from .clip_grad import *  # noqa: F401,F403
+from .convert_parameters import *  # noqa: F401,F403
+from .weight_norm import *  # noqa: F401,F403
 
-__all__ = [*clip_grad.__all__]
+__all__ = [*clip_grad.__all__, *convert_parameters.__all__, *weight_norm.__all__]

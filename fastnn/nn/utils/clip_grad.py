@@ -9,7 +9,8 @@ import numpy as np
 from ..._util import xp_of as _xp
 from ...tensor import Tensor, wrap
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "get_total_norm",
+           "clip_grads_with_norm_"]
 
 
 def _grads(parameters):
@@ -22,16 +23,33 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach=None):
     """Scale all gradients together so that their joint ``norm_type``-norm is at most
     ``max_norm``; returns the total norm (before clipping) as a 0-d tensor."""
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = _grads(parameters)
     max_norm = float(max_norm)
     norm_type = float(norm_type)
     if len(grads) == 0:
         return wrap(np.asarray(0.0, dtype=np.float32))
-    arrays = [g.array for g in grads]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """The ``norm_type``-norm of all ``tensors`` together (as if concatenated), a 0-d tensor in
+    their dtype; accumulated in float64."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if len(tensors) == 0:
+        return wrap(np.asarray(0.0, dtype=np.float32))
+    arrays = [t.array for t in tensors]
     xp = _xp(arrays[0])
     if norm_type == math.inf:
-        norms = [xp.abs(a).max() if a.size else xp.asarray(0.0) for a in arrays]
-        total = max(float(n) for n in norms)
+        total = max((float(xp.abs(a).max()) if a.size else 0.0) for a in arrays)
+    elif norm_type == 0:
+        total = float(sum(int((a != 0).sum()) for a in arrays))
     else:
         total = sum(float((xp.abs(a.astype(np.float64)) ** norm_type).sum()) for a in arrays)
         total = total ** (1.0 / norm_type)
@@ -41,13 +59,23 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
             "so it cannot be clipped. To disable this error and scale the gradients by the "
             "non-finite norm anyway, set `error_if_nonfinite=False`"
         )
-    clip_coef = max_norm / (total + 1e-6)
-    # PyTorch multiplies by min(coef, 1) unconditionally (so NaN norms propagate)
-    coef = min(clip_coef, 1.0) if not math.isnan(clip_coef) else clip_coef
-    for a in arrays:
-        a *= a.dtype.type(coef)
     return wrap(np.asarray(total, dtype=arrays[0].dtype) if xp is np else xp.asarray(
         total, dtype=arrays[0].dtype))
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))`` in place (``total_norm``
+    from get_total_norm, possibly reduced across processes first)."""
+    grads = _grads(parameters)
+    if not grads:
+        return
+    total = float(total_norm.item() if isinstance(total_norm, Tensor) else total_norm)
+    clip_coef = float(max_norm) / (total + 1e-6)
+    # PyTorch multiplies by min(coef, 1) unconditionally (so NaN norms propagate)
+    coef = min(clip_coef, 1.0) if not math.isnan(clip_coef) else clip_coef
+    for g in grads:
+        a = g.array
+        a *= a.dtype.type(coef)
 
 
 def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
