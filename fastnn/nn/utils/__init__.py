@@ -10,8 +10,9 @@ from . import (  # noqa: F401  (submodules, as in PyTorch)
     rnn,
     weight_norm,
 )
+from . import weight_norm as _weight_norm_module
 from .clip_grad import *  # noqa: F401,F403
 from .convert_parameters import *  # noqa: F401,F403
-from .weight_norm import *  # noqa: F401,F403
+from .weight_norm import *  # noqa: F401,F403  (the function weight_norm, as torch.nn.utils has)
 
-__all__ = [*clip_grad.__all__, *convert_parameters.__all__, *weight_norm.__all__]
+__all__ = [*clip_grad.__all__, *convert_parameters.__all__, *_weight_norm_module.__all__]
