@@ -16,7 +16,7 @@ from .conftest import F64_BACKENDS, check_kernel_case, gradcheck_function, kerne
 
 
 @pytest.mark.parametrize("backend,version,dtype,case", kernel_params(spec.test_cases()))
-def test_pooling_kernels(backend, version, dtype, case):
+def test_pooling_kernel_spec(backend, version, dtype, case):
     check_kernel_case(backend, version, dtype, case)
 
 

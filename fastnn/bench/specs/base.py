@@ -184,6 +184,23 @@ def torch_tensors(torch, inputs: dict, device: str, names, requires_grad=()):
     return out
 
 
+def torch_forward_ref(names, forward):
+    """A ``refs["torch"]`` builder: torch copies of ``inputs[names]`` on the device, then
+    ``forward(torch, tensors)`` under no_grad on each call."""
+
+    def build(x, device="cpu"):
+        torch, _ = optional("torch")
+        t = torch_tensors(torch, x, device, names)
+
+        def run():
+            with torch.no_grad():
+                return forward(torch, t)
+
+        return run
+
+    return build
+
+
 def torch_sync(torch, device: str):
     """Callable that waits for the device (a no-op on CPU)."""
     if device == "cuda":

@@ -17,6 +17,7 @@ from .base import (
     optional,
     randn,
     reference_backend,
+    torch_forward_ref,
     torch_tensors,
 )
 
@@ -71,16 +72,6 @@ def forward_case(t, b, i, h, bias=True):
     def call(mod, x):
         return mod.lstm_sequence_forward(*(x[n] for n in _W))
 
-    def torch_ref(x, device="cpu"):
-        torch, _ = optional("torch")
-        tt = torch_tensors(torch, x, device, _W)
-
-        def run():
-            with torch.no_grad():
-                return _torch_forward(torch, tt)
-
-        return run
-
     return Case(
         "lstm",
         f"fwd T{t} B{b} I{i} H{h}{_bias_label(bias)}",
@@ -89,7 +80,7 @@ def forward_case(t, b, i, h, bias=True):
         make,
         call,
         expect64(FORWARD, call),
-        {"torch": torch_ref},
+        {"torch": torch_forward_ref(_W, _torch_forward)},
         reduction=t * (i + h),
     )
 
@@ -169,6 +160,10 @@ def _cell_inputs(rng, b, i, h, bias):
     return {**x, "x": x["x"][0], "h": x.pop("h0"), "c": x.pop("c0")}
 
 
+def _torch_cell(torch, t):
+    return torch.lstm_cell(t["x"], (t["h"], t["c"]), *(t[n] for n in _CELL[3:]))
+
+
 def cell_forward_case(b, i, h, bias=True):
     """One lstm_cell_forward step (FLOPs 2*B*4H*(I+H))."""
 
@@ -178,16 +173,6 @@ def cell_forward_case(b, i, h, bias=True):
     def call(mod, x):
         return mod.lstm_cell_forward(*(x[n] for n in _CELL))
 
-    def torch_ref(x, device="cpu"):
-        torch, _ = optional("torch")
-        tt = torch_tensors(torch, x, device, _CELL)
-
-        def run():
-            with torch.no_grad():
-                return torch.lstm_cell(tt["x"], (tt["h"], tt["c"]), *(tt[n] for n in _CELL[3:]))
-
-        return run
-
     return Case(
         "lstm",
         f"cell fwd B{b} I{i} H{h}{_bias_label(bias)}",
@@ -196,7 +181,7 @@ def cell_forward_case(b, i, h, bias=True):
         make,
         call,
         expect64(("lstm_cell_forward",), call),
-        {"torch": torch_ref},
+        {"torch": torch_forward_ref(_CELL, _torch_cell)},
         reduction=i + h,
     )
 
@@ -226,7 +211,7 @@ def cell_backward_case(b, i, h, bias=True):
         torch, _ = optional("torch")
         wrt = ("x", "h", "c", "w_ih", "w_hh", "b_ih")
         tt = torch_tensors(torch, x, device, _CELL + ("gh", "gc"), requires_grad=wrt)
-        outs = torch.lstm_cell(tt["x"], (tt["h"], tt["c"]), *(tt[n] for n in _CELL[3:]))
+        outs = _torch_cell(torch, tt)
         params = [tt[n] for n in wrt if tt[n] is not None]
         return lambda: torch.autograd.grad(outs, params, (tt["gh"], tt["gc"]), retain_graph=True)
 

@@ -11,7 +11,16 @@ only.
 from __future__ import annotations
 
 from ..._util import pool_output_size
-from .base import Case, expect64, f64, optional, randn, reference_backend, torch_tensors
+from .base import (
+    Case,
+    expect64,
+    f64,
+    optional,
+    randn,
+    reference_backend,
+    torch_forward_ref,
+    torch_tensors,
+)
 
 FORWARD = ("max_pool2d_forward",)
 BACKWARD = ("max_pool2d_backward",)
@@ -48,22 +57,13 @@ def forward_case(n, c, h, w, kernel, stride=None, padding=0, dilation=1, ceil_mo
     """max_pool2d_forward: the pooled values and each window's argmax tap."""
     geo = _geometry(kernel, stride, padding, dilation)
     oh, ow = _out(h, w, geo, ceil_mode)
+    pool = (geo, ceil_mode)
 
     def make(rng):
         return {"x": randn(rng, n, c, h, w)}
 
     def call(mod, x):
         return mod.max_pool2d_forward(x["x"], *geo, ceil_mode)
-
-    def torch_ref(x, device="cpu"):
-        torch, _ = optional("torch")
-        t = torch_tensors(torch, x, device, ("x",))
-
-        def run():
-            with torch.no_grad():
-                return (_torch_pool(torch, t, geo, ceil_mode),)
-
-        return run
 
     return Case(
         "pooling",
@@ -73,7 +73,7 @@ def forward_case(n, c, h, w, kernel, stride=None, padding=0, dilation=1, ceil_mo
         make,
         call,
         expect64(FORWARD, call),
-        {"torch": torch_ref},
+        {"torch": torch_forward_ref(("x",), lambda torch, t: (_torch_pool(torch, t, *pool),))},
         reduction=1,  # a max is exact: the only error allowed is the floor
     )
 
