@@ -7,7 +7,7 @@
 Conv2d(3,32,3,p=1) -> ReLU -> MaxPool2d(2,2) -> Conv2d(32,64,3,p=1) -> ReLU -> MaxPool2d(2,2)
 -> Linear(64*6*6,128) -> ReLU -> Linear(128,10), SGD with momentum 0.9. The data is synthetic
 (each class a fixed random smooth pattern plus noise; fixed NumPy seed), so both frameworks see
-exactly the same batches; tests/test_cnn_modules.py compares their loss curves.
+exactly the same batches; tests/test_conv2d_modules.py compares their loss curves.
 """
 
 import argparse

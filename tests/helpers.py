@@ -10,6 +10,7 @@ compares the forward outputs and every input's gradient, and gradchecks fastnn i
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -81,25 +82,11 @@ def helper_test_op(
     """
     fastnn_fn = fastnn_fn or torch_fn
     rng = np.random.default_rng(seed)
+    opts = _Options(vals, low, high, atol, rtol, grad_atol, grad_rtol, forward_only, noncontig,
+                    requires_grad)
     for dtype in dtypes:
         with _f64_backend(dtype):
-            _compare(
-                shapes,
-                torch_fn,
-                fastnn_fn,
-                dtype,
-                vals,
-                low,
-                high,
-                atol,
-                rtol,
-                grad_atol,
-                grad_rtol,
-                forward_only,
-                noncontig,
-                requires_grad,
-                rng,
-            )
+            _compare(shapes, torch_fn, fastnn_fn, dtype, rng, opts)
     if gradcheck_f64 and not forward_only:
         arrays = _inputs(shapes, np.float64, low, high, vals, rng)
         flags = requires_grad or [True] * len(arrays)
@@ -116,42 +103,41 @@ def _f64_backend(dtype):
     return contextlib.nullcontext()
 
 
-def _compare(
-    shapes,
-    torch_fn,
-    fastnn_fn,
-    dtype,
-    vals,
-    low,
-    high,
-    atol,
-    rtol,
-    grad_atol,
-    grad_rtol,
-    forward_only,
-    noncontig,
-    requires_grad,
-    rng,
-):
-    arrays = _inputs(shapes, dtype, low, high, vals, rng)
-    if noncontig:  # same values, but as transposed views of a reversed-shape buffer
+@dataclass(frozen=True)
+class _Options:
+    """helper_test_op's keyword settings, as _compare reads them."""
+
+    vals: object
+    low: float
+    high: float
+    atol: float | None
+    rtol: float | None
+    grad_atol: float | None
+    grad_rtol: float | None
+    forward_only: bool
+    noncontig: bool
+    requires_grad: object
+
+
+def _compare(shapes, torch_fn, fastnn_fn, dtype, rng, opt: _Options):
+    arrays = _inputs(shapes, dtype, opt.low, opt.high, opt.vals, rng)
+    if opt.noncontig:  # same values, but as transposed views of a reversed-shape buffer
         arrays = [np.ascontiguousarray(a.T).T if a.ndim >= 2 else a for a in arrays]
-    flags = requires_grad or [a.dtype.kind == "f" for a in arrays]
-    tt = [
-        torch.tensor(a, requires_grad=bool(f and not forward_only)) for a, f in zip(arrays, flags)
-    ]
+    flags = opt.requires_grad or [a.dtype.kind == "f" for a in arrays]
+    flags = [bool(f and not opt.forward_only) for f in flags]
+    tt = [torch.tensor(a, requires_grad=f) for a, f in zip(arrays, flags)]
     ft = [
-        fastnn.wrap(a.copy() if not noncontig else a, requires_grad=bool(f and not forward_only))
+        fastnn.wrap(a if opt.noncontig else a.copy(), requires_grad=f)
         for a, f in zip(arrays, flags)
     ]
-    if noncontig:
+    if opt.noncontig:
         assert any(not t.is_contiguous() for t in ft if t.dim() >= 2) or all(
             t.dim() < 2 or 1 in t.shape for t in ft
         )
     t_out = _to_list(torch_fn(*tt))
     f_out = _to_list(fastnn_fn(*[_DtypeProbe.apply(t) if t.requires_grad else t for t in ft]))
     rt, at = TOL[dtype]
-    rt, at = rtol or rt, atol or at
+    rt, at = opt.rtol or rt, opt.atol or at
     assert len(t_out) == len(f_out), f"{len(t_out)} outputs from torch, {len(f_out)} from fastnn"
     for i, (to, fo) in enumerate(zip(t_out, f_out)):
         assert isinstance(fo, fastnn.Tensor), f"output {i}: {type(fo).__name__}, not a Tensor"
@@ -161,7 +147,7 @@ def _compare(
         np.testing.assert_allclose(
             fo.array, tn, rtol=rt, atol=at, err_msg=f"forward output {i} ({np.dtype(dtype)})"
         )
-    if forward_only:
+    if opt.forward_only:
         return
     # a random upstream gradient for every differentiable output
     weights = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in t_out]
@@ -174,7 +160,7 @@ def _compare(
         return
     t_loss.backward()
     f_loss.backward()
-    grt, gat = grad_rtol or rt * 10, grad_atol or at * 10
+    grt, gat = opt.grad_rtol or rt * 10, opt.grad_atol or at * 10
     for i, (t_in, f_in) in enumerate(zip(tt, ft)):
         if not t_in.requires_grad:
             continue

@@ -335,3 +335,34 @@ def test_sdpa_dropout_composed_path():
     to.backward(torch.tensor(g))
     for a, b in zip((fq, fk, fv), (tq, tk, tv)):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=2e-5)
+
+
+# ------------------------------------------- the spec's grid, every backend and version; gradcheck
+
+from fastnn.bench.specs import attention as spec  # noqa: E402
+from fastnn.functions.attention import AttentionFunction  # noqa: E402
+
+from .conftest import F64_BACKENDS, check_kernel_case, gradcheck_function, kernel_params  # noqa: E402,I001
+
+
+@pytest.mark.parametrize("backend,version,dtype,case", kernel_params(spec.test_cases()))
+def test_attention_kernel_spec(backend, version, dtype, case):
+    check_kernel_case(backend, version, dtype, case)
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize("mask", [None, "float", "dead"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_function_gradcheck(backend, mask, causal):
+    # (B, H, Lq, D), (B, H, Lk, D), (B, H, Lk, Dv): Lq != Lk and D != Dv
+    shapes = [(1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 3)]
+    m = None
+    if mask is not None:
+        m = np.random.default_rng(1).standard_normal((1, 2, 3, 5))
+        if mask == "dead":  # -inf at some keys (key 0 stays open) and one fully masked row
+            m[..., 1::2] = -np.inf
+            m[0, 1, 2, :] = -np.inf
+    gradcheck_function(
+        backend, lambda q, k, v, mask=None: AttentionFunction.apply(q, k, v, mask, causal, 0.7),
+        shapes, mask=m,
+    )

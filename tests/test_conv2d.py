@@ -316,3 +316,35 @@ def test_unknown_version_raises():
     assert not np.array_equal(v1, v3)
     np.testing.assert_allclose(v1, ref, rtol=1e-4, atol=1e-3)
     np.testing.assert_allclose(v3, ref, rtol=1e-4, atol=1e-3)
+
+
+# ------------------------------------------- the spec's grid, every backend and version; gradcheck
+
+from fastnn.bench.specs import conv2d as spec  # noqa: E402
+from fastnn.functions.conv2d import Conv2dFunction  # noqa: E402
+
+from .conftest import F64_BACKENDS, check_kernel_case, gradcheck_function, kernel_params  # noqa: E402,I001
+
+
+@pytest.mark.parametrize("backend,version,dtype,case", kernel_params(spec.test_cases()))
+def test_conv2d_kernel_spec(backend, version, dtype, case):
+    check_kernel_case(backend, version, dtype, case)
+
+
+# x, w, bias shapes; stride, padding, dilation, groups, activation
+GRADCHECK = [
+    ((1, 3, 5, 5), (4, 3, 3, 3), (4,), 1, 1, 1, 1, None),
+    ((2, 4, 6, 5), (6, 2, 3, 2), (6,), (2, 1), (1, 2), (1, 2), 2, None),
+    ((1, 3, 6, 6), (3, 1, 3, 3), None, 1, "same", 2, 3, None),  # depthwise, dilated "same"
+    ((2, 3, 5, 4), (4, 3, 2, 2), (4,), 2, 0, 1, 1, "relu"),  # fused ReLU
+    ((3, 5, 5), (2, 3, 3, 1), (2,), 1, (0, 1), 1, 1, None),  # unbatched (C, H, W)
+]
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize("case", GRADCHECK, ids=[f"case{i}" for i in range(len(GRADCHECK))])
+def test_conv2d_function_gradcheck(backend, case):
+    xs, ws, bs, *geo = case
+    gradcheck_function(
+        backend, lambda x, w, b: Conv2dFunction.apply(x, w, b, *geo), [xs, ws, bs]
+    )

@@ -385,3 +385,37 @@ def test_numba_small_gemm_keeps_the_thread_count(rng):
     a, b = operands(rng, 8, 8, 8, np.float32)
     ops.gemm(a, b, backend="numba")
     assert numba.get_num_threads() == before
+
+
+# ------------------------------------------- the spec's grid, every backend and version; gradcheck
+
+from fastnn.bench.specs import gemm as spec  # noqa: E402
+from fastnn.functions.gemm import LinearFunction, MatMul  # noqa: E402
+
+from .conftest import F64_BACKENDS, check_kernel_case, gradcheck_function, kernel_params  # noqa: E402,I001
+
+
+@pytest.mark.parametrize("backend,version,dtype,case", kernel_params(spec.test_cases()))
+def test_gemm_kernel_spec(backend, version, dtype, case):
+    check_kernel_case(backend, version, dtype, case)
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize(
+    "shapes",
+    [[(4, 3), (5, 3), (5,)], [(2, 3, 4), (2, 4), None], [(3,), (2, 3), (2,)]],
+    ids=["2d+bias", "3d-nobias", "1d+bias"],
+)
+def test_linear_function_gradcheck(backend, shapes):
+    gradcheck_function(backend, LinearFunction.apply, shapes)
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize(
+    "shapes",
+    [[(3, 4), (4, 5)], [(2, 3, 4), (4, 2)], [(2, 1, 3, 4), (3, 4, 2)], [(4,), (4, 3)],
+     [(3, 4), (4,)], [(4,), (4,)]],
+    ids=lambda s: "@".join("x".join(map(str, t)) for t in s),
+)
+def test_matmul_function_gradcheck(backend, shapes):
+    gradcheck_function(backend, MatMul.apply, shapes)

@@ -1,7 +1,7 @@
 """LSTM kernel family: every kernel on every backend vs the float64 reference (forward and
 backward, odd / zero-size / non-contiguous shapes), the array API's validation, the C++ checks
 and its vectorised transcendental functions. Module-level parity with PyTorch is in
-test_rnn_modules.py."""
+test_lstm_modules.py."""
 
 # ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
 
@@ -289,3 +289,49 @@ def test_cpp_threads_agree(rng):
     two = ops.lstm_sequence_forward(**inp, backend="cpp")
     for a, b in zip(one, two):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------- the spec's grid, every backend and version; gradcheck
+
+from fastnn.bench.specs import lstm as spec  # noqa: E402
+from fastnn.functions.lstm import LSTMCellFunction, LSTMLayerFunction  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    F64_BACKENDS,
+    check_kernel_case,
+    gradcheck_function,
+    kernel_params,
+)
+
+
+@pytest.mark.parametrize("backend,version,dtype,case", kernel_params(spec.test_cases()))
+def test_lstm_kernel_spec(backend, version, dtype, case):
+    check_kernel_case(backend, version, dtype, case)
+
+
+def _lstm_shapes(lead, I, H, bias):
+    b = (4 * H,) if bias else None
+    return [lead + (I,), lead[-1:] + (H,), lead[-1:] + (H,), (4 * H, I), (4 * H, H), b, b]
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize(
+    "bias,reverse,batch_first",
+    [(True, False, False), (False, True, False), (True, True, True)],
+    ids=["bias", "nobias-reverse", "bias-reverse-batch_first"],
+)
+def test_lstm_layer_function_gradcheck(backend, bias, reverse, batch_first):
+    T, B, I, H = 3, 2, 3, 2
+    shapes = _lstm_shapes((T, B), I, H, bias)
+    if batch_first:
+        shapes[0] = (B, T, I)
+    gradcheck_function(
+        backend,
+        lambda *t: LSTMLayerFunction.apply(*t, reverse, batch_first),
+        shapes,
+    )
+
+
+@pytest.mark.parametrize("backend", F64_BACKENDS)
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_cell_function_gradcheck(backend, bias):
+    gradcheck_function(backend, LSTMCellFunction.apply, _lstm_shapes((2,), 3, 4, bias))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 EPS32 = float(np.finfo(np.float32).eps)
+EPS64 = float(np.finfo(np.float64).eps)
 
 
 class Unavailable(Exception):
@@ -93,14 +94,18 @@ def to_numpy(x):
     return np.asarray(x)
 
 
-def tolerance(reduction: int) -> tuple[float, str]:
+def tolerance(reduction: int, dtype="float32") -> tuple[float, str]:
     """Allowed error relative to the result's largest magnitude, and why.
 
     A float32 dot product of length K accumulates rounding error that grows like
     eps32 * sqrt(K) for random data (eps32 * K in the worst case); 50x that bound still catches
     a wrong kernel (a dropped term, tile or gate shows up at ~1/K or far worse), and 1e-5 is the
-    floor for short reductions that pass through exp/tanh."""
+    floor for short reductions that pass through exp/tanh. A float64 kernel gets the same rule
+    with eps64 (floor 1e-12): it differs from the float64 reference only by summation order."""
     k = max(int(reduction), 1)
+    if np.dtype(dtype) == np.float64:
+        tol = max(1e-12, 50.0 * EPS64 * math.sqrt(k))
+        return tol, f"50 * eps64 * sqrt(K={k}) relative to max|reference|"
     tol = max(1e-5, 50.0 * EPS32 * math.sqrt(k))
     return tol, f"50 * eps32 * sqrt(K={k}) relative to max|reference|"
 
@@ -177,6 +182,23 @@ def torch_tensors(torch, inputs: dict, device: str, names, requires_grad=()):
             t.requires_grad_(True)
         out[n] = t
     return out
+
+
+def torch_forward_ref(names, forward):
+    """A ``refs["torch"]`` builder: torch copies of ``inputs[names]`` on the device, then
+    ``forward(torch, tensors)`` under no_grad on each call."""
+
+    def build(x, device="cpu"):
+        torch, _ = optional("torch")
+        t = torch_tensors(torch, x, device, names)
+
+        def run():
+            with torch.no_grad():
+                return forward(torch, t)
+
+        return run
+
+    return build
 
 
 def torch_sync(torch, device: str):

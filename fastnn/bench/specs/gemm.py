@@ -143,3 +143,23 @@ def cases(sizes: str) -> list[Case]:
             case(6400, 512, 64, trans_b=True, label="LSTM proj 6400x512x64"),
         ]
     return out
+
+
+def test_cases() -> list[Case]:
+    """The correctness grid tests/test_gemm.py runs on every backend and every registered version
+    (forward vs the float64 reference and vs PyTorch): 1x1x1, odd and prime sizes, sizes one past
+    a tile or a cache block, every transpose pair, each activation with and without bias, and
+    zero-size M, N and K (K == 0 gives act(bias))."""
+    return [
+        case(1, 1, 1),
+        case(7, 13, 5, trans_a=True),
+        case(5, 3, 7, trans_b=True, bias=True, activation="tanh"),
+        case(17, 31, 37, trans_b=True, bias=True, activation="relu"),
+        case(65, 33, 129, trans_a=True, trans_b=True, bias=True, activation="gelu"),
+        case(37, 29, 23, activation="sigmoid"),
+        case(23, 19, 300, bias=True, activation="tanh"),
+        case(130, 67, 71),
+        case(0, 5, 3),
+        case(4, 0, 3, bias=True),
+        case(4, 5, 0, bias=True, activation="relu"),
+    ]
