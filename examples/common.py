@@ -104,7 +104,9 @@ def end_epoch(args, bar, history, epoch, **metrics):
     for key, value in metrics.items():
         history.setdefault(key, []).append(float(value))
     line = "  ".join(f"{k} {float(v):.4f}" for k, v in metrics.items())
-    bar.set_postfix_str(line, refresh=False)
+    # the bar keeps the latest validation numbers only: the whole line leaves no room for the bar
+    bar.set_postfix_str("  ".join(f"{k} {float(v):.3f}" for k, v in metrics.items()
+                                  if k.startswith("val_")), refresh=False)
     if not args.quiet:
         tqdm.write(f"epoch {epoch + 1:3d}/{args.epochs}  {line}")
 

@@ -119,7 +119,8 @@ def test_bad_flags_are_refused(tmp_path):
 # seconds; chance is 1/classes
 LEARN = {
     "mlp": (["--samples", "1200"], 4, 0.25),
-    "cnn": (["--samples", "600", "--batch", "32"], 4, 0.1),
+    # at batch 32 and 4 epochs both runs sat on the knee of the curve (0.77 vs 0.60, 2026-12-06)
+    "cnn": (["--samples", "600", "--batch", "16"], 5, 0.1),
     "lstm_text": (["--samples", "900", "--seq-len", "20", "--lr", "5e-3"], 4, 1 / 3),
     "transformer": (["--samples", "400", "--seq", "12", "--d-model", "32", "--ff", "64",
                      "--lr", "3e-3"], 4, 0.25),
