@@ -116,7 +116,9 @@ def save_checkpoint(torch, path, epoch, history, **state):
     state_dict (model=..., optimizer=..., scheduler=...)."""
     ckpt = {"epoch": epoch, "history": history}
     ckpt.update({name: obj.state_dict() for name, obj in state.items()})
-    torch.save(ckpt, path)
+    tmp = f"{path}.tmp"  # then rename: a run stopped mid-write keeps the previous checkpoint
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
 
 
 def load_checkpoint(torch, path, **state):
