@@ -1,25 +1,45 @@
-"""An LSTM text classifier, written as an ordinary PyTorch script: only the imports name fastnn.
+"""An LSTM text classifier on synthetic "documents", written as an ordinary PyTorch script.
 
-    python examples/lstm_text.py
+    python examples/lstm_text.py                  # fastnn (``import fastnn as torch``)
+    python examples/lstm_text.py --lib torch      # the same script under PyTorch
+    python examples/lstm_text.py --compare --plot docs/examples/lstm_text.png
+    python examples/lstm_text.py --epochs 3 --save lstm.ckpt && \\
+        python examples/lstm_text.py --resume lstm.ckpt
 
 Embedding(10000, 64) -> LSTM(64, 128, batch_first=True) -> Linear(128, 64) -> ReLU -> Dropout(0.5)
--> Linear(64, 3), trained with Adam on a synthetic 3-class task: each class has its own set of
-"keyword" tokens sprinkled into random text, and the label is the class whose keywords occur most.
-Swap the imports for ``torch`` and it runs under PyTorch unchanged.
+-> Linear(64, 3) on the last hidden state, trained with Adam. Each class has 20 "keyword" tokens
+sprinkled into random text (70% of the sprinkled keywords belong to the document's class, the
+rest to random classes); the label is the class whose keywords occur most.
 """
 
+import common
 import numpy as np
 
-import fastnn as torch
-import fastnn.nn as nn
-import fastnn.nn.functional as F
-import fastnn.optim as optim
+p = common.parser(__doc__, epochs=6, batch=64, lr=2e-3, samples=3000)
+p.add_argument("--seq-len", type=int, default=40, help="tokens per document")
+args = common.parse(p)
+TITLE = "LSTM text classifier, 3 classes"
+if args.compare:
+    raise SystemExit(common.compare(__file__, args, TITLE))
+
+if args.lib == "fastnn":
+    import fastnn as torch
+    import fastnn.nn as nn
+    import fastnn.nn.functional as F
+    import fastnn.optim as optim
+    from fastnn.utils.data import DataLoader, TensorDataset
+else:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    import torch.optim as optim
+    from torch.utils.data import DataLoader, TensorDataset
 
 VOCAB, CLASSES = 10000, 3
 
 
-def make_data(n, seq_len, seed=0):
-    """Token ids (n, seq_len) int64 and labels (n,) int64, from a fixed NumPy seed."""
+def make_data(n, seq_len, seed):
+    """Token ids (n, seq_len) int64 and labels (n,) int64."""
     rng = np.random.default_rng(seed)
     keywords = np.arange(CLASSES * 20).reshape(CLASSES, 20) + 1  # tokens 1..60 carry the signal
     tokens = rng.integers(100, VOCAB, size=(n, seq_len))
@@ -30,9 +50,8 @@ def make_data(n, seq_len, seed=0):
             rng.random(len(slots)) < 0.7, labels[i], rng.integers(0, CLASSES, len(slots))
         )
         tokens[i, slots] = keywords[cls, rng.integers(0, 20, len(slots))]
-        counts = np.bincount(cls, minlength=CLASSES)
-        labels[i] = int(np.argmax(counts))
-    return torch.from_numpy(tokens.astype(np.int64)), torch.from_numpy(labels.astype(np.int64))
+        labels[i] = int(np.argmax(np.bincount(cls, minlength=CLASSES)))
+    return tokens.astype(np.int64), labels.astype(np.int64)
 
 
 class TextClassifier(nn.Module):
@@ -52,36 +71,47 @@ class TextClassifier(nn.Module):
         return self.head(h_n[-1])
 
 
-def accuracy(model, x, y):
-    model.eval()
-    with torch.no_grad():
-        pred = model(x).argmax(dim=1)
-    model.train()
-    return float((pred == y).float().mean())
-
-
-def main(steps=200, batch_size=64, seq_len=40, lr=3e-3, log=True):
-    """Trains for ``steps`` Adam steps; returns the list of training losses."""
-    torch.manual_seed(0)
-    x, y = make_data(batch_size * 50, seq_len)
-    x_test, y_test = make_data(1000, seq_len, seed=1)
+def main():
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train, val, test = common.split(*make_data(args.samples, args.seq_len, args.seed),
+                                    seed=args.seed)
+    loader = DataLoader(TensorDataset(*map(torch.from_numpy, train)), batch_size=args.batch,
+                        shuffle=True)
     model = TextClassifier()
-    opt = optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    n = x.shape[0]
-    for step in range(steps):
-        idx = torch.from_numpy(np.random.default_rng(step).integers(0, n, batch_size))
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if log and (step + 1) % 50 == 0:
-            print(
-                f"step {step + 1:4d}  loss {np.mean(losses[-50:]):.4f}  "
-                f"test accuracy {accuracy(model, x_test, y_test):.3f}"
-            )
-    return losses
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    state = dict(model=model, optimizer=optimizer)
+    start, history = 0, {}
+    if args.resume:
+        start, history = common.load_checkpoint(torch, args.resume, **state)
+
+    bar = common.progress(args, start, len(loader))
+    for epoch in range(start, args.epochs):
+        torch.manual_seed(args.seed + epoch)  # this epoch's shuffle and dropout: resumable
+        model.train()
+        loss_sum, correct = 0.0, 0
+        for tokens, labels in loader:
+            optimizer.zero_grad()
+            logits = model(tokens)
+            loss = F.cross_entropy(logits, labels)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(labels)
+            correct += (logits.argmax(dim=1) == labels).sum().item()
+            bar.update()
+        val_loss, val_logits = common.evaluate(torch, model, F.cross_entropy, *val)
+        common.end_epoch(args, bar, history, epoch,
+                         loss=loss_sum / len(train[1]), accuracy=correct / len(train[1]),
+                         val_loss=val_loss, val_accuracy=np.mean(val_logits.argmax(1) == val[1]))
+        if args.save:
+            common.save_checkpoint(torch, args.save, epoch + 1, history, **state)
+    bar.close()
+
+    _, test_logits = common.evaluate(torch, model, F.cross_entropy, *test)
+    metrics = common.classification_metrics(test[1], test_logits.argmax(1),
+                                            ["class A", "class B", "class C"])
+    common.finish(args, history, metrics, TITLE)
 
 
 if __name__ == "__main__":

@@ -2,47 +2,49 @@
 
     python examples/transformer.py                  # fastnn (``import fastnn as torch``)
     python examples/transformer.py --lib torch      # the same script under PyTorch
+    python examples/transformer.py --compare --plot docs/examples/transformer.png
+    python examples/transformer.py --epochs 3 --save tf.ckpt && \\
+        python examples/transformer.py --resume tf.ckpt
     python examples/transformer.py --time           # also report the median training-step time
 
 Linear embedding of 16 input features -> sinusoidal positional encoding (built with arange, exp,
 sin, cos and slice assignment, kept as a registered buffer) -> nn.TransformerEncoder (seq-first,
-2 layers, d_model 128, 4 heads, feed-forward 512) -> mean over the sequence -> Linear to 4 classes,
-trained with Adam. Data: synthetic sequences of noise in which a class-specific pattern vector is
-planted at a few random positions (fixed NumPy seed, so both frameworks see the same batches).
+2 layers, d_model 64, 4 heads, feed-forward 128) -> mean over the sequence -> Linear to 4 classes,
+trained with Adam. Data: sequences of noise in which a class-specific pattern vector is planted
+at two random positions (fixed NumPy seed, so both libraries see the same sequences).
 """
 
-import argparse
 import math
 import time
 
+import common
 import numpy as np
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--lib", choices=("fastnn", "torch"), default="fastnn")
-parser.add_argument("--steps", type=int, default=60)
-parser.add_argument("--batch", type=int, default=32)
-parser.add_argument("--seq", type=int, default=64)
-parser.add_argument("--d-model", type=int, default=128)
-parser.add_argument("--heads", type=int, default=4)
-parser.add_argument("--ff", type=int, default=512)
-parser.add_argument("--layers", type=int, default=2)
-parser.add_argument("--dropout", type=float, default=0.1)
-parser.add_argument("--lr", type=float, default=1e-3)
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--threads", type=int, default=0, help="0: leave the default")
-parser.add_argument("--time", action="store_true", help="report the median step time")
-args = parser.parse_args()
+p = common.parser(__doc__, epochs=6, batch=32, lr=1e-3, samples=1200)
+p.add_argument("--seq", type=int, default=32, help="sequence length")
+p.add_argument("--d-model", type=int, default=64)
+p.add_argument("--heads", type=int, default=4)
+p.add_argument("--ff", type=int, default=128, help="feed-forward width")
+p.add_argument("--layers", type=int, default=2)
+p.add_argument("--dropout", type=float, default=0.1)
+p.add_argument("--time", action="store_true", help="report the median training-step time")
+args = common.parse(p)
+TITLE = "Transformer encoder, 4 classes"
+if args.compare:
+    raise SystemExit(common.compare(__file__, args, TITLE))
 
 if args.lib == "fastnn":
     import fastnn as torch
     import fastnn.nn as nn
     import fastnn.nn.functional as F
     import fastnn.optim as optim
+    from fastnn.utils.data import DataLoader, TensorDataset
 else:
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
     import torch.optim as optim
+    from torch.utils.data import DataLoader, TensorDataset
 
 FEATURES, CLASSES = 16, 4
 
@@ -75,20 +77,22 @@ class TransformerClassifier(nn.Module):
         self.d_model = d_model
 
     def forward(self, x):
-        """x: (seq, batch, FEATURES) -> logits (batch, CLASSES)."""
+        """x: (batch, seq, FEATURES), as the DataLoader stacks it -> logits (batch, CLASSES)."""
+        x = x.transpose(0, 1)  # the encoder is seq-first
         h = self.pos(self.embed(x) * math.sqrt(self.d_model))
         h = self.encoder(h)
         return self.head(h.mean(dim=0))
 
 
-def make_data(n, seq, seed=0):
-    patterns = np.random.default_rng(1234).standard_normal((CLASSES, FEATURES)) * 2.0
+def make_data(n, seq, seed):
+    """Sequences (n, seq, 16) float32 and labels (n,) int64."""
+    patterns = np.random.default_rng(1234).standard_normal((CLASSES, FEATURES)) * 0.8
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, CLASSES, n)
-    x = rng.standard_normal((seq, n, FEATURES))
+    x = rng.standard_normal((n, seq, FEATURES))
     for i in range(n):
-        where = rng.choice(seq, size=4, replace=False)
-        x[where, i] += patterns[labels[i]]
+        where = rng.choice(seq, size=2, replace=False)
+        x[i, where] += patterns[labels[i]]
     return x.astype(np.float32), labels.astype(np.int64)
 
 
@@ -96,34 +100,50 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    train, val, test = common.split(*make_data(args.samples, args.seq, args.seed),
+                                    seed=args.seed)
+    loader = DataLoader(TensorDataset(*map(torch.from_numpy, train)), batch_size=args.batch,
+                        shuffle=True)
     model = TransformerClassifier(args.d_model, args.heads, args.ff, args.layers, args.dropout)
-    opt = optim.Adam(model.parameters(), lr=args.lr)
-    xs, ys = make_data(args.steps * args.batch, args.seq, seed=args.seed)
-    times = []
-    model.train()
-    for step in range(args.steps):
-        lo = step * args.batch
-        x = torch.tensor(xs[:, lo : lo + args.batch])
-        y = torch.tensor(ys[lo : lo + args.batch])
-        t0 = time.perf_counter()
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - t0)
-        if step % max(1, args.steps // 10) == 0 or step == args.steps - 1:
-            print(f"step {step:4d} loss {loss.item():.4f}", flush=True)
-    model.eval()
-    with torch.no_grad():
-        xe, ye = make_data(256, args.seq, seed=args.seed + 1)
-        acc = (model(torch.tensor(xe)).argmax(dim=1) == torch.tensor(ye)).float().mean().item()
-    print(f"eval accuracy {acc:.3f}")
-    if args.time:
-        steady = sorted(times[min(5, len(times) - 1) :])
-        print(
-            f"{args.lib}: median step {1e3 * steady[len(steady) // 2]:.2f} ms "
-            f"(batch {args.batch}, seq {args.seq}, d_model {args.d_model})"
-        )
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    state = dict(model=model, optimizer=optimizer)
+    start, history = 0, {}
+    if args.resume:
+        start, history = common.load_checkpoint(torch, args.resume, **state)
+
+    bar = common.progress(args, start, len(loader))
+    step_times = []
+    for epoch in range(start, args.epochs):
+        torch.manual_seed(args.seed + epoch)  # this epoch's shuffle and dropout: resumable
+        model.train()
+        loss_sum, correct = 0.0, 0
+        for xb, yb in loader:
+            t0 = time.perf_counter()
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            optimizer.step()
+            step_times.append(time.perf_counter() - t0)
+            loss_sum += loss.item() * len(yb)
+            correct += (logits.argmax(dim=1) == yb).sum().item()
+            bar.update()
+        val_loss, val_logits = common.evaluate(torch, model, F.cross_entropy, *val)
+        common.end_epoch(args, bar, history, epoch,
+                         loss=loss_sum / len(train[1]), accuracy=correct / len(train[1]),
+                         val_loss=val_loss, val_accuracy=np.mean(val_logits.argmax(1) == val[1]))
+        if args.save:
+            common.save_checkpoint(torch, args.save, epoch + 1, history, **state)
+    bar.close()
+
+    _, test_logits = common.evaluate(torch, model, F.cross_entropy, *test)
+    metrics = common.classification_metrics(test[1], test_logits.argmax(1),
+                                            [f"pattern {c}" for c in range(CLASSES)])
+    if args.time and step_times:
+        steady = sorted(step_times[min(5, len(step_times) - 1):])
+        print(f"{args.lib}: median step {1e3 * steady[len(steady) // 2]:.2f} ms "
+              f"(batch {args.batch}, seq {args.seq}, d_model {args.d_model})")
+    common.finish(args, history, metrics, TITLE)
 
 
 if __name__ == "__main__":
