@@ -34,3 +34,6 @@ def available():
 
 
 export_families(globals(), __name__)
+
+# torch.backends.cuda's flags (matmul.allow_tf32, sdp switches): torch.backends.cuda is this package
+from ._torch_flags import *  # noqa: E402, F401, F403

@@ -66,3 +66,7 @@ def empty_cache() -> None:
     cp = _cupy()
     if cp is not None and is_available():
         cp.get_default_memory_pool().free_all_blocks()
+
+
+# torch.cuda.amp (GradScaler, autocast); imported last: it builds on fastnn.amp
+from . import amp  # noqa: E402, F401
