@@ -16,7 +16,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 # ---------------------------------------------------------------- torch.backends flags
 def test_backends_flag_defaults_match_torch_cpu_build():
     for name in ("allow_tf32", "allow_fp16_reduced_precision_reduction", "fp32_precision"):
-        assert getattr(fastnn.backends.cuda.matmul, name) == getattr(torch.backends.cuda.matmul, name)
+        ours, theirs = fastnn.backends.cuda.matmul, torch.backends.cuda.matmul
+        assert getattr(ours, name) == getattr(theirs, name), name
     for name in ("enabled", "benchmark", "deterministic", "allow_tf32"):
         assert getattr(fastnn.backends.cudnn, name) == getattr(torch.backends.cudnn, name), name
     assert fastnn.backends.cudnn.is_available() is False
