@@ -1,0 +1,60 @@
+"""The CPU fused batch-norm kernels (functions/_batchnorm_numba.py) against torch and NumPy:
+float32 with a large mean (two-pass variance), non-contiguous input, no affine, NaN propagation."""
+
+import numpy as np
+import pytest
+import torch
+
+import fastnn
+from fastnn.functions import _batchnorm_numba as fused
+
+
+def _both(x, affine=True, momentum=0.1):
+    rng = np.random.default_rng(1)
+    c = x.shape[1]
+    w, b = rng.uniform(0.5, 1.5, c), rng.uniform(-0.5, 0.5, c)
+    out = {}
+    for mod in (torch, fastnn):
+        cls = mod.nn.BatchNorm2d if x.ndim == 4 else mod.nn.BatchNorm1d
+        bn = cls(c, affine=affine, momentum=momentum, dtype=getattr(mod, str(x.dtype)))
+        if affine:
+            with mod.no_grad():
+                bn.weight.copy_(mod.tensor(w.astype(x.dtype)))
+                bn.bias.copy_(mod.tensor(b.astype(x.dtype)))
+        xt = mod.tensor(x, requires_grad=True)
+        y = bn(xt)
+        g = np.random.default_rng(2).standard_normal(y.shape).astype(x.dtype)
+        (y * mod.tensor(g)).sum().backward()
+        grads = [xt.grad.numpy()] + ([bn.weight.grad.numpy(), bn.bias.grad.numpy()] if affine
+                                     else [])
+        out[mod.__name__] = [y.detach().numpy(), *grads, bn.running_mean.numpy(),
+                             bn.running_var.numpy()]
+    return out["fastnn"], out["torch"]
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 9, 7), (5, 3, 1, 1), (32, 6), (7, 4, 13)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_fused_batchnorm_float32_matches_torch(shape, affine):
+    x = (np.random.default_rng(0).standard_normal(shape) * 3 + 50).astype(np.float32)
+    assert fused.applies(x)
+    ours, theirs = _both(x, affine)
+    for a, b, name in zip(ours, theirs, ["y", "dx", "dw", "db", "rmean", "rvar"]):
+        # float32: x - mean loses ~log2(50/3) bits; y and dx are O(1), the sums O(sqrt(N))
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * max(1, np.abs(b).max()),
+                                   err_msg=name)
+
+
+def test_fused_batchnorm_non_contiguous_input_and_float64():
+    x = np.random.default_rng(3).standard_normal((6, 10, 5, 4)).transpose(0, 1, 3, 2)
+    ours, theirs = _both(x)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_fused_batchnorm_nan_propagates_to_its_channel_only():
+    x = np.random.default_rng(4).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    x[1, 2, 3, 3] = np.nan
+    ours, theirs = _both(x)
+    for a, b in zip(ours[:2], theirs[:2]):  # y and dx: NaN exactly where torch has it
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        assert np.isnan(a[:, 2]).all() and not np.isnan(a[:, :2]).any()
