@@ -92,3 +92,26 @@ def test_clip_grad_norm_nan_propagates_like_torch():
         out[mod.__name__] = (float(mod.nn.utils.clip_grad_norm_([p], 1.0)), p.grad.numpy())
     assert np.isnan(out["fastnn"][0]) and np.isnan(out["torch"][0])
     np.testing.assert_array_equal(np.isnan(out["fastnn"][1]), np.isnan(out["torch"][1]))
+
+
+@pytest.mark.parametrize("T,B,H", [(1, 1, 200), (1, 3, 130), (5, 2, 130), (4, 3, 37)])
+def test_lstm_one_step_and_tiled_transpose_vs_torch(T, B, H):
+    """T = 1 takes the kernel's single-step path (no W_hh transpose); T > 1 the 32x32-tiled
+    transpose, with edge tiles when H is not a multiple of 32 and threads from H >= 128."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((B, T, 33)).astype(np.float32)
+    h0 = rng.standard_normal((1, B, H)).astype(np.float32)
+    c0 = rng.standard_normal((1, B, H)).astype(np.float32)
+    ref = torch.nn.LSTM(33, H, batch_first=True)
+    ours = fastnn.nn.LSTM(33, H, batch_first=True)
+    ours.load_state_dict({k: fastnn.tensor(v.detach().numpy())
+                          for k, v in ref.state_dict().items()})
+    res = {}
+    for mod, m in ((torch, ref), (fastnn, ours)):
+        xt = mod.tensor(x, requires_grad=True)
+        y, (h, c) = m(xt, (mod.tensor(h0), mod.tensor(c0)))
+        (y.sum() + (h * c).sum()).backward()
+        res[mod.__name__] = [y.detach().numpy(), h.detach().numpy(), c.detach().numpy(),
+                             xt.grad.numpy(), m.weight_hh_l0.grad.numpy()]
+    for a, b in zip(res["fastnn"], res["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
