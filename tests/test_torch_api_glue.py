@@ -205,3 +205,12 @@ def test_zero_dim_comparisons_give_0d_bool_tensors(expr):
         assert r.dim() == 0 and r.dtype == mod.bool
         res[mod.__name__] = (bool(r), r.item(), r.tolist())
     assert res["fastnn"] == res["torch"]
+
+
+def test_cuda_bf16_query_and_set_device_without_gpu():
+    assert fastnn.cuda.is_bf16_supported() is False
+    if not fastnn.cuda.is_available():  # (a CPU torch raises AttributeError from torch._C)
+        with pytest.raises(RuntimeError, match="not available"):
+            fastnn.cuda.set_device("cuda:0")
+    with pytest.raises(ValueError, match="CUDA device"):
+        fastnn.cuda.set_device(fastnn.device("cpu"))
