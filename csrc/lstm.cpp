@@ -306,11 +306,29 @@ py::tuple sequence_forward(py::array x, py::array h0, py::array c0, py::array w_
     {
         py::gil_scoped_release nogil;
         sgemm(false, true, T * B, 4 * H, I, 1.0f, X, I, Wi, I, 0.0f, G, 4 * H, bp);
+        if (T == 1) {
+            // One step (a sampling loop feeds one token at a time): G += h0 W_hh^T straight
+            // from W_hh (sgemm's in-register transposes while packing; threads split the 4H
+            // columns), then the pointwise pass. Transposing W_hh first cost more than the step:
+            // H = 1024, B = 1: 34 -> 8 ms CPU per tut-lm sampling step (shared 2-core machine,
+            // load ~20; torch 24 ms; /tmp/c19/lm_sample.py in the issue-19 report).
+            sgemm(false, true, B, 4 * H, H, 1.0f, H0, H, Wh, H, 1.0f, G, 4 * H);
+            pointwise_forward(B, H, G, C0, CS, Y);
+        } else {
         // W_hh^T (H, 4H) row-major, once per call: the per-step product then reads it directly
         // (sgemm's unpacked-B path for short M), instead of re-packing W_hh at every step.
+        // Transposed in 32 x 32 tiles, threads over row tiles from H = 128 (a row-at-a-time
+        // scatter writes a new cache line per element). Still ~30 ms CPU at H = 1024 on the
+        // loaded machine (T = 2 minus T = 1); the old loop's cost was not measured apart.
         std::vector<float> WhT((size_t)(H * 4 * H));
-        for (int64_t n = 0; n < 4 * H; ++n)
-            for (int64_t k = 0; k < H; ++k) WhT[k * 4 * H + n] = Wh[n * H + k];
+        constexpr int64_t TT = 32;
+#pragma omp parallel for schedule(static) if (H >= 128)
+        for (int64_t n0 = 0; n0 < 4 * H; n0 += TT)
+            for (int64_t k0 = 0; k0 < H; k0 += TT) {
+                const int64_t n1 = std::min(n0 + TT, 4 * H), k1 = std::min(k0 + TT, H);
+                for (int64_t n = n0; n < n1; ++n)
+                    for (int64_t k = k0; k < k1; ++k) WhT[k * 4 * H + n] = Wh[n * H + k];
+            }
 #pragma omp parallel num_threads(batch_threads(B))
         {
             const Slice s = my_rows(B);
@@ -323,6 +341,7 @@ py::tuple sequence_forward(py::array x, py::array h0, py::array c0, py::array w_
                       4 * H, nullptr, Act::None, false);
                 pointwise_forward(rows, H, Gt, cp, CS + (t * B + s.b0) * H, Y + (t * B + s.b0) * H);
             }
+        }
         }
         std::memcpy(HN, T ? Y + (T - 1) * B * H : H0, sizeof(float) * B * H);
         std::memcpy(CN, T ? CS + (T - 1) * B * H : C0, sizeof(float) * B * H);

@@ -27,6 +27,7 @@ from . import autograd, cuda, random
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     Size,
+    bfloat16,
     bool,
     cdouble,
     cfloat,
@@ -236,17 +237,18 @@ from .functions.gemm import addmm, baddbmm, bmm, dot, einsum, inner, matmul, mm,
 # ---- nn, optim, data and checkpoints (they build on everything above)
 from . import nn, optim, utils
 from . import distributed  # torch.distributed over MPI; mpi4py is imported only when used
+from . import amp
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .serialization import load, save
 
 # ---- what scripts set or ask around the training loop (compatibility, documented no-ops)
-import types as _types
 
-# ``torch.backends.cudnn.benchmark = True`` and ``torch.backends.mps.is_available()`` appear in
-# many scripts; fastnn.backends is the kernel registry, so these are plain namespaces on it.
-backends.cudnn = _types.SimpleNamespace(
-    benchmark=False, deterministic=False, enabled=True, allow_tf32=False, is_available=lambda: False
-)
-backends.mps = _types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False)
+# ``torch.backends.cudnn.benchmark = True``, ``torch.backends.cuda.matmul.allow_tf32 = True`` and
+# ``torch.backends.mps.is_available()`` appear in many scripts; fastnn.backends is the kernel
+# registry, so torch's flag modules are plain modules in it (fastnn.backends.cuda, the CUDA kernel
+# package, carries torch.backends.cuda's flags).
+from .backends import cuda as _backends_cuda, cudnn as _cudnn, mkldnn as _mkldnn, mps as _mps
+from .backends import openmp as _openmp
 
 
 def compile(model=None, **kwargs):  # noqa: A001 - PyTorch's name

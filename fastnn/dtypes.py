@@ -18,6 +18,29 @@ bool = np.dtype(np.bool_)  # noqa: A001 - PyTorch's name
 complex64 = cfloat = np.dtype(np.complex64)
 complex128 = cdouble = np.dtype(np.complex128)
 
+
+class _UnavailableDtype:
+    """A dtype name whose NumPy type needs an optional package; using it raises saying which."""
+
+    def __init__(self, name: str, package: str):
+        self.name, self.package = name, package
+
+    def __repr__(self) -> str:
+        return f"fastnn.{self.name}"
+
+    def error(self) -> TypeError:
+        return TypeError(
+            f"dtype {self.name} needs the {self.package!r} package (pip install {self.package})"
+        )
+
+
+try:  # NumPy has no bfloat16; ml_dtypes (JAX's) adds it as a NumPy dtype
+    import ml_dtypes as _ml_dtypes
+
+    bfloat16 = np.dtype(_ml_dtypes.bfloat16)
+except ImportError:  # scripts still build {"bfloat16": torch.bfloat16, ...} tables
+    bfloat16 = _UnavailableDtype("bfloat16", "ml_dtypes")
+
 _builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
 
 _NAMES = {
@@ -33,6 +56,8 @@ _NAMES = {
     np.dtype(np.complex64): "complex64",
     np.dtype(np.complex128): "complex128",
 }
+if isinstance(bfloat16, np.dtype):
+    _NAMES[bfloat16] = "bfloat16"
 
 _default = [float32]
 
@@ -61,6 +86,8 @@ def as_dtype(d):
         return int64
     if d is _builtin_bool:
         return bool
+    if isinstance(d, _UnavailableDtype):
+        raise d.error()
     if isinstance(d, str) and d.startswith("torch."):
         d = d[6:]
     return np.dtype(d)
@@ -71,7 +98,7 @@ def dtype_name(d) -> str:
 
 
 def is_floating_point_dtype(d) -> _builtin_bool:
-    return np.dtype(d).kind == "f"
+    return np.dtype(d).kind == "f" or np.dtype(d) == bfloat16
 
 
 class device:

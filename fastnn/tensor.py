@@ -118,7 +118,8 @@ class Tensor:
         return self.array.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.array.dtype.kind == "f"
+        dt = self.array.dtype
+        return dt.kind == "f" or dt == _dt.bfloat16  # ml_dtypes' bfloat16 has kind "V"
 
     def is_contiguous(self) -> bool:
         return bool(self.array.flags["C_CONTIGUOUS"])

@@ -673,6 +673,12 @@ def clone(input, memory_format=None):  # noqa: A002
 
 
 # -------------------------------------------------------------------- comparisons and logic
+def _nondiff(res):
+    """A non-differentiable tensor around a ufunc's result: a ufunc on 0-d arrays returns a NumPy
+    scalar, which Tensor must not hold (item(), views and in-place ops need an ndarray)."""
+    return _make(np.asarray(res) if isinstance(res, np.generic) else res, False, None, 0)
+
+
 def compare(op, a, b):
     """A bool tensor from the NumPy comparison ufunc ``op`` (never differentiable)."""
     if not isinstance(a, Tensor):
@@ -684,7 +690,7 @@ def compare(op, a, b):
         b = np.asarray(b)
     elif b is None:
         return _make(np.full(a.array.shape, op is np.not_equal), False, None, 0)
-    return _make(op(a.array, b), False, None, 0)
+    return _nondiff(op(a.array, b))
 
 
 _SWAP = {
@@ -702,29 +708,29 @@ def logical_op(op, a, b):
     b = b.array if isinstance(b, Tensor) else b
     if a.array.dtype.kind == "f" or (hasattr(b, "dtype") and b.dtype.kind == "f"):
         raise TypeError(f"{op.__name__} is only supported for integer and bool tensors")
-    return _make(op(a.array, b), False, None, 0)
+    return _nondiff(op(a.array, b))
 
 
 def bitwise_not(input):  # noqa: A002
     if input.array.dtype.kind == "f":
         raise TypeError("~ (bitwise_not) is only supported for integer and bool tensors")
-    return _make(np.invert(input.array), False, None, 0)
+    return _nondiff(np.invert(input.array))
 
 
 def logical_not(input):  # noqa: A002
-    return _make(np.logical_not(_arr(input)), False, None, 0)
+    return _nondiff(np.logical_not(_arr(input)))
 
 
 def logical_and(input, other):  # noqa: A002
-    return _make(np.logical_and(_arr(input), _arr(other)), False, None, 0)
+    return _nondiff(np.logical_and(_arr(input), _arr(other)))
 
 
 def logical_or(input, other):  # noqa: A002
-    return _make(np.logical_or(_arr(input), _arr(other)), False, None, 0)
+    return _nondiff(np.logical_or(_arr(input), _arr(other)))
 
 
 def logical_xor(input, other):  # noqa: A002
-    return _make(np.logical_xor(_arr(input), _arr(other)), False, None, 0)
+    return _nondiff(np.logical_xor(_arr(input), _arr(other)))
 
 
 def eq(input, other):  # noqa: A002
@@ -755,15 +761,15 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def isnan(input):  # noqa: A002
-    return _make(np.isnan(_arr(input)), False, None, 0)
+    return _nondiff(np.isnan(_arr(input)))
 
 
 def isinf(input):  # noqa: A002
-    return _make(np.isinf(_arr(input)), False, None, 0)
+    return _nondiff(np.isinf(_arr(input)))
 
 
 def isfinite(input):  # noqa: A002
-    return _make(np.isfinite(_arr(input)), False, None, 0)
+    return _nondiff(np.isfinite(_arr(input)))
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):  # noqa: A002

@@ -50,3 +50,7 @@ def available():
     except Exception as exc:
         return False, f"CUDA driver error: {exc}"
     return True, f"GPU {name}"
+
+
+# torch.backends.cuda's flags (matmul.allow_tf32, sdp switches): torch.backends.cuda is this package
+from ._torch_flags import *  # noqa: E402, F401, F403

@@ -45,6 +45,28 @@ def get_device_name(device=None) -> str:
     return name.decode() if isinstance(name, bytes) else name
 
 
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False: fastnn's CUDA kernels compute in float32 and CuPy has no bfloat16 arrays (scripts
+    such as nanoGPT then choose float16 + GradScaler, which fastnn runs in float32)."""
+    return False
+
+
+def set_device(device) -> None:
+    """Make ``device`` (an index, "cuda:N" or a fastnn.device) the current CUDA device."""
+    from ..dtypes import device as _device
+
+    if isinstance(device, str):
+        device = _device(device)
+    idx = getattr(device, "index", device)
+    if getattr(device, "type", "cuda") != "cuda":
+        raise ValueError(f"set_device: expected a CUDA device, got {device!r}")
+    idx = 0 if idx is None else int(idx)
+    if idx < 0 or idx >= device_count():
+        raise RuntimeError(f"set_device: CUDA device {idx} is not available "
+                           f"({device_count()} device(s))")
+    _cupy().cuda.Device(idx).use()
+
+
 def synchronize(device=None) -> None:
     """Wait for all kernels on the current device to finish (no-op without CUDA)."""
     cp = _cupy()
@@ -66,3 +88,7 @@ def empty_cache() -> None:
     cp = _cupy()
     if cp is not None and is_available():
         cp.get_default_memory_pool().free_all_blocks()
+
+
+# torch.cuda.amp (GradScaler, autocast); imported last: it builds on fastnn.amp
+from . import amp  # noqa: E402, F401
