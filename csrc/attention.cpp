@@ -15,7 +15,8 @@
 // Micro-kernel: C[MR x 16*NV] (+)= A[MR x K] B[K x 16*NV]; A is read one scalar at a time
 // (row- or column-major, a template argument), B rows are contiguous vectors. Every N dimension
 // is padded to a multiple of 16 in our own buffers, so the kernel needs no masked tails.
-// Vector type V16: one zmm (AVX-512), two ymm (AVX2+FMA) or GCC generic vectors (baseline).
+// Vector type V16 (16 floats) on the one SIMD layer, csrc/simd.h: one zmm (AVX-512), two ymm
+// (AVX2+FMA), four 4-float GCC vectors (baseline).
 // Tiles: AVX-512 6 x 64 (24 of 32 zmm accumulators); AVX2 6 x 16 (12 of 16 ymm, like BLIS
 // haswell; 6 x 64 needed 48 ymm and spilled). AVX2 packs every B operand (K^T, V^T, V, Q, K,
 // dO) in contiguous 16-column panels: with a block's or a row's stride the 64-256 rows of a
@@ -23,224 +24,96 @@
 // itself (no barrier between packing and use). Blocks (both ISAs): forward BQ 48 x BK 256,
 // backward 128 x 128 (on Zen 3, 48x128/96x128/96x256/24x256/48x512 forward and 64x64 .. 256x128
 // backward were all within the noise, 2026-12-01).
-// exp: Cody-Waite range reduction + degree-6 polynomial, 2^n by exponent arithmetic; inputs
-// below -87.3 (and -inf) give exactly 0; max relative error ~2e-7 (tests/test_attention.py).
-// AVX2 softmax passes: exp2(s * scale*log2e - m*log2e), scale folded in (no scaling pass when
-// there is no mask), 2^n from the bits of t + 1.5*2^23 + 127, degree-6 polynomial for 2^f.
+// exp: simd::exp (Cody-Waite + degree-6 polynomial; below -87.3 exactly 0); the AVX2 softmax
+// passes use simd::exp2_fma, 2^(s * scale*log2e - m*log2e) with the scale folded in (no scaling
+// pass when there is no mask).
 //
-// Versions: 1 — 64x64 backward blocks, K^T packed with row stride Lk.
-//           2 — 128x128 backward blocks, K^T/V^T packed per key block.
-//           3 (this one) — AVX2: 6 x 16 tile, 16-column B panels, folded exp2 (AVX-512 as in 2).
-// Measured, AMD Zen 4, AVX-512, version 2 (benchmarks/attention_tuning.py --naive / --bwd,
-// 2 threads, idle machine, 20:30 UTC, ratio vs PyTorch 2.13 CPU SDPA timed interleaved):
-// forward (8,8,512,64) 165 GF/s 1.33x, (1,8,2048,64) 183 GF/s 1.13x, (1,8,4096,64) 181 GF/s
-// 1.15x; 4.0-4.2x the naive matmul-softmax-matmul; backward 168 / 175 / 164 GF/s (2.5x forward
-// FLOPs), 1.47x / 1.37x / 1.30x. Peak extra RSS of the (1,1,4096,64) forward: 1.7 MiB (naive:
-// 194 MiB).
-// Measured, AMD EPYC Zen 3, AVX2 (fp32 roof ~94 GF/s a core), version 3, 2026-12-01, machine
-// shared with another benchmarking engineer (load average 3-5), so single-thread CPU time:
-// `benchmarks/attention_tuning.py --threads 1 --thread-time [--bwd] --shapes 4,8,256,64
-// 1,8,512,64 8,8,512,64 1,8,2048,64`: forward 74.8 / 78.8 / 77.9 / 81.8 GF/s = 1.13x / 1.16x /
-// 1.19x / 1.12x torch SDPA; backward 70.6 / 69.8 / 81.1 / 83.7 GF/s = 1.27x / 1.15x / 1.28x /
-// 1.25x (version 2 on AVX2: 27-29 GF/s, 0.40-0.51x). 2 threads, same loaded machine, wall
-// clock (--threads 2): (8,8,512,64) / (1,8,2048,64) forward 1.15x / 1.24x, backward 1.57x /
-// 1.38x. `python -m fastnn bench attention --sizes quick` (2 threads) was dominated by the
-// load (wall times in 4-8 ms scheduler slices): forward 4x8x256x64 0.67-1.32x (median of 3
-// runs 0.80x), 1x8x512x64 0.77-1.01x (0.96x); backward 0.54-4.73x (2.01x), 1.88-4.37x (2.49x).
-// Peak extra RSS of the (1,1,4096,64) forward (--memory): 4.7 MiB, K^T and V panels per thread
-// (naive: 194 MiB).
+// Versions (ratio: GFLOP/s vs PyTorch 2.13 CPU SDPA timed interleaved; notes and every figure in
+// docs/benchmarks.md, "Kernel history")
+//   version  idea                                           measured                      date
+//   1        FA-2 fwd/bwd, 64x64 bwd blocks, K^T with       -                            2026-11-23
+//            row stride Lk
+//   2        128x128 bwd blocks, K^T/V^T packed per key     Zen 4 AVX-512, 2 thr: fwd    2026-11-23
+//            block                                          1.13-1.33x, bwd 1.30-1.47x
+//   3 (now)  AVX2: 6x16 tile, 16-column B panels, folded    Zen 3 AVX2, 1 thr: fwd       2026-12-01
+//            exp2, per-thread head packing (AVX-512 as 2)   1.12-1.19x, bwd 1.15-1.28x
+//            (version 2 on AVX2: 0.40-0.51x)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "common.h"
-
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
+#include "simd.h"
 
 namespace fastnn {
 namespace attn {
 
 // ------------------------------------------------------------------------------ vector type
-#if defined(__AVX512F__)
+// V16: 16 floats as 16 / simd::W vectors of the one SIMD layer (csrc/simd.h): one zmm (AVX-512),
+// two ymm (AVX2+FMA), four 4-float GCC vectors (baseline). The tiles and panels below are 16
+// columns wide on every ISA.
+constexpr int VN = 16 / simd::W;
+static_assert(VN * simd::W == 16, "V16: a whole number of vectors");
 struct V16 {
-    __m512 v;
+    simd::vf p[VN];
 };
-static inline V16 vload(const float* p) { return {_mm512_loadu_ps(p)}; }
-static inline void vstore(float* p, V16 a) { _mm512_storeu_ps(p, a.v); }
-static inline V16 vset1(float x) { return {_mm512_set1_ps(x)}; }
-static inline V16 vfma(V16 a, V16 b, V16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
-static inline V16 vadd(V16 a, V16 b) { return {_mm512_add_ps(a.v, b.v)}; }
-static inline V16 vsub(V16 a, V16 b) { return {_mm512_sub_ps(a.v, b.v)}; }
-static inline V16 vmul(V16 a, V16 b) { return {_mm512_mul_ps(a.v, b.v)}; }
-static inline V16 vmax(V16 a, V16 b) { return {_mm512_max_ps(a.v, b.v)}; }
-static inline float vhmax(V16 a) { return _mm512_reduce_max_ps(a.v); }
-static inline float vhsum(V16 a) { return _mm512_reduce_add_ps(a.v); }
+// V16{f(0), .., f(VN-1)} and f(0); ..; f(VN-1) with compile-time indices: no loop over p[], so
+// GCC keeps every part in a register (a loop over a V16's array sent the AVX2 accumulators
+// through the stack: attention 7-18% slower)
+template <class F, int... I>
+static inline V16 vmap_(F f, std::integer_sequence<int, I...>) {
+    return V16{{f(std::integral_constant<int, I>{})...}};
+}
+template <class F>
+static inline V16 vmap(F f) {
+    return vmap_(f, std::make_integer_sequence<int, VN>{});
+}
+template <class F, int... I>
+static inline void vfor_(F f, std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+}
+template <class F>
+static inline void vfor(F f) {
+    vfor_(f, std::make_integer_sequence<int, VN>{});
+}
+static inline V16 vload(const float* p) { return vmap([&](auto i) { return simd::loadu(p + i * simd::W); }); }
+static inline void vstore(float* p, V16 a) {
+    vfor([&](auto i) { simd::storeu(p + i * simd::W, a.p[i]); });
+}
+static inline V16 vset1(float x) { return vmap([&](auto) { return simd::set1(x); }); }
+static inline V16 vfma(V16 a, V16 b, V16 c) {
+    return vmap([&](auto i) { return simd::fmadd(a.p[i], b.p[i], c.p[i]); });
+}
+static inline V16 vadd(V16 a, V16 b) { return vmap([&](auto i) { return simd::add(a.p[i], b.p[i]); }); }
+static inline V16 vsub(V16 a, V16 b) { return vmap([&](auto i) { return simd::sub(a.p[i], b.p[i]); }); }
+static inline V16 vmul(V16 a, V16 b) { return vmap([&](auto i) { return simd::mul(a.p[i], b.p[i]); }); }
+static inline V16 vmax(V16 a, V16 b) { return vmap([&](auto i) { return simd::max(a.p[i], b.p[i]); }); }
+static inline float vhmax(V16 a) {
+    simd::vf m = a.p[0];
+    vfor([&](auto i) { if constexpr (i > 0) m = simd::max(m, a.p[i]); });
+    return simd::hmax(m);
+}
+static inline float vhsum(V16 a) {
+    simd::vf s = a.p[0];
+    vfor([&](auto i) { if constexpr (i > 0) s = simd::add(s, a.p[i]); });
+    return simd::hsum(s);
+}
 // lanes with index >= n get `fill`
 static inline V16 vtail(V16 a, int n, float fill) {
-    __mmask16 k = (__mmask16)(n >= 16 ? 0xFFFF : ((1u << (n < 0 ? 0 : n)) - 1u));
-    return {_mm512_mask_blend_ps(k, _mm512_set1_ps(fill), a.v)};
+    return vmap([&](auto i) { return simd::tail(a.p[i], n - i * simd::W, fill); });
 }
-static inline V16 vexp(V16 a) {
-    __m512 x = a.v;
-    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ);
-    // constant first: a NaN input comes out as NaN
-    x = _mm512_max_ps(_mm512_set1_ps(-87.33654f), x);
-    x = _mm512_min_ps(_mm512_set1_ps(88.72283f), x);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
-    __m512 y = _mm512_scalef_ps(p, n);
-    return {_mm512_mask_blend_ps(under, y, _mm512_setzero_ps())};
+static inline V16 vexp(V16 a) { return vmap([&](auto i) { return simd::exp(a.p[i]); }); }
+// 2^(x*a + b): the softmax passes' exp with the score scale and log2(e) folded into a and b
+// (FOLD_EXP2, where the ISA has a fast exp2: AVX2; the others keep exp of scaled scores)
+static inline V16 vexp2(V16 x, V16 a, V16 b) {
+    return vmap([&](auto i) { return simd::exp2_fma(x.p[i], a.p[i], b.p[i]); });
 }
-// unused here (FOLD_EXP2 is false): the AVX-512 passes keep vexp of scaled scores
-static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
-constexpr bool FOLD_EXP2 = false;
-#elif defined(__AVX2__) && defined(__FMA__)
-struct V16 {
-    __m256 lo, hi;
-};
-static inline V16 vload(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
-static inline void vstore(float* p, V16 a) {
-    _mm256_storeu_ps(p, a.lo);
-    _mm256_storeu_ps(p + 8, a.hi);
-}
-static inline V16 vset1(float x) { return {_mm256_set1_ps(x), _mm256_set1_ps(x)}; }
-static inline V16 vfma(V16 a, V16 b, V16 c) {
-    return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
-}
-static inline V16 vadd(V16 a, V16 b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
-static inline V16 vsub(V16 a, V16 b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
-static inline V16 vmul(V16 a, V16 b) { return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
-static inline V16 vmax(V16 a, V16 b) { return {_mm256_max_ps(a.lo, b.lo), _mm256_max_ps(a.hi, b.hi)}; }
-static inline float vhmax(V16 a) {
-    alignas(32) float t[8];
-    _mm256_store_ps(t, _mm256_max_ps(a.lo, a.hi));
-    float m = t[0];
-    for (int i = 1; i < 8; ++i) m = std::max(m, t[i]);
-    return m;
-}
-static inline float vhsum(V16 a) {
-    alignas(32) float t[8];
-    _mm256_store_ps(t, _mm256_add_ps(a.lo, a.hi));
-    float s = 0.f;
-    for (int i = 0; i < 8; ++i) s += t[i];
-    return s;
-}
-static inline V16 vtail(V16 a, int n, float fill) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i nn = _mm256_set1_epi32(n);
-    __m256 klo = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, idx));
-    __m256 khi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(nn, _mm256_add_epi32(idx, _mm256_set1_epi32(8))));
-    __m256 f = _mm256_set1_ps(fill);
-    return {_mm256_blendv_ps(f, a.lo, klo), _mm256_blendv_ps(f, a.hi, khi)};
-}
-static inline __m256 exp8(__m256 x) {
-    __m256 under = _mm256_cmp_ps(x, _mm256_set1_ps(-87.33654f), _CMP_LT_OQ);
-    x = _mm256_max_ps(_mm256_set1_ps(-87.33654f), x);
-    x = _mm256_min_ps(_mm256_set1_ps(88.72283f), x);
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-    // 2^n for n in [-126, 128]: split in two factors so n = 128 and n = -126 stay finite
-    __m256i ni = _mm256_cvtps_epi32(n);
-    __m256i h = _mm256_srai_epi32(ni, 1);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
-    __m256 s2 = _mm256_castsi256_ps(
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), _mm256_set1_epi32(127)), 23));
-    __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-    return _mm256_andnot_ps(under, y);
-}
-static inline V16 vexp(V16 a) { return {exp8(a.lo), exp8(a.hi)}; }
-// 2^(x*a + b), the softmax passes' exp with the score scale and log2(e) folded into a and b;
-// valid for x*a + b <= 127 (softmax arguments are <= ~0). Clamped below at -127, where the
-// exponent bits are 0: -inf gives exactly 0. 2^n from the integer bits of t + 1.5*2^23 + 127
-// (round to nearest), degree-6 polynomial for 2^f on [-0.5, 0.5]: max relative error ~1e-7.
-static inline __m256 exp2_8(__m256 x, __m256 a, __m256 b) {
-    __m256 t = _mm256_fmadd_ps(x, a, b);
-    t = _mm256_max_ps(_mm256_set1_ps(-127.f), t);  // constant first: NaN stays NaN
-    t = _mm256_min_ps(_mm256_set1_ps(127.f), t);
-    const __m256 magic = _mm256_set1_ps(12583039.f);  // 1.5 * 2^23 + 127
-    __m256 v = _mm256_add_ps(t, magic);
-    __m256 f = _mm256_sub_ps(t, _mm256_sub_ps(v, magic));
-    __m256 p = _mm256_set1_ps(1.5346250438597053e-4f);
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.3399935560300946e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(9.6184872090816e-3f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(5.550328642129898e-2f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(2.4022646248340607e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(6.931471824645996e-1f));
-    p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(1.f));
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(v), 23)));
-}
-static inline V16 vexp2(V16 x, V16 a, V16 b) { return {exp2_8(x.lo, a.lo, b.lo), exp2_8(x.hi, a.hi, b.hi)}; }
-// The softmax passes use vexp2 with the scale folded in (see softmax helpers below).
-constexpr bool FOLD_EXP2 = true;
-#else
-typedef float f16v __attribute__((vector_size(64)));
-typedef int i16v __attribute__((vector_size(64)));
-struct V16 {
-    f16v v;
-};
-static inline V16 vload(const float* p) {
-    V16 r;
-    std::memcpy(&r.v, p, 64);
-    return r;
-}
-static inline void vstore(float* p, V16 a) { std::memcpy(p, &a.v, 64); }
-static inline V16 vset1(float x) { return {f16v{} + x}; }
-static inline V16 vfma(V16 a, V16 b, V16 c) { return {a.v * b.v + c.v}; }
-static inline V16 vadd(V16 a, V16 b) { return {a.v + b.v}; }
-static inline V16 vsub(V16 a, V16 b) { return {a.v - b.v}; }
-static inline V16 vmul(V16 a, V16 b) { return {a.v * b.v}; }
-static inline V16 vmax(V16 a, V16 b) { return {a.v > b.v ? a.v : b.v}; }
-static inline float vhmax(V16 a) {
-    float m = a.v[0];
-    for (int i = 1; i < 16; ++i) m = std::max(m, (float)a.v[i]);
-    return m;
-}
-static inline float vhsum(V16 a) {
-    float s = 0.f;
-    for (int i = 0; i < 16; ++i) s += a.v[i];
-    return s;
-}
-static inline V16 vtail(V16 a, int n, float fill) {
-    V16 r = a;
-    for (int i = 0; i < 16; ++i)
-        if (i >= n) r.v[i] = fill;
-    return r;
-}
-static inline V16 vexp(V16 a) {
-    V16 r;
-    for (int i = 0; i < 16; ++i) {
-        float x = a.v[i];
-        r.v[i] = x < -87.33654f ? 0.f : std::exp(std::min(x, 88.72283f));
-    }
-    return r;
-}
-// unused here (FOLD_EXP2 is false)
-static inline V16 vexp2(V16 x, V16 a, V16 b) { return vexp(vmul(vfma(x, a, b), vset1(0.693147180559945f))); }
-constexpr bool FOLD_EXP2 = false;
-#endif
+constexpr bool FOLD_EXP2 = simd::FAST_EXP2;
 
 // Scalar exp with the vector version's semantics, for tests (attention_exp_test).
 static void vexp_array(const float* x, float* y, int64_t n) {
@@ -285,12 +158,9 @@ static void ukr(int64_t K, const float* A, int64_t lda, const float* B, int64_t 
 using ukr_fn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t);
 
 constexpr int MRMAX = 6;
-#if defined(__AVX2__) && !defined(__AVX512F__)
-// 16 ymm registers: 6 x 16 (12 ymm accumulators, 2 for B, 1 broadcast), like BLIS haswell
-constexpr int NVMAX = 1;
-#else
-constexpr int NVMAX = 4;  // 6 x 64: 24 of the 32 zmm registers
-#endif
+// AVX2 (16 ymm registers): 6 x 16 (12 ymm accumulators, 2 for B, 1 broadcast), like BLIS
+// haswell; AVX-512: 6 x 64, 24 of the 32 zmm registers (baseline as AVX-512, spilling)
+constexpr int NVMAX = simd::W == 8 ? 1 : 4;
 
 template <int MR, bool ACC, bool TA>
 static ukr_fn pick_nv(int nv) {
@@ -338,41 +208,21 @@ static void block_gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t 
 
 static inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
 
-#if defined(__AVX2__)
-// d[c * ldd + r] = s[r * lds + c], r, c < 8
-static inline void transpose8x8(const float* s, int64_t lds, float* d, int64_t ldd) {
-    __m256 r[8], t[8];
-    for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(s + i * lds);
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; ++i) {
-        _mm256_storeu_ps(d + i * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-        _mm256_storeu_ps(d + (i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
-    }
-}
-#endif
-
 // dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols; zero the padded columns r >= rows
 static void transpose_pad(const float* src, int64_t rows, int64_t cols, int64_t lds, float* dst,
                           int64_t ldd) {
+    constexpr int W = simd::W;
     int64_t r0 = 0;
-#if defined(__AVX2__)
-    // 8 x 8 tiles (the scalar strided loop below was ~3% of a forward)
-    for (; r0 + 8 <= rows; r0 += 8) {
-        int64_t c = 0;
-        for (; c + 8 <= cols; c += 8) transpose8x8(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd);
-        for (; c < cols; ++c)
-            for (int64_t r = r0; r < r0 + 8; ++r) dst[c * ldd + r] = src[r * lds + c];
+    // W x W vector tiles (the scalar strided loop below was ~3% of a forward); baseline: scalar
+    if constexpr (W >= 8) {
+        for (; r0 + W <= rows; r0 += W) {
+            int64_t c = 0;
+            for (; c + W <= cols; c += W)
+                simd::transpose_block(src + r0 * lds + c, lds, dst + c * ldd + r0, ldd);
+            for (; c < cols; ++c)
+                for (int64_t r = r0; r < r0 + W; ++r) dst[c * ldd + r] = src[r * lds + c];
+        }
     }
-#endif
     for (int64_t c = 0; c < cols; ++c) {
         float* d = dst + c * ldd;
         for (int64_t r = r0; r < rows; ++r) d[r] = src[r * lds + c];

@@ -30,6 +30,7 @@ PYBIND11_MODULE(FASTNN_MODULE, m) {
     m.def("get_num_threads", &fastnn::max_threads);
     register_gemm(m);
     register_conv2d(m);
+    register_pooling(m);
     register_lstm(m);
     register_attention(m);
     register_roof(m);

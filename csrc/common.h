@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -75,6 +76,46 @@ inline py::array_t<float> empty_f32(std::vector<py::ssize_t> shape) {
     return py::array_t<float>(shape, static_cast<float*>(p), owner);
 }
 
+// Int-tuple arguments of the kernel bindings (conv2d, pooling): TypeError/ValueError naming the
+// argument.
+inline int64_t int_item(const py::handle& o, const char* name) {
+    try {
+        return o.cast<int64_t>();
+    } catch (const py::cast_error&) {
+        throw py::type_error(std::string(name) + ": expected ints");
+    }
+}
+
+inline std::vector<int64_t> ints_arg(const py::handle& o, const char* name, size_t count) {
+    if (!py::isinstance<py::sequence>(o) || py::isinstance<py::str>(o) ||
+        py::len(o) != count)
+        throw py::type_error(std::string(name) + ": expected a tuple of " +
+                             std::to_string(count) + " ints");
+    std::vector<int64_t> v;
+    for (auto e : py::reinterpret_borrow<py::sequence>(o)) v.push_back(int_item(e, name));
+    return v;
+}
+
+inline std::pair<int64_t, int64_t> pair_arg(const py::handle& o, const char* name, int64_t minimum) {
+    std::vector<int64_t> v = ints_arg(o, name, 2);
+    if (v[0] < minimum || v[1] < minimum)
+        throw py::value_error(std::string(name) + ": expected values >= " +
+                              std::to_string(minimum) + ", got (" + std::to_string(v[0]) + ", " +
+                              std::to_string(v[1]) + ")");
+    return {v[0], v[1]};
+}
+
+inline std::vector<int64_t> shape_arg(const py::handle& o, const char* name) {
+    std::vector<int64_t> v = ints_arg(o, name, 4);
+    for (int64_t d : v)
+        if (d < 0) throw py::value_error(std::string(name) + ": sizes must be >= 0");
+    return v;
+}
+
+inline std::vector<int64_t> shape_of(const py::array& a) {
+    return {a.shape(0), a.shape(1), a.shape(2), a.shape(3)};
+}
+
 inline int max_threads() {
 #ifdef _OPENMP
     return omp_get_max_threads();
@@ -88,6 +129,7 @@ inline int max_threads() {
 // Each kernel family registers its functions from its own .cpp (bindings.cpp calls these).
 void register_gemm(py::module_& m);
 void register_conv2d(py::module_& m);
+void register_pooling(py::module_& m);
 void register_lstm(py::module_& m);
 void register_attention(py::module_& m);
 void register_roof(py::module_& m);

@@ -14,7 +14,7 @@
 //   backward_weight items take >= 256 pixels (several whole images, their dY rows copied side by
 //   side, when images are smaller) so each sgemm call's dW traffic is amortised.
 // Version 3 (conv2d_forward_packed; version 2 was the same without depth blocking): GEMM's
-//   register tile (gemm_simd.h: 6x16 AVX2, 6x64 AVX-512) driven by conv packing, each operand
+//   register tile (simd.h: 6x16 AVX2, 6x64 AVX-512) driven by conv packing, each operand
 //   packed once. Weights: once per call (in parallel), per group and depth block of kc <= 256,
 //   into MR-row panels. Columns: tiles of PT pixels over the N*OH*OW pixels of the whole batch
 //   (12x12 images still fill whole panels); per depth block the tile's im2col rows go straight
@@ -27,8 +27,6 @@
 //   the OR of one masked load per run (vmaskmovps reads nothing for masked-off lanes, so the
 //   zero padding is free); one plan per image serves every tile when no panel straddles two
 //   images. Other ISAs and strides gather row segments (gather_row).
-//   Version 2 had no depth blocking: a K x NR column panel (K = 1152: 73 KiB) did not fit L1 and
-//   the weights (590 KiB at RN128) not L2, and it measured slower than version 1 on AVX2.
 //   Stride-1 backward_input runs as this forward on dY with transposed, flipped weights.
 //   (A version 3 backward_weight, reduction over pixels, measured no faster than version 1 and
 //   was deleted: its transposed gather is scalar.)
@@ -36,26 +34,19 @@
 //   cpp backend, fastnn.backends.use_version): forward version 3; backward_input version 3 when
 //   stride 1 and >= 32 input channels per group, else version 1; backward_weight version 1
 //   (transposed from 4096 pixels, see conv2d_backward_weight_f32).
-// Measured 2026-12-01 on Zen 3 (AVX2), 1 thread, thread CPU time, in-process A/B of
-//   FASTNN_CONV_IMPL=sgemm vs packed (another job on the second core), GFLOP/s:
-//     forward   CNN1 33 -> 37, CNN2 49 -> 63, RN64 58 -> 60, RN128 62 -> 67, RN256 65 -> 76
-//     bwd input CNN2 43 -> 46, RN64 53 -> 69, RN128 58 -> 71, RN256 57 -> 65
-//   (1-thread single-core roof ~92; the micro-tile alone on hot data runs at 83-89.)
-//   Versus PyTorch (oneDNN), 2 threads, ranges over three `python -m fastnn bench conv2d
-//   --sizes full` runs (15:57-16:15 UTC): forward CNN1 0.90-0.96x, CNN2 0.98-1.17x, RN64
-//   0.93-1.02x, RN128 1.09-1.28x, RN256 1.10-1.25x, RN512 1.11-1.31x; backward (input + weight
-//   + bias) CNN1 1.62-1.64x, CNN2 0.81-0.90x, RN64 1.24-1.47x, RN128 1.12-1.22x, RN256
-//   0.92-1.08x, RN512 1.10-1.21x. Swept without a gain beyond the noise: KC 128-384, the
-//   accumulator tile 48-192 KiB, prefetching 1-3 channels ahead.
-// Earlier, on Zen 4 (AVX-512, version 2): forward RN64 71 -> 87, RN128 72 -> 91, RN256 65 -> 94.
-// Max pooling (max_pool2d_forward/backward): one pass per (n, c) plane, OpenMP over planes; the
-//   all-inside windows run branch-free with the kernel size a template constant for 2x2 and 3x3
-//   (a runtime-size loop mispredicted a branch per tap: 8.6 ms -> 0.6 ms for 2x2 over
-//   64x32x24x24 standalone).
+//
+// Versions (GFLOP/s: 1 thread, thread CPU time; ratio vs PyTorch/oneDNN, 2 threads; notes and
+// every figure in docs/benchmarks.md, "Kernel history")
+//   version  idea                                     measured                           date
+//   1        im2col tiles in L2 + fastnn::sgemm       Zen 3 AVX2 fwd 33-65 GF/s          2026-11-23
+//   2        GEMM register tile on conv packing, no   slower than 1 on AVX2; Zen 4       2026-11-23
+//            depth blocking (deleted)                 AVX-512 fwd 87-94 GF/s
+//   3 (now)  2 + depth blocks kc <= 256, AVX2         Zen 3 AVX2 fwd 37-76 GF/s (1.06-   2026-12-01
+//            masked-load gather plan, fused           1.3x v1); vs torch, 2 threads: fwd
+//            epilogue                                 0.90-1.31x, bwd 0.81-1.64x
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -63,7 +54,7 @@
 
 #include "common.h"
 #include "gemm.h"
-#include "gemm_simd.h"
+#include "simd.h"
 
 namespace fastnn {
 namespace {
@@ -265,11 +256,7 @@ inline void micro_tile(int64_t kc, const float* __restrict a, const float* __res
 // A full vector of output; non-temporal (nt) where aligned: for an output larger than the
 // caches that is written once, a normal store first reads in the line it overwrites.
 inline void store_out(float* p, vf v, bool nt) {
-#if defined(__AVX512F__)
-    if (nt && ((uintptr_t)p & 63) == 0) return _mm512_stream_ps(p, v);
-#elif defined(__AVX2__)
-    if (nt && ((uintptr_t)p & 31) == 0) return _mm256_stream_ps(p, v);
-#endif
+    if (nt) return simd::store_nt(p, v);
     simd::storeu(p, v);
 }
 
@@ -467,19 +454,17 @@ void pack_columns_plan(const ConvGeom& g, const float* x, int64_t grp, const Tap
         const int64_t pf = c + 1 < Cg ? HW : 0;
         float* dst = bp + (k - k0) * NR;
         for (int64_t q = 0; q < jb1 - jb0; ++q, dst += kc * NR) {
-            __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
+            vf v0 = simd::zero(), v1 = simd::zero();
             const float* xn = xc + noff[q];
             for (int64_t ri = r0[q]; ri < r1[q]; ++ri) {
                 const TapRun& t = plan[ri * KK + tap];
                 const float* src = xn + t.off;
-                const __m256i m0 = _mm256_load_si256((const __m256i*)t.mask);
-                const __m256i m1 = _mm256_load_si256((const __m256i*)(t.mask + 8));
-                _mm_prefetch((const char*)(src + pf + 8), _MM_HINT_T0);
-                v0 = _mm256_or_ps(v0, _mm256_maskload_ps(src, m0));
-                v1 = _mm256_or_ps(v1, _mm256_maskload_ps(src + 8, m1));
+                simd::prefetch(src + pf + 8);
+                v0 = simd::or_bits(v0, simd::maskload(src, t.mask));
+                v1 = simd::or_bits(v1, simd::maskload(src + 8, t.mask + 8));
             }
-            _mm256_store_ps(dst, v0);
-            _mm256_store_ps(dst + 8, v1);
+            simd::store(dst, v0);
+            simd::store(dst + 8, v1);
         }
         if (++tap == KK) tap = 0, ++c;
     }
@@ -671,9 +656,7 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
                 }
             }
         }
-#if defined(__AVX2__)
-        _mm_sfence();  // order this thread's non-temporal stores before the region ends
-#endif
+        simd::sfence();  // order this thread's non-temporal stores before the region ends
     }
 }
 
@@ -925,104 +908,6 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
     }
 }
 
-// Max pooling, one pass per (n, c) plane; PyTorch's rule: a window starts from its first
-// in-bounds tap, a later tap wins when strictly greater or NaN.
-struct PoolGeom {
-    int64_t planes, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw;
-};
-
-// Windows of one output row whose taps are all inside the input: branch-free selects with the
-// kernel size known at compile time for 2x2 and 3x3 (KH = KW = 0: runtime size), so the loop
-// over outputs vectorises instead of mispredicting a branch per tap on random data.
-template <int KH, int KW>
-void max_pool_interior(const PoolGeom& g, const float* row0, int64_t lo, int64_t hi, float* yr,
-                       int32_t* ar) {
-    const int64_t kh = KH ? KH : g.kh, kw = KW ? KW : g.kw;
-    const int64_t sw = g.sw, rstep = g.dh * g.W, cstep = g.dw;
-    for (int64_t ow = lo; ow < hi; ++ow) {
-        const float* s = row0 + ow * sw;
-        float best = s[0];
-        int32_t bt = 0;
-        for (int64_t i = 0; i < kh; ++i)
-            for (int64_t j = 0; j < kw; ++j) {
-                const float v = s[i * rstep + j * cstep];
-                const bool upd = (v > best) | (v != v);
-                best = upd ? v : best;
-                bt = upd ? (int32_t)(i * kw + j) : bt;
-            }
-        yr[ow] = best;
-        ar[ow] = bt;
-    }
-}
-
-void max_pool2d_forward_f32(const PoolGeom& g, const float* x, float* y, int32_t* arg) {
-#pragma omp parallel for schedule(static) if (g.planes * g.OH * g.OW > 32768)
-    for (int64_t pl = 0; pl < g.planes; ++pl) {
-        const float* xp = x + pl * g.H * g.W;
-        float* yp = y + pl * g.OH * g.OW;
-        int32_t* ap = arg + pl * g.OH * g.OW;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-            // interior columns [lo, hi): every tap of the window is inside the row, so a
-            // branch-free pass over them (selects, no bounds checks) vectorises
-            const int64_t ih0 = oh * g.sh - g.ph, ih1 = ih0 + (g.kh - 1) * g.dh;
-            int64_t lo = g.OW, hi = g.OW;
-            if (ih0 >= 0 && ih1 < g.H) {
-                lo = std::min(g.OW, (g.pw + g.sw - 1) / g.sw);
-                const int64_t span = g.W - 1 + g.pw - (g.kw - 1) * g.dw;  // ow*sw <= span
-                hi = span < 0 ? lo : std::max(lo, std::min(g.OW, span / g.sw + 1));
-                const float* row0 = xp + ih0 * g.W - g.pw;
-                float* yr = yp + oh * g.OW;
-                int32_t* ar = ap + oh * g.OW;
-                if (g.kh == 2 && g.kw == 2)
-                    max_pool_interior<2, 2>(g, row0, lo, hi, yr, ar);
-                else if (g.kh == 3 && g.kw == 3)
-                    max_pool_interior<3, 3>(g, row0, lo, hi, yr, ar);
-                else
-                    max_pool_interior<0, 0>(g, row0, lo, hi, yr, ar);
-            }
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-                if (ow == lo) ow = hi;
-                if (ow >= g.OW) break;
-                float best = -std::numeric_limits<float>::infinity();
-                int32_t bt = -1;
-                for (int64_t i = 0; i < g.kh; ++i) {
-                    const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-                    if (ih < 0 || ih >= g.H) continue;
-                    for (int64_t j = 0; j < g.kw; ++j) {
-                        const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                        if (iw < 0 || iw >= g.W) continue;
-                        const float v = xp[ih * g.W + iw];
-                        if (bt < 0 || v > best || std::isnan(v)) {
-                            best = v;
-                            bt = (int32_t)(i * g.kw + j);
-                        }
-                    }
-                }
-                yp[oh * g.OW + ow] = best;
-                ap[oh * g.OW + ow] = bt < 0 ? 0 : bt;
-            }
-        }
-    }
-}
-
-void max_pool2d_backward_f32(const PoolGeom& g, const float* dy, const int32_t* arg, float* dx) {
-#pragma omp parallel for schedule(static) if (g.planes * g.H * g.W > 32768)
-    for (int64_t pl = 0; pl < g.planes; ++pl) {
-        float* dp = dx + pl * g.H * g.W;
-        const float* gp = dy + pl * g.OH * g.OW;
-        const int32_t* ap = arg + pl * g.OH * g.OW;
-        std::fill(dp, dp + g.H * g.W, 0.f);
-        for (int64_t oh = 0; oh < g.OH; ++oh)
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-                const int64_t t = ap[oh * g.OW + ow];
-                const int64_t ih = oh * g.sh - g.ph + (t / g.kw) * g.dh;
-                const int64_t iw = ow * g.sw - g.pw + (t % g.kw) * g.dw;
-                if (t >= 0 && t < g.kh * g.kw && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
-                    dp[ih * g.W + iw] += gp[oh * g.OW + ow];
-            }
-    }
-}
-
 }  // namespace fastnn
 
 // ------------------------------------------------------------------------------------ bindings
@@ -1030,40 +915,9 @@ void max_pool2d_backward_f32(const PoolGeom& g, const float* dy, const int32_t* 
 namespace {
 
 using fastnn::ConvGeom;
-
-int64_t int_item(const py::handle& o, const char* name) {
-    try {
-        return o.cast<int64_t>();
-    } catch (const py::cast_error&) {
-        throw py::type_error(std::string(name) + ": expected ints");
-    }
-}
-
-std::vector<int64_t> ints_arg(const py::handle& o, const char* name, size_t count) {
-    if (!py::isinstance<py::sequence>(o) || py::isinstance<py::str>(o) ||
-        py::len(o) != count)
-        throw py::type_error(std::string(name) + ": expected a tuple of " +
-                             std::to_string(count) + " ints");
-    std::vector<int64_t> v;
-    for (auto e : py::reinterpret_borrow<py::sequence>(o)) v.push_back(int_item(e, name));
-    return v;
-}
-
-std::pair<int64_t, int64_t> pair_arg(const py::handle& o, const char* name, int64_t minimum) {
-    std::vector<int64_t> v = ints_arg(o, name, 2);
-    if (v[0] < minimum || v[1] < minimum)
-        throw py::value_error(std::string(name) + ": expected values >= " +
-                              std::to_string(minimum) + ", got (" + std::to_string(v[0]) + ", " +
-                              std::to_string(v[1]) + ")");
-    return {v[0], v[1]};
-}
-
-std::vector<int64_t> shape_arg(const py::handle& o, const char* name) {
-    std::vector<int64_t> v = ints_arg(o, name, 4);
-    for (int64_t d : v)
-        if (d < 0) throw py::value_error(std::string(name) + ": sizes must be >= 0");
-    return v;
-}
+using fastnn::pair_arg;
+using fastnn::shape_arg;
+using fastnn::shape_of;
 
 // Fills and checks the geometry; x_shape (N, C, H, W), w_shape (OC, Cg, KH, KW).
 ConvGeom make_geom(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws,
@@ -1093,10 +947,6 @@ ConvGeom make_geom(const std::vector<int64_t>& xs, const std::vector<int64_t>& w
     g.OH = (hp - eh) / g.sh + 1;
     g.OW = (wp - ew) / g.sw + 1;
     return g;
-}
-
-std::vector<int64_t> shape_of(const py::array& a) {
-    return {a.shape(0), a.shape(1), a.shape(2), a.shape(3)};
 }
 
 py::array forward_py(py::array x, py::array w, py::object bias, py::object stride,
@@ -1180,80 +1030,9 @@ py::tuple backward_weight_py(py::array x, py::array grad_out, py::object weight_
     return py::make_tuple(dw, db);
 }
 
-int64_t pool_out(int64_t size, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
-    const int64_t span = size + 2 * p - d * (k - 1) - 1;
-    if (span < 0) throw py::value_error("kernel: the pooling window does not fit the input");
-    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    if (ceil_mode && (out - 1) * s >= size + p) --out;
-    return out;
-}
-
-fastnn::PoolGeom make_pool_geom(const std::vector<int64_t>& xs, const py::handle& kernel,
-                                const py::handle& stride, const py::handle& padding,
-                                const py::handle& dilation, bool ceil_mode) {
-    fastnn::PoolGeom g;
-    g.planes = xs[0] * xs[1], g.H = xs[2], g.W = xs[3];
-    std::tie(g.kh, g.kw) = pair_arg(kernel, "kernel", 1);
-    std::tie(g.sh, g.sw) = pair_arg(stride, "stride", 1);
-    std::tie(g.ph, g.pw) = pair_arg(padding, "padding", 0);
-    std::tie(g.dh, g.dw) = pair_arg(dilation, "dilation", 1);
-    if (2 * g.ph > g.kh || 2 * g.pw > g.kw)
-        throw py::value_error("padding: should be at most half of the kernel size");
-    g.OH = pool_out(g.H, g.kh, g.sh, g.ph, g.dh, ceil_mode);
-    g.OW = pool_out(g.W, g.kw, g.sw, g.pw, g.dw, ceil_mode);
-    return g;
-}
-
-py::tuple max_pool_forward_py(py::array x, py::object kernel, py::object stride,
-                              py::object padding, py::object dilation, bool ceil_mode) {
-    using namespace fastnn;
-    check_f32(x, "x", 4);
-    PoolGeom g = make_pool_geom(shape_of(x), kernel, stride, padding, dilation, ceil_mode);
-    py::array y = empty_f32({x.shape(0), x.shape(1), g.OH, g.OW});
-    py::array_t<int32_t> arg({x.shape(0), x.shape(1), (py::ssize_t)g.OH, (py::ssize_t)g.OW});
-    const float* xp = fptr(x);
-    float* yp = fptr_mut(y);
-    int32_t* ap = arg.mutable_data();
-    {
-        py::gil_scoped_release nogil;
-        max_pool2d_forward_f32(g, xp, yp, ap);
-    }
-    return py::make_tuple(y, arg);
-}
-
-py::array max_pool_backward_py(py::array grad_out, py::array arg, py::object input_shape,
-                               py::object kernel, py::object stride, py::object padding,
-                               py::object dilation, bool ceil_mode) {
-    using namespace fastnn;
-    check_f32(grad_out, "grad_out", 4);
-    std::vector<int64_t> xs = shape_arg(input_shape, "input_shape");
-    PoolGeom g = make_pool_geom(xs, kernel, stride, padding, dilation, ceil_mode);
-    const std::vector<int64_t> want = {xs[0], xs[1], g.OH, g.OW};
-    for (int a = 0; a < 4; ++a) check_dim(grad_out, "grad_out", a, want[a]);
-    if (!py::isinstance<py::array_t<int32_t>>(arg) || !arg.dtype().is(py::dtype::of<int32_t>()) ||
-        arg.ndim() != 4 || !(arg.flags() & py::array::c_style))
-        throw py::type_error("arg: expected a C-contiguous 4-D int32 array");
-    for (int a = 0; a < 4; ++a) check_dim(arg, "arg", a, want[a]);
-    py::array dx = empty_f32({xs[0], xs[1], xs[2], xs[3]});
-    const float* gp = fptr(grad_out);
-    const int32_t* ap = static_cast<const int32_t*>(arg.data());
-    float* dp = fptr_mut(dx);
-    {
-        py::gil_scoped_release nogil;
-        max_pool2d_backward_f32(g, gp, ap, dp);
-    }
-    return dx;
-}
-
 }  // namespace
 
 void register_conv2d(py::module_& m) {
-    m.def("max_pool2d_forward", &max_pool_forward_py, py::arg("x"), py::arg("kernel"),
-          py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("ceil_mode"),
-          "Max pooling over NCHW float32: (y, arg int32 tap index).");
-    m.def("max_pool2d_backward", &max_pool_backward_py, py::arg("grad_out"), py::arg("arg"),
-          py::arg("input_shape"), py::arg("kernel"), py::arg("stride"), py::arg("padding"),
-          py::arg("dilation"), py::arg("ceil_mode"), "Gradient of max_pool2d_forward.");
     m.def("conv2d_forward", &forward_py, py::arg("x"), py::arg("w"), py::arg("bias"),
           py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"),
           py::arg("activation"), py::arg("version") = "auto",

@@ -1,14 +1,10 @@
 // GEMM, float32: C = act(alpha * op(A) op(B) + beta * C + bias), row-major.
 //
-// Version 1: placeholder, i-p-j loops, OpenMP over rows.
-// Version 2: BLIS/Goto structure, packed A micro-panels and B blocks (commit 40db52f).
-// Version 3: as 2, but A is read in place and B is read in place for short row ranges
-//   (up to 4f674fd).
-// Version 4 (this file): blocking from the detected L2; AVX2 tuned on Zen 3 (see below).
+// Algorithm (version 4):
 //   Loops  jc (NC columns) > pc (KC = 256 depth, balanced) > pack B block (KC x NC floats = half
 //          the L2: NC = 512 on Zen 4's 1 MB L2, 256 on Zen 3's 512 KB; sysconf, else CPUID)
 //          > ir (MR rows) > jr (NR columns) > micro-kernel MR x NR.
-//   Micro-tiles (gemm_simd.h): AVX-512 6x64 (24 zmm accumulators, 4 B loads + 6 broadcasts per
+//   Micro-tiles (simd.h): AVX-512 6x64 (24 zmm accumulators, 4 B loads + 6 broadcasts per
 //   depth step), AVX2 6x16, baseline 6x8 (GCC vector extension, SSE2 on x86-64).
 //   A: read in place, (r, p) at a[r*a_rs + p*a_ks], so trans_a is a stride swap. Packing A (v2)
 //      measured slower everywhere here: the 6 rows stay in L1/L2 across the column panels, and the
@@ -34,39 +30,16 @@
 //   One thread below 2*96^3 flops. Each output element is accumulated in the same order
 //   whatever the thread split, so 1- and 2-thread results are bitwise equal.
 //
-// Measured speed (AMD Zen 4, 2 cores, AVX-512 variant, GFLOP/s; NumPy 2.4.6 = OpenBLAS 0.3.31
-// SkylakeX kernel; torch 2.13.0; benchmarks/gemm_cpp_tuning.py, 2026-11-23, machine shared with
-// other jobs at load average 7-20, so:)
-//   1 thread, each thread's CPU time (--threads 1 --clock thread), roof_fma 115:
-//                       cpp    numpy  torch   cpp/np
-//     256^3            114.3  103.0   98.8    1.11
-//     512^3            111.8  103.2   95.7    1.08
-//     1024^3           107.9  102.7   95.6    1.05
-//     2048^3           106.4  106.0   96.7    1.00   (92.9% of roof)
-//     training shapes  cpp/np median 1.13, min 0.82 (Mx256x10: N=10 uses 10 of 16 lanes)
-//     A B^T / A^T B    median 1.25 / 1.12, min 1.09 / 0.72 (dw 256xMx10, again N=10)
-//     fused bias+relu  vs np.maximum(a @ b + bias, 0): 1.05 .. 1.62, median 1.22
-//     small 8..64      1.04 .. 1.6x NumPy (0.6 us for 8x8 vs NumPy's 0.9 us)
-//   2 threads, wall clock, best of 25 interleaved rounds, roof_fma 229:
-//     512^3 220 (96% of roof) vs NumPy 142; 256^3 150 vs 109; 32x1024x1024 181 vs 124;
-//     512x784x256 218 vs 183. Calls longer than a few ms (1024^3 and up) are preempted in every
-//     round at this load (60-75 vs NumPy 40-59), so their %roof is not measurable here.
-//
-// Measured speed (AMD EPYC Zen 3, family 25 model 1, 2 cores, AVX2 variant, L2 512 KB, GFLOP/s;
-// NumPy 2.4.6 = OpenBLAS 0.3.31 Haswell kernel; torch 2.13.0; 2026-12-01, another job tuning on
-// the same 2 cores, so single thread on each one's thread CPU time:
-// PYTHONPATH=. python benchmarks/gemm_cpp_tuning.py --threads 1 --clock thread --rounds 7; two
-// runs, cpp/np of each, roof_fma 92-95):
-//                       cpp    numpy   cpp/np (v3 -> v4)
-//     256^3             94     92      0.99 -> 1.01, 1.02
-//     512^3             93     95      0.63 -> 0.98, 0.98
-//     1024^3            86-90  91-95   0.95 -> 0.95, 0.94
-//     2048^3            84-86  95      0.91 -> 0.89, 0.91
-//     training shapes   median 0.90 -> 0.99, 0.98; min 0.41 -> 0.72, 0.83 (M x K=4096 x N=1024
-//                       0.83-0.93; 32x256x10 0.72-0.91)
-//     A B^T / A^T B     median 1.05 / 0.77 -> 1.05, 1.03 / 0.95, 0.96; A^T B min 0.54 -> 0.79, 0.83
-//     fused bias+relu   median 1.00 -> 1.09, 1.13 (min 0.36 -> 0.87, 0.85)
-//     small 8..64       1.07 .. 1.76x NumPy (0.8 us for 8x8 vs NumPy's 1.4 us)
+// Versions (GFLOP/s, 1 thread, thread CPU time, ratio vs NumPy/OpenBLAS in the same run; the
+// tables and training shapes in docs/benchmarks.md, "Kernel history")
+//   version  idea                                     measured                           date
+//   1        i-p-j loops, OpenMP over rows            -                                  2026-11-23
+//   2        BLIS/Goto packed A panels + B blocks     -                                  2026-11-23
+//   3        A read in place, B in place for short    Zen 4 AVX-512: 106-114 GF/s,       2026-11-23
+//            row ranges                               1.00-1.11x; Zen 3 AVX2 0.63-1.02x
+//   4 (now)  blocking from the detected L2, AVX2 and  Zen 3 AVX2: 84-94 GF/s,            2026-12-01
+//            baseline pack B, A^T packed where in     0.89-1.02x (training shapes
+//            place thrashes L1                        median 0.98-0.99x)
 #include "gemm.h"
 
 #include <algorithm>
@@ -84,7 +57,7 @@
 #endif
 
 #include "common.h"
-#include "gemm_simd.h"
+#include "simd.h"
 
 namespace fastnn {
 

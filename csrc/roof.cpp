@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common.h"
-#include "gemm_simd.h"
+#include "simd.h"
 
 namespace {
 

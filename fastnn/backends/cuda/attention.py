@@ -14,6 +14,11 @@ the block index only), out-of-range threads still take part in loads and barrier
 is bracketed by a barrier after the loads and one before the next overwrite.
 Head sizes up to 256 (shared/local arrays are sized for that). Tested in Numba's CUDA simulator
 on tiny sizes; GPU speed is not measured here.
+
+Versions (GPU speed not measured: tested in Numba's CUDA simulator only):
+  version  idea                                          measured                     date
+  1 (now)  thread per query row (fwd, dQ) / key row      -                            2026-11-23
+           (dK, dV), 16-key shared tiles, online softmax
 """
 
 from __future__ import annotations

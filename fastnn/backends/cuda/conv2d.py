@@ -12,6 +12,11 @@ staged through two shared tiles; every thread runs the same number of slab itera
 ``cuda.syncthreads()`` per slab (after staging, after use) are reached uniformly. The forward
 epilogue adds the bias and applies ReLU before the store. Bias gradient: one thread per channel.
 Speed on a GPU has not been measured here (CI runs these in Numba's simulator on tiny shapes).
+
+Versions (GPU speed not measured: tested in Numba's CUDA simulator only):
+  version  idea                                          measured                     date
+  1 (now)  implicit GEMM, 64x64 tiles, 4x4 per thread,   -                            2026-11-23
+           16-deep shared slab, no im2col buffer
 """
 
 import math

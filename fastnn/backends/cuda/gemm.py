@@ -24,6 +24,11 @@ bar.sync per slice. The shared-memory reads are scalar (numba-cuda has no 128-bi
 the per-thread layout is chosen conflict-free instead); float4 loads and 8 x 8 outputs per thread
 are the next version. GPU speed against cuBLAS is measured in the GPU issue: not measured here
 (no GPU on the development machine).
+
+Versions (GPU speed not measured: tested in Numba's CUDA simulator only):
+  version  idea                                          measured                     date
+  1 (now)  64x64 block tile, 16x16 threads x 4x4 outputs, -                          2026-11-23
+           16-deep shared slices, fused epilogue
 """
 
 from __future__ import annotations

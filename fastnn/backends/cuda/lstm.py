@@ -10,6 +10,11 @@
   thread per gate column, rows walked in order: coalesced across the warp).
 No kernel here uses shared memory, so there is no syncthreads discipline to keep beyond gemm.py's.
 Tested in Numba's CUDA simulator on tiny sizes; GPU speed is not measured here.
+
+Versions (GPU speed not measured: tested in Numba's CUDA simulator only):
+  version  idea                                          measured                     date
+  1 (now)  tiled sgemm + one fused pointwise kernel per  -                            2026-11-23
+           step, column-sum bias gradient
 """
 
 # ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)

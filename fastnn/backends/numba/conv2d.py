@@ -32,19 +32,15 @@ from vectorising them (a 24-element run copied 5x slower).
 ``fastmath={"contract"}`` only lets LLVM fuse multiply-adds; NaN/Inf semantics are unchanged
 (the forward's dropped columns may read padding or neighbouring rows, never past the block).
 
-Measured on the AVX2-only Zen 3, vs PyTorch CPU timed interleaved (env -u OPENBLAS_CORETYPE -u
-OPENBLAS_L2_SIZE python -m fastnn bench conv2d --backend numba --sizes full; 2 threads, medians):
-  fwd / bwd: CNN1 1.13x (0.62 vs 0.69 ms) / 1.89x (1.8 vs 3.4 ms), CNN2 1.18x / 1.60x,
-  RN64 1.30x / 1.55x, RN128 1.16x / 1.19x, RN256 1.15x / 1.16x, RN512 1.57x / 1.41x.
-  Only the CNN1 rows and CNN2 fwd had the machine to themselves: from CNN2 bwd on another
-  tenant was compiling and both sides ran 2-3x slower. Three more runs the same hour: CNN1
-  0.97-1.01x / 1.50-1.75x, CNN2 1.10-2.00x / 0.83-1.01x, RN rows 0.54-1.52x (under load).
-  One thread, process CPU time (PYTHONPATH=. python benchmarks/conv_numba_tuning.py --threads 1
-  --clock cpu): 0.85-1.27x per pass, e.g. CNN1 forward 1.6-2.2 ms vs PyTorch's 1.7-2.0 ms
-  (version 2: 8.5 ms); float64 CNN1/CNN2 1.2-1.6x.
-History: version 2 packed im2col tiles with a per-element branchy gather and wrote every tile
-through a scalar epilogue: CNN1 forward 0.19x, CNN1 backward 0.31x, CNN2 0.36x/0.30x, RN64
-forward 0.29x in the run quoted by the commit that replaced it.
+Versions (ratio: vs PyTorch CPU timed interleaved, AVX2 Zen 3; every figure in
+docs/benchmarks.md, "Kernel history"):
+  version  idea                                          measured                     date
+  1        packed im2col tiles + 4x4 loop micro-kernel   -                            2026-11-23
+  2        6 x 2-vector tile on the GEMM intrinsics,     CNN1 fwd 0.19x, bwd 0.31x    2026-11-23
+           branchy per-element gather, scalar epilogue
+  3 (now)  stride-1 direct forward (no im2col), SIMD     1 thread 0.85-1.27x per      2026-12-01
+           im2col/dot backward_weight, epilogue in       pass; 2 threads fwd
+           registers                                     1.13-1.57x, bwd 1.16-1.89x
 """
 
 import numba
@@ -53,7 +49,19 @@ from llvmlite import ir
 from numba import njit, prange
 from numba.extending import intrinsic
 
-from .gemm import VBITS, _fmuladd, _lanes, _vadd, _vfma, _vload, _vrelu, _vstore, _vzero
+from .gemm import (
+    VBITS,
+    _fmuladd,
+    _lanes,
+    _store_6x2,
+    _tile_6x2,
+    _vadd,
+    _vfma,
+    _vload,
+    _vrelu,
+    _vstore,
+    _vzero,
+)
 
 _FM = {"contract"}
 
@@ -333,50 +341,16 @@ def _forward_v3(x, w, biasp, relu, y, N, C, H, W, OC, KH, KW, OH, OW, sh, sw, ph
 @njit(cache=True)
 def _micro_d(kc, ap, aoff, b, boff, koff, c, coff, ldc, bias, bias_off, ones, relu):
     """c[coff + r*ldc : +NR] = bias[bias_off + r] + A panel (kc x MR, p-major) . B, then
-    max(., 0) when relu; NR = 2 vectors. B row k is at b[boff + koff[k]]: the padded input
-    shifted per tap (direct forward), or row k of an im2col buffer (koff[k] = k * ldb)."""
-    w = _lanes(b)
+    max(., 0) when relu; NR = 2 vectors: the GEMM's register tile (gemm._tile_6x2) started from
+    the bias. B row k is at b[boff + koff[k]]: the padded input shifted per tap (direct
+    forward), or row k of an im2col buffer (koff[k] = k * ldb)."""
     z = _vzero(b)
     one = _vload(ones, 0)
-    c00 = c01 = _vfma(bias, bias_off, one, z)
-    c10 = c11 = _vfma(bias, bias_off + 1, one, z)
-    c20 = c21 = _vfma(bias, bias_off + 2, one, z)
-    c30 = c31 = _vfma(bias, bias_off + 3, one, z)
-    c40 = c41 = _vfma(bias, bias_off + 4, one, z)
-    c50 = c51 = _vfma(bias, bias_off + 5, one, z)
-    for k in range(kc):
-        o = boff + koff[k]
-        b0 = _vload(b, o)
-        b1 = _vload(b, o + w)
-        c00 = _vfma(ap, aoff, b0, c00)
-        c01 = _vfma(ap, aoff, b1, c01)
-        c10 = _vfma(ap, aoff + 1, b0, c10)
-        c11 = _vfma(ap, aoff + 1, b1, c11)
-        c20 = _vfma(ap, aoff + 2, b0, c20)
-        c21 = _vfma(ap, aoff + 2, b1, c21)
-        c30 = _vfma(ap, aoff + 3, b0, c30)
-        c31 = _vfma(ap, aoff + 3, b1, c31)
-        c40 = _vfma(ap, aoff + 4, b0, c40)
-        c41 = _vfma(ap, aoff + 4, b1, c41)
-        c50 = _vfma(ap, aoff + 5, b0, c50)
-        c51 = _vfma(ap, aoff + 5, b1, c51)
-        aoff += MR
-    if relu:
-        c00, c01, c10, c11 = _vrelu(c00), _vrelu(c01), _vrelu(c10), _vrelu(c11)
-        c20, c21, c30, c31 = _vrelu(c20), _vrelu(c21), _vrelu(c30), _vrelu(c31)
-        c40, c41, c50, c51 = _vrelu(c40), _vrelu(c41), _vrelu(c50), _vrelu(c51)
-    _vstore(c, coff, c00)
-    _vstore(c, coff + w, c01)
-    _vstore(c, coff + ldc, c10)
-    _vstore(c, coff + ldc + w, c11)
-    _vstore(c, coff + 2 * ldc, c20)
-    _vstore(c, coff + 2 * ldc + w, c21)
-    _vstore(c, coff + 3 * ldc, c30)
-    _vstore(c, coff + 3 * ldc + w, c31)
-    _vstore(c, coff + 4 * ldc, c40)
-    _vstore(c, coff + 4 * ldc + w, c41)
-    _vstore(c, coff + 5 * ldc, c50)
-    _vstore(c, coff + 5 * ldc + w, c51)
+    acc = _tile_6x2(kc, ap, aoff, b, boff, koff, _vfma(bias, bias_off, one, z),
+                    _vfma(bias, bias_off + 1, one, z), _vfma(bias, bias_off + 2, one, z),
+                    _vfma(bias, bias_off + 3, one, z), _vfma(bias, bias_off + 4, one, z),
+                    _vfma(bias, bias_off + 5, one, z))
+    _store_6x2(c, coff, ldc, relu, acc)
 
 
 @njit(cache=True)

@@ -25,29 +25,14 @@ One compiled specialisation per dtype (about 9 s of CPU to compile each, then ca
 always passes read-only views of a/b, a bias array (empty when there is none) and an output array,
 plus int flags.
 
-Measured on the shared 2-core Zen 4 (AVX-512), float32 square, NumPy/OpenBLAS in the same run:
-* 1 thread each (OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1), best process CPU time of repeated
-  calls, which the other tenants' load does not inflate: 256: 93 vs 104 GFLOP/s (0.89x),
-  512: 95 vs 98 (0.97x), 1024: 101 vs 96 (1.05x), 2048: 105 vs 102 (1.03x); earlier runs
-  0.83-1.09x. Training shapes (M x K x N, NN / A^T B / A B^T):
-  64x784x256 0.87/0.87/0.91x, 128x128x512 0.93/0.91/0.93x, 512x1024x1024 1.02/0.94/0.89x,
-  64x4096x1024 0.97/1.14/0.59x; N = 10 only 0.3x (a 32-wide tile computes 22 padded columns).
-* `python -m fastnn bench gemm --backend numba cpp --sizes quick --threads 1` (medians, timed
-  interleaved, load average 7): vs NumPy 256 0.85x, 512 0.96x, 1024 0.92x, MLP fwd 64x256x784
-  0.84x, MLP dW 256x784x64 0.81x; FFN 2048x512x128+bias+relu 0.31x in that run (load spike: its
-  min-max spread was 3x) -- since then relu runs in SIMD registers: 2048x128x512+bias+relu 3.1 ms
-  vs NumPy's 5.5 ms (1 thread, CPU time). gelu/sigmoid/tanh are scalar libm calls (~8-18 ns each).
-* Products under 96^3 run on one thread (waking the second cost 400-580 us per call here).
-* 2 threads each, wall clock, best of interleaved rounds (load average 10-15, so wide spread):
-  256: 161 vs 181 GFLOP/s (0.89x), 512: 194 vs 201 (0.97x); 1024/2048 never saw a quiet moment:
-  per-round ratios 0.59-0.92 / 0.81-1.04.
-On an AVX2-only AMD EPYC Zen 3 (2026-12-01, 1 thread each, best process CPU time, NumPy 2.4.6 =
-OpenBLAS 0.3.31 Haswell kernel; PYTHONPATH=. python benchmarks/gemm_numba_tuning.py):
-  vector width fixed at 512 bits (two ymm per value, 24 accumulators in 16 registers, spilled):
-  256^3 0.38x, 512^3 0.39x, 1024^3 0.39x, 64x784x256 0.37x, A^T B 256x784x64 0.34x (35 GFLOP/s);
-  VBITS = 256 (12 ymm): 0.79x, 0.89x, 0.89x, 0.74x, 0.66x (74-84 GFLOP/s vs NumPy's 87-95).
-History: a first version (B panels outer, KC 256, scalar epilogue, column-walking packing) had
-0.56-0.67x single-thread.
+Versions (ratio: time vs NumPy/OpenBLAS in the same run, 1 thread, process CPU time; the
+figures per shape in docs/benchmarks.md, "Kernel history"):
+  version  idea                                          measured                     date
+  1        B panels outer, KC 256, scalar epilogue,      0.56-0.67x (Zen 4)           2026-11-23
+           column-walking packing
+  2 (now)  A panel outer (L1), KC 512, SIMD epilogue     Zen 4 AVX-512 0.89-1.05x;    2026-12-01
+           with relu, VBITS from the CPU (6 x 2-vector   Zen 3 AVX2 0.66-0.89x
+           tile, shared with conv2d: _tile_6x2)
 """
 
 from __future__ import annotations
@@ -264,27 +249,23 @@ def _vadd(typingctx, x, y):
 
 
 @njit(cache=True)
-def _micro_kernel(kc, ap, aoff, bp, boff, full, tile, cf, coff, ldc, alpha, beta, mode, bias, col,
-                  add_bias, relu):
-    """acc[MR, NR] = A panel (kc x MR, p-major) x B panel (kc x NR, p-major), NR = 2 lanes; a full
-    tile goes straight into C (flat ``cf`` from ``coff``, row stride ``ldc``, see _store_row), an
-    edge tile into ``tile`` for _epilogue."""
-    w = _lanes(bp)
-    c00 = _vzero(bp)
-    c01 = _vzero(bp)
-    c10 = _vzero(bp)
-    c11 = _vzero(bp)
-    c20 = _vzero(bp)
-    c21 = _vzero(bp)
-    c30 = _vzero(bp)
-    c31 = _vzero(bp)
-    c40 = _vzero(bp)
-    c41 = _vzero(bp)
-    c50 = _vzero(bp)
-    c51 = _vzero(bp)
-    for _ in range(kc):
-        b0 = _vload(bp, boff)
-        b1 = _vload(bp, boff + w)
+def _tile_6x2(kc, ap, aoff, b, boff, koff, s0, s1, s2, s3, s4, s5):
+    """The one 6 x 2-vector register tile of the Numba backend (this GEMM and the conv2d
+    forward): returns the 12 accumulators, row r (both vectors) starting from s_r, plus
+    A panel (kc x MR, p-major, from ``aoff``) x B, where B row k is the 2 vectors at
+    ``b[boff + koff[k]]``: a packed GEMM panel (koff[k] = k * NR), an im2col buffer
+    (koff[k] = k * ldb) or the padded conv input shifted per tap."""
+    w = _lanes(b)
+    c00 = c01 = s0
+    c10 = c11 = s1
+    c20 = c21 = s2
+    c30 = c31 = s3
+    c40 = c41 = s4
+    c50 = c51 = s5
+    for k in range(kc):
+        o = boff + koff[k]
+        b0 = _vload(b, o)
+        b1 = _vload(b, o + w)
         c00 = _vfma(ap, aoff, b0, c00)
         c01 = _vfma(ap, aoff, b1, c01)
         c10 = _vfma(ap, aoff + 1, b0, c10)
@@ -298,22 +279,46 @@ def _micro_kernel(kc, ap, aoff, bp, boff, full, tile, cf, coff, ldc, alpha, beta
         c50 = _vfma(ap, aoff + 5, b0, c50)
         c51 = _vfma(ap, aoff + 5, b1, c51)
         aoff += MR
-        boff += 2 * w
+    return c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51
+
+
+@njit(cache=True)
+def _store_6x2(c, coff, ldc, relu, acc):
+    """Row r of the tile (``acc`` as _tile_6x2 returns it) to c[coff + r*ldc : + 2 vectors],
+    through max(., 0) when relu."""
+    w = _lanes(c)
+    c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 = acc
+    if relu:
+        c00, c01, c10, c11 = _vrelu(c00), _vrelu(c01), _vrelu(c10), _vrelu(c11)
+        c20, c21, c30, c31 = _vrelu(c20), _vrelu(c21), _vrelu(c30), _vrelu(c31)
+        c40, c41, c50, c51 = _vrelu(c40), _vrelu(c41), _vrelu(c50), _vrelu(c51)
+    _vstore(c, coff, c00)
+    _vstore(c, coff + w, c01)
+    _vstore(c, coff + ldc, c10)
+    _vstore(c, coff + ldc + w, c11)
+    _vstore(c, coff + 2 * ldc, c20)
+    _vstore(c, coff + 2 * ldc + w, c21)
+    _vstore(c, coff + 3 * ldc, c30)
+    _vstore(c, coff + 3 * ldc + w, c31)
+    _vstore(c, coff + 4 * ldc, c40)
+    _vstore(c, coff + 4 * ldc + w, c41)
+    _vstore(c, coff + 5 * ldc, c50)
+    _vstore(c, coff + 5 * ldc + w, c51)
+
+
+@njit(cache=True)
+def _micro_kernel(kc, ap, aoff, bp, boff, koff, full, tile, cf, coff, ldc, alpha, beta, mode,
+                  bias, col, add_bias, relu):
+    """acc[MR, NR] = A panel (kc x MR, p-major) x B panel (kc x NR, p-major, koff[k] = k * NR),
+    NR = 2 lanes; a full tile goes straight into C (flat ``cf`` from ``coff``, row stride
+    ``ldc``, see _store_row), an edge tile into ``tile`` for _epilogue."""
+    w = _lanes(bp)
+    z = _vzero(bp)
+    acc = _tile_6x2(kc, ap, aoff, bp, boff, koff, z, z, z, z, z, z)
     if not full:  # an edge tile: park the accumulators for the scalar epilogue
-        nr = 2 * w
-        _vstore(tile, 0, c00)
-        _vstore(tile, w, c01)
-        _vstore(tile, nr, c10)
-        _vstore(tile, nr + w, c11)
-        _vstore(tile, 2 * nr, c20)
-        _vstore(tile, 2 * nr + w, c21)
-        _vstore(tile, 3 * nr, c30)
-        _vstore(tile, 3 * nr + w, c31)
-        _vstore(tile, 4 * nr, c40)
-        _vstore(tile, 4 * nr + w, c41)
-        _vstore(tile, 5 * nr, c50)
-        _vstore(tile, 5 * nr + w, c51)
+        _store_6x2(tile, 0, 2 * w, False, acc)
         return
+    c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 = acc
     _store_row(cf, coff, w, c00, c01, alpha, beta, mode, bias, col, add_bias, relu)
     _store_row(cf, coff + ldc, w, c10, c11, alpha, beta, mode, bias, col, add_bias, relu)
     _store_row(cf, coff + 2 * ldc, w, c20, c21, alpha, beta, mode, bias, col, add_bias, relu)
@@ -503,6 +508,7 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
     bp = np.empty(kc_max * nc_max, c.dtype)
     ap_all = np.empty((workers, mc_blk * kc_max), c.dtype)
     tiles = np.empty((workers, MR * nr_pad), c.dtype)
+    koff = np.arange(kc_max) * nr_pad  # B panel row k (see _tile_6x2)
     cf = c.reshape(m * n)
     for jc in range(0, n, NC):
         nc = min(NC, n - jc)
@@ -528,9 +534,9 @@ def _gemm(a, b, bias, has_bias, act, trans_a, trans_b, alpha, beta, c, nthreads)
                             c0 = jc + q * nr_pad
                             mr = min(MR, mc - ip * MR)
                             full = mr == MR and nr == nr_pad
-                            _micro_kernel(kc, ap, ip * kc * MR, bp, q * kc * nr_pad, full, tile,
-                                          cf, r0 * n + c0, n, alpha, beta, mode, bias, c0,
-                                          last and has_bias, last and act == 1)
+                            _micro_kernel(kc, ap, ip * kc * MR, bp, q * kc * nr_pad, koff,
+                                          full, tile, cf, r0 * n + c0, n, alpha, beta, mode,
+                                          bias, c0, last and has_bias, last and act == 1)
                             if not full:
                                 _epilogue(tile, nr_pad, c, r0, c0, mr, nr, alpha, beta, first,
                                           last, bias, has_bias, act)
