@@ -255,3 +255,30 @@ def test_attention_non_finite_inputs_agree_across_backends():
                 fin = np.isfinite(y)
                 np.testing.assert_allclose(x[fin], y[fin], rtol=1e-4, atol=1e-4,
                                            err_msg=f"{be} {name}")
+
+
+def test_nn_errors_match_torch():
+    """Defect 9 (nn part): cross-entropy accepted int32/bool targets, BCELoss NaN input,
+    F.embedding a 1-D weight, and MultiheadAttention gave reshape/unpack errors for a k/v length
+    mismatch or a 4-D query -- where torch raises."""
+    import torch
+
+    F = fastnn.nn.functional
+    x = fastnn.randn(4, 5)
+    for dt in (np.int32, np.bool_):
+        t = np.array([1, 0, 0, 1]).astype(dt)
+        with pytest.raises(RuntimeError, match="Long or Byte"):
+            F.cross_entropy(x, fastnn.tensor(t))
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.cross_entropy(torch.randn(4, 5), torch.tensor(t))
+    assert np.isfinite(F.cross_entropy(x, fastnn.tensor(np.array([1, 0, 2, 1]))).item())
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(fastnn.tensor([0.5, float("nan")]), fastnn.tensor([1.0, 0.0]))
+    with pytest.raises(RuntimeError, match="2-D"):
+        F.embedding(fastnn.tensor([0, 1]), fastnn.randn(5))
+    m = fastnn.nn.MultiheadAttention(8, 2)
+    with pytest.raises(ValueError, match="does not match value shape"):
+        m(fastnn.randn(3, 2, 8), fastnn.randn(4, 2, 8), fastnn.randn(5, 2, 8))
+    with pytest.raises(ValueError, match="query"):
+        q = fastnn.randn(3, 2, 2, 8)
+        m(q, q, q)

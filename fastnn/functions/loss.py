@@ -256,7 +256,7 @@ class BCEFunction(Function):
     @staticmethod
     def forward(ctx, x, y, weight=None, reduction="mean"):
         xp = xp_of(x)
-        if bool(((x < 0) | (x > 1)).any()):
+        if not bool(((x >= 0) & (x <= 1)).all()):  # NaN fails too, as in torch
             raise RuntimeError("all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
             logx = xp.maximum(xp.log(x), -100)

@@ -226,6 +226,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got {input.dtype} instead"
         )
+    if weight.dim() != 2:
+        raise RuntimeError(f"'weight' must be 2-D, got {weight.dim()}-D with shape "
+                           f"{list(weight.shape)}")
     n = weight.shape[0]
     if padding_idx is not None:
         if padding_idx < 0:
@@ -315,6 +318,9 @@ def _check_class_shapes(input, target, weight, name):
         )
     if target.dtype.kind == "f":
         return
+    if target.dtype not in (np.int64, np.uint8):  # torch: Long or Byte class indices
+        raise RuntimeError(f"{name}: expected target dtype to be Long or Byte, but got "
+                           f"{target.dtype}")
     expected = (tuple(input.shape[:1]) + tuple(input.shape[2:])) if input.dim() >= 2 else ()
     if tuple(target.shape) != expected:
         raise ValueError(

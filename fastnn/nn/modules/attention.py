@@ -123,6 +123,15 @@ class MultiheadAttention(Module):
         Returns: (attn_output, attn_weights or None)."""
         from ..functional._attention import multi_head_attention_forward
 
+        if query.dim() not in (2, 3):
+            raise ValueError(f"query: expected an unbatched 2-D or batched 3-D tensor, got "
+                             f"{query.dim()}-D with shape {list(query.shape)}")
+        for name, t in (("key", key), ("value", value)):
+            if t.dim() != query.dim():
+                raise ValueError(f"{name}: expected {query.dim()}-D like query, got {t.dim()}-D")
+        if tuple(key.shape[:-1]) != tuple(value.shape[:-1]):
+            raise ValueError(f"key shape {list(key.shape)} does not match value shape "
+                             f"{list(value.shape)} (all dims but the last must agree)")
         is_batched = query.dim() == 3
         if self.batch_first and is_batched:
             if key is value:
