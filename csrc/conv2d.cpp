@@ -735,6 +735,11 @@ bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* 
         return false;
     // Few input channels leave the MR-row panels of the transposed problem mostly empty.
     if (impl == Impl::V1 || (impl == Impl::Auto && g.Cg() < 32)) return false;
+    // It convolves a zero-padded dY: a non-finite weight times a padding zero would put NaN in
+    // grad_x elements whose taps touch no real dY entry (torch keeps them finite); version 1's
+    // col2im never reads padding.
+    for (int64_t i = 0, n = g.OC * g.Cg() * g.KH * g.KW; i < n; ++i)
+        if (!std::isfinite(w[i])) return false;
     ConvGeom t = g;
     t.C = g.OC, t.H = g.OH, t.W = g.OW;
     t.OC = g.C, t.OH = g.H, t.OW = g.W;

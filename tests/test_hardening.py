@@ -282,3 +282,25 @@ def test_nn_errors_match_torch():
     with pytest.raises(ValueError, match="query"):
         q = fastnn.randn(3, 2, 2, 8)
         m(q, q, q)
+
+
+@pytest.mark.parametrize("backend", CPU)
+@pytest.mark.parametrize("channels", [2, 40])  # 40: the cpp version 3 (stride-1) path
+def test_conv2d_backward_input_nan_weight_matches_torch(backend, channels):
+    """Defect 3 (numba): one NaN weight made every grad_x entry NaN (torch/cpp/reference: only
+    those whose taps touch real grad_out entries)."""
+    import torch
+
+    dt = np.float32 if backend != "reference" else np.float64
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, channels, 3, 3)).astype(dt)
+    w[0, 0, 0, 0] = np.nan
+    g = rng.standard_normal((1, 3, 5, 5)).astype(dt)
+    got = ops.conv2d_backward_input(g, w, (1, channels, 5, 5), padding=1, backend=backend)
+    xt = torch.zeros((1, channels, 5, 5), dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.conv2d(xt, torch.tensor(w, dtype=torch.float64), padding=1).backward(
+        torch.tensor(g, dtype=torch.float64))
+    want = xt.grad.numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], rtol=1e-4, atol=1e-4)

@@ -657,8 +657,12 @@ def conv2d_forward(x, w, bias, stride, padding, dilation, groups, activation):
 def conv2d_backward_input(grad_out, w, input_shape, stride, padding, dilation, groups):
     geo = _geometry(input_shape, w.shape, stride, padding, dilation)
     n, c, h, wd, oc, kh, kw, oh, ow = geo[:9]
+    # The stride-1 path convolves a zero-padded dY: a non-finite weight times a padding zero is
+    # NaN, which would reach every grad_x element instead of only those whose taps touch real
+    # dY entries (torch's result). With a non-finite weight the col2im path below runs instead.
     if (stride == (1, 1) and padding[0] <= dilation[0] * (kh - 1)
-            and padding[1] <= dilation[1] * (kw - 1) and grad_out.size):
+            and padding[1] <= dilation[1] * (kw - 1) and grad_out.size
+            and np.isfinite(w).all()):
         # stride 1: a forward convolution of dY with each group's weights transposed and flipped
         cg, ocg = c // groups, oc // groups
         wt = w.reshape(groups, ocg, cg, kh, kw)[:, :, :, ::-1, ::-1].transpose(0, 2, 1, 3, 4)
