@@ -186,9 +186,10 @@ def test_iteration_and_len():
     assert fastnn.numel(x) == 6
 
 
-def test_script_compatibility_shims():
-    fastnn.backends.cudnn.benchmark = True
-    fastnn.backends.cudnn.deterministic = True
+def test_script_compatibility_shims(monkeypatch):
+    # monkeypatch restores the process-wide flags (test_torch_api_glue checks their defaults)
+    monkeypatch.setattr(fastnn.backends.cudnn, "benchmark", True)
+    monkeypatch.setattr(fastnn.backends.cudnn, "deterministic", True)
     assert not fastnn.backends.mps.is_available()
     model = object()
     assert fastnn.compile(model) is model
