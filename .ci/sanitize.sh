@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] && . .venv/bin/activate
 start=$(date +%s)
+# setup.py needs the build requirements that `pip install -e .` kept in its isolated build env
+python -m pip install -q "setuptools>=69" wheel "pybind11>=2.12"
 work=$(mktemp -d /tmp/fastnn-asan.XXXXXX)
 cp -r fastnn tests "$work"/
 rm -f "$work"/fastnn/_C_*.so
