@@ -240,6 +240,10 @@ from . import distributed  # torch.distributed over MPI; mpi4py is imported only
 from . import amp
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled
 from .serialization import load, save
+from . import accelerator
+from .utils.dlpack import from_dlpack, _attach as _attach_dlpack
+
+_attach_dlpack(Tensor)
 
 # ---- what scripts set or ask around the training loop (compatibility, documented no-ops)
 

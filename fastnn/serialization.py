@@ -78,14 +78,41 @@ def _encode(obj, path, tensors, where):
                               for i, v in enumerate(obj)]}
     if isinstance(obj, list):
         return [_encode(v, _join(path, str(i)), tensors, where) for i, v in enumerate(obj)]
-    from .nn.modules.module import Module
-
-    hint = " (save module.state_dict() instead)" if isinstance(obj, Module) else ""
-    raise TypeError(
-        f"fastnn.save({where}): cannot store a {type(obj).__name__} at '{path or '<root>'}'"
-        f"{hint}; fastnn checkpoints hold tensors, numbers, strings, bools, None and "
-        "dicts/lists/tuples of them (never pickles)"
+    raise _NotEncodable(
+        f"fastnn.save({where}): cannot store a {type(obj).__name__} at '{path or '<root>'}' "
+        "in the safe format (tensors, numbers, strings, bools, None and dicts/lists/tuples of "
+        "them)"
     )
+
+
+class _NotEncodable(TypeError):
+    pass
+
+
+_PICKLE_MAGIC = b"\x00fastnn-pickle\x00"
+
+
+def _pickle_bytes(obj, why, protocol):
+    """``obj`` pickled behind fastnn's marker (torch.save's behaviour for arbitrary objects)."""
+    import pickle
+
+    try:
+        return _PICKLE_MAGIC + pickle.dumps(obj, protocol=protocol or 4)
+    except Exception as exc:  # PicklingError, AttributeError (lambdas, local classes), ...
+        raise TypeError(f"{why}, and it cannot be pickled either: {exc}") from None
+
+
+def _unpickle(buf, where, weights_only):
+    import pickle
+
+    from ._torch_format import UnpicklingError
+
+    if weights_only:
+        raise UnpicklingError(
+            f"fastnn.load({where}): the file is a pickle (e.g. a whole model saved with "
+            "save(model, f)); weights-only loading refuses pickles. If you trust its source, "
+            "pass weights_only=False (it can run arbitrary code), or save model.state_dict()")
+    return pickle.loads(buf)
 
 
 def _join(path, key):
@@ -93,15 +120,23 @@ def _join(path, key):
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
-    """Save ``obj`` (a state_dict, an optimizer state_dict, or a dict/list of them with numbers
-    and strings) to ``f`` (a path or a writable binary file) as safetensors."""
+    """Save ``obj`` to ``f`` (a path or a writable binary file).
+
+    A state_dict, an optimizer state_dict, or dicts/lists/tuples of tensors, numbers, strings,
+    bools and None are written as safetensors (safe to load anywhere). Anything else -- a whole
+    module (``torch.save(model, f)``), an arbitrary object -- is pickled, as torch does; such a
+    file loads only with ``load(f, weights_only=False)``, the explicit and unsafe opt-in."""
     from safetensors.numpy import save as st_save
 
     where = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else type(f).__name__
     tensors = OrderedDict()
-    structure = _encode(obj, "", tensors, where)
-    metadata = {_META_KEY: json.dumps({"format": _FORMAT, "root": structure})}
-    data = st_save(dict(tensors), metadata=metadata)
+    try:
+        structure = _encode(obj, "", tensors, where)
+    except _NotEncodable as exc:
+        data = _pickle_bytes(obj, exc, pickle_protocol)
+    else:
+        metadata = {_META_KEY: json.dumps({"format": _FORMAT, "root": structure})}
+        data = st_save(dict(tensors), metadata=metadata)
     if isinstance(f, (str, os.PathLike)):
         with open(f, "wb") as fh:
             fh.write(data)
@@ -115,8 +150,8 @@ def _read_header(buf, where):
                          f"({len(buf)} bytes); it is truncated or not a fastnn checkpoint")
     (n,) = struct.unpack("<Q", buf[:8])
     if n > len(buf) - 8:
-        hint = " (it looks like a pickle/zip file, e.g. from torch.save; fastnn never loads " \
-               "pickles)" if buf[:2] in (b"PK", b"\x80\x02", b"\x80\x04", b"\x80\x05") else ""
+        hint = (" (it looks like a pickle; fastnn loads pickles only with weights_only=False)"
+                if buf[:2] in (b"\x80\x02", b"\x80\x04", b"\x80\x05") else "")
         raise ValueError(
             f"fastnn.load({where}): not a safetensors file or truncated: header says {n} bytes "
             f"but the file has {len(buf) - 8}{hint}"
@@ -220,9 +255,12 @@ def _placer(map_location):
 
 def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **kwargs):
     """Load what ``save`` wrote (or any safetensors file, as a flat dict) from a path, a readable
-    binary file or bytes. ``map_location``: None (the saved device), "cpu", "cuda", a
-    ``fastnn.device``, a {saved: target} dict, or fn(tensor, saved_device). A truncated, corrupt
-    or foreign (e.g. pickle) file raises ValueError naming the file."""
+    binary file or bytes; also torch.save's zip archives (read without torch, weights only unless
+    ``weights_only=False``) and pickled objects from ``save`` (only with ``weights_only=False``,
+    which trusts the file: unpickling can run arbitrary code). ``map_location``: None (the saved
+    device), "cpu", "cuda", a ``fastnn.device``, a {saved: target} dict, or fn(tensor,
+    saved_device) (safetensors files). A truncated, corrupt or foreign file, or a pickle without
+    ``weights_only=False``, raises ValueError naming the file."""
     from safetensors.numpy import load as st_load
 
     if isinstance(f, (str, os.PathLike)):
@@ -233,6 +271,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         where, buf = "bytes", bytes(f)
     else:  # a readable binary file object
         where, buf = type(f).__name__, f.read()
+    if buf.startswith(_PICKLE_MAGIC):
+        return _unpickle(buf[len(_PICKLE_MAGIC):], where, weights_only)
+    from . import _torch_format
+
+    if _torch_format.is_torch_zip(buf):  # torch.save's archive: read without torch
+        return _torch_format.load(buf, where, weights_only)
+    if weights_only is False and buf[:1] == b"\x80":  # a bare pickle, explicitly trusted
+        return _unpickle(buf, where, weights_only)
     header = _read_header(buf, where)
     meta = header.get("__metadata__") or {}
     if not isinstance(meta, dict):

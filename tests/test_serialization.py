@@ -111,10 +111,21 @@ def test_foreign_safetensors_file_loads_flat(tmp_path):
 
 
 def test_refuses_what_it_cannot_store(tmp_path):
-    with pytest.raises(TypeError, match="state_dict"):
-        save(_model(), tmp_path / "m.pt")
     with pytest.raises(TypeError, match="cannot store a function"):
         save({"f": lambda: 0}, tmp_path / "f.pt")
+
+
+def test_whole_module_is_pickled_and_loads_only_with_explicit_opt_in(tmp_path):
+    """torch.save(model) pickles; the default (weights-only) load refuses it, as torch does."""
+    model = _model()
+    save(model, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="weights_only=False"):
+        load(tmp_path / "m.pt")
+    back = load(tmp_path / "m.pt", weights_only=False)
+    assert type(back) is type(model)
+    for (k, v), (k2, v2) in zip(model.state_dict().items(), back.state_dict().items()):
+        assert k == k2
+        np.testing.assert_array_equal(v.numpy(), v2.numpy())
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "empty", "pickle", "bad_json",

@@ -3,7 +3,9 @@
 Every input is a candidate checkpoint; ``fastnn.load`` must either return an object or raise
 ValueError naming the input -- any other exception (TypeError, RecursionError, KeyError, a
 crash) is a finding. The seed corpus under ``corpus_load/`` holds real checkpoints written by
-``fastnn.save`` (made by ``python tests/fuzz/fuzz_load.py --make-corpus``).
+``fastnn.save`` (made by ``python tests/fuzz/fuzz_load.py --make-corpus``) and one
+``torch.save`` archive (``torch_checkpoint.pt``, made by the same command when torch is
+installed), which ``fastnn.load`` reads with its weights-only unpickler.
 
     python tests/fuzz/fuzz_load.py tests/fuzz/corpus_load -max_total_time=60   # CI runs this
 """
@@ -14,11 +16,13 @@ import sys
 import atheris
 
 import fastnn
+import fastnn._torch_format as _tf
 import fastnn.serialization as _ser
 
 # coverage feedback from the loader's own code only (instrumenting every import -- numba,
 # numpy -- costs minutes before the first input)
-for _fn in (_ser.load, _ser._read_header, _ser._decode, _ser._placer):
+for _fn in (_ser.load, _ser._read_header, _ser._decode, _ser._placer, _tf._load,
+            _tf._rebuild_tensor_v2, _tf._Unpickler.find_class, _tf._Unpickler.persistent_load):
     atheris.instrument_func(_fn)
 
 
@@ -48,6 +52,14 @@ def make_corpus(folder: str) -> None:
     }
     for name, obj in objects.items():
         fastnn.save(obj, os.path.join(folder, name + ".safetensors"))
+    try:
+        import torch
+    except ImportError:
+        return
+    lin = torch.nn.Linear(3, 2)
+    torch.save({"model": lin.state_dict(), "iter": 3, "size": torch.Size([2]),
+                "dtype": torch.float16, "p": torch.nn.Parameter(torch.ones(2))},
+               os.path.join(folder, "torch_checkpoint.pt"))
 
 
 if __name__ == "__main__":
