@@ -90,7 +90,7 @@ def main(argv=None):
     if not os.path.isdir(COMPAT):
         sys.exit(f"compat suite not found at {COMPAT}")
     run = _load_run()
-    print(f"| case | torch steps/s | fastnn steps/s | fastnn / torch |\n|---|---|---|---|")
+    print("| case | torch steps/s | fastnn steps/s | fastnn / torch |\n|---|---|---|---|")
     for name in a.cases:
         best = {"torch": float("inf"), "fastnn": float("inf")}
         for _ in range(a.rounds):
