@@ -389,7 +389,8 @@ class _Recurrent(RNNBase):
                 w_hr = getattr(self, f"weight_hr{sfx}") if self.proj_size else None
                 gi = _linear(x, w_ih, b_ih)
                 if sizes is None:
-                    gi_steps, step_sizes = [gi[t] for t in range(gi.shape[0])], [x.shape[1]] * len(gi)
+                    gi_steps = [gi[t] for t in range(gi.shape[0])]
+                    step_sizes = [x.shape[1]] * len(gi_steps)
                 else:
                     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
                     gi_steps = [gi[starts[t] : starts[t + 1]] for t in range(len(sizes))]
