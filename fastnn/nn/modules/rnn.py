@@ -15,7 +15,12 @@ import numpy as np
 
 from ..._util import xp_of
 from ...dtypes import as_dtype, get_default_dtype
-from ...functions.lstm import LSTMCellFunction, LSTMLayerFunction
+from ...functions.lstm import (
+    GRUGatesFunction,
+    LSTMCellFunction,
+    LSTMGatesFunction,
+    LSTMLayerFunction,
+)
 from ...tensor import Tensor, wrap
 from .. import init
 from .module import Module, Parameter
@@ -261,15 +266,9 @@ def _rnn_relu_step(gi, state, w_hh, b_hh, w_hr):
 
 
 def _gru_step(gi, h, w_hh, b_hh):
-    """One GRU step from the precomputed input projection gi (B, 3H): PyTorch's equations
-    (ATen's GRUCell, term for term, so float32 rounding matches)."""
-    gh = _linear(h, w_hh, b_hh)
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
-    r = (h_r + i_r).sigmoid()
-    z = (h_z + i_z).sigmoid()
-    n = (i_n + h_n * r).tanh()
-    return (h - n) * z + n  # (1 - z) * n + z * h
+    """One GRU step from the precomputed input projection gi (B, 3H): PyTorch's equations, the
+    gates in one Function that rounds as ATen's GRUCell does."""
+    return GRUGatesFunction.apply(gi, _linear(h, w_hh, b_hh), h)
 
 
 def _gru_state_step(gi, state, w_hh, b_hh, w_hr):
@@ -277,11 +276,9 @@ def _gru_state_step(gi, state, w_hh, b_hh, w_hr):
 
 
 def _lstm_step(gi, state, w_hh, b_hh, w_hr):
-    """One LSTM step (gate order i, f, g, o) on Tensor ops; h is projected by w_hr when given."""
+    """One LSTM step (gate order i, f, g, o); h is projected by w_hr when given."""
     h, c = state
-    i, f, g, o = (gi + _linear(h, w_hh, b_hh)).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    h, c = LSTMGatesFunction.apply(_linear(h, w_hh, b_hh) + gi, c)
     if w_hr is not None:
         h = _linear(h, w_hr, None)
     return h, c
