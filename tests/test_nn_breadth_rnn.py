@@ -137,9 +137,10 @@ def test_rnn_bad_input():
 def test_gru_rounds_like_torch_on_module_db_sample():
     """module_db's nn.GRU input 3 (2 layers, bidirectional, no bias, unbatched, values up to 9):
     sigmoid saturates, and 1 - sigmoid's rounding decides the gate gradients. With ATen's
-    1 / (1 + exp(-x)) the parameter gradients agree with torch to float32 rounding of the
-    largest terms, inside torch.testing's float32 tolerance (rtol 1.3e-6, atol 1e-5)."""
-    for seed in range(6):
+    1 / (1 + exp(-x)) the parameter gradients agree with torch inside torch.testing's float32
+    tolerance (rtol 1.3e-6, atol 1e-5) for all of the first 200 seeds; with the Tensor op's
+    exp(-logaddexp(0, -x)) 16 of them failed (5 of these 41: 9, 24, 25, 27, 40)."""
+    for seed in range(41):
         torch.manual_seed(seed)
         tm = torch.nn.GRU(2, 3, num_layers=2, bias=False, bidirectional=True)
         fm = nn.GRU(2, 3, num_layers=2, bias=False, bidirectional=True)
