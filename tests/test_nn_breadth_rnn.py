@@ -55,7 +55,8 @@ def _check_module(tm, fm, t_args, f_args, t_kwargs=None, f_kwargs=None, seed=0, 
     rng = np.random.default_rng(seed)
     grads = [rng.standard_normal(tuple(t.shape)).astype(np.float32) for t in t_flat]
     t_leaves = [a for a in t_args if isinstance(a, torch.Tensor) and a.requires_grad]
-    f_leaves = [b for a, b in zip(t_args, f_args) if isinstance(a, torch.Tensor) and a.requires_grad]
+    f_leaves = [b for a, b in zip(t_args, f_args)
+                if isinstance(a, torch.Tensor) and a.requires_grad]
     names = [n for n, _ in tm.named_parameters()]
     t_g = torch.autograd.grad(t_flat, t_leaves + list(tm.parameters()),
                               [torch.from_numpy(g) for g in grads], allow_unused=True)
@@ -75,7 +76,8 @@ def _check_module(tm, fm, t_args, f_args, t_kwargs=None, f_kwargs=None, seed=0, 
 # ----------------------------------------------------------------------------- RNN / RNNCell
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 @pytest.mark.parametrize("bias,batch_first,bidirectional,layers", [
-    (True, False, False, 1), (False, True, True, 2), (True, True, False, 3), (True, False, True, 2)])
+    (True, False, False, 1), (False, True, True, 2), (True, True, False, 3),
+    (True, False, True, 2)])
 def test_rnn_matches_torch(nonlinearity, bias, batch_first, bidirectional, layers):
     torch.manual_seed(0)
     kw = dict(num_layers=layers, nonlinearity=nonlinearity, bias=bias, batch_first=batch_first,

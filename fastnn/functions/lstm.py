@@ -3,7 +3,9 @@
 ``LSTMLayerFunction`` runs one layer in one direction over a whole sequence in one kernel call
 (forward) and backpropagates through time in one kernel call (backward); the time reversal of a
 ``_reverse`` direction and the batch-first layout are handled here on the arrays, so the module
-builds no extra autograd nodes for them. GRU runs on ordinary Tensor ops (nn/modules/rnn.py).
+builds no extra autograd nodes for them. ``GRUGatesFunction`` and ``LSTMGatesFunction`` are the
+elementwise part of one GRU / LSTM step (the composed recurrences of nn/modules/rnn.py: RNN, GRU,
+LSTM with projections or a PackedSequence), written as ATen writes them.
 """
 
 from __future__ import annotations

@@ -213,7 +213,9 @@ def multi_head_attention_forward(
     p = dropout_p if training else 0.0
     weights = None
     if need_weights:
-        scores = q.matmul(k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
+        # PyTorch scales q before the product (math.sqrt(1 / hd), not 1 / math.sqrt(hd)): the
+        # same rounding as its math path
+        scores = (q * math.sqrt(1.0 / hd)).matmul(k.transpose(-2, -1))
         if mask is not None:
             scores = scores + wrap(mask)
         attn = softmax(scores, dim=-1)
