@@ -303,10 +303,11 @@ def _recur(step, gi_steps, sizes, state, w_hh, b_hh, w_hr, reverse):
         b = sizes[t]
         if b == state[0].shape[0]:
             state = step(gi_steps[t], state, w_hh, b_hh, w_hr)
+            outs[t] = state[0]
         else:
             new = step(gi_steps[t], tuple(s[:b] for s in state), w_hh, b_hh, w_hr)
             state = tuple(_cat([n, s[b:]], 0) for n, s in zip(new, state))
-        outs[t] = state[0] if b == state[0].shape[0] else state[0][:b]
+            outs[t] = new[0]
     return outs, state
 
 
