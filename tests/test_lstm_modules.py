@@ -204,8 +204,8 @@ def test_bad_input_raises_clear_errors():
         nn.GRU(5, 8)(x, fastnn.zeros(2, 3, 8))
     with pytest.raises(ValueError, match="dropout"):
         nn.LSTM(5, 8, dropout=1.5)
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(5, 8, proj_size=4)
+    with pytest.raises(ValueError, match="proj_size: has to be smaller than hidden_size"):
+        nn.LSTM(5, 8, proj_size=8)
 
 
 def test_dropout_between_layers():

@@ -1,9 +1,11 @@
 """fastnn.nn.functional: PyTorch's functional API. _core.py has the framework's functions; the
 kernel families add theirs: _conv.py (conv2d, pooling, batch_norm, pad), _attention.py."""
 
-from . import _attention, _conv, _core
+from . import _attention, _conv, _core, _sparse
 from ._attention import *  # noqa: F401,F403
 from ._conv import *  # noqa: F401,F403
 from ._core import *  # noqa: F401,F403
+from ._sparse import *  # noqa: F401,F403
 
 __all__ = [*_core.__all__, *_conv.__all__, *_attention.__all__]
+__all__ += _sparse.__all__

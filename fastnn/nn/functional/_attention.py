@@ -76,6 +76,17 @@ def _additive(mask, dtype, name):
     return m.astype(dtype, copy=False)
 
 
+def _heads(x, static, name, N, H, hd):
+    """(seq, N, H*hd) -> (N, H, seq, hd), or the given ``static`` (N*H, seq, hd) key/value."""
+    if static is None:
+        return x.reshape(x.shape[0], N, H, hd).permute(1, 2, 0, 3)
+    if static.dim() != 3 or static.shape[0] != N * H or static.shape[2] != hd:
+        raise ValueError(
+            f"{name}: expected shape ({N * H}, S, {hd}), got {tuple(static.shape)}"
+        )
+    return static.reshape(N, H, static.shape[1], hd)
+
+
 def multi_head_attention_forward(
     query,
     key,
@@ -111,16 +122,13 @@ def multi_head_attention_forward(
     (N, H, L, S) otherwise, or None when need_weights is False). Without need_weights the
     fused kernels run; with it, the scores are materialised (PyTorch's math path).
     """
+    from ...functions.shape import cat
     from ._core import dropout, linear, softmax
 
-    if (
-        bias_k is not None
-        or bias_v is not None
-        or add_zero_attn
-        or static_k is not None
-        or static_v is not None
-    ):
-        raise NotImplementedError("bias_k/bias_v, add_zero_attn and static_k/v are not supported")
+    if (bias_k is None) != (bias_v is None):
+        raise ValueError("bias_k, bias_v: give both or neither")
+    if bias_k is not None and (static_k is not None or static_v is not None):
+        raise ValueError("bias_k, bias_v: bias cannot be added to a static key/value")
     unbatched = query.dim() == 2
     if unbatched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -157,10 +165,21 @@ def multi_head_attention_forward(
         q = linear(query, q_proj_weight, b_q)
         k = linear(key, k_proj_weight, b_k)
         v = linear(value, v_proj_weight, b_v)
+    # bias_k / bias_v: one more key/value position shared by the batch; add_zero_attn: one more
+    # zero key/value after it; the masks get a column of "allowed" for each (PyTorch's order)
+    extra = 0
+    if bias_k is not None:
+        k = cat([k, bias_k.reshape(1, 1, E).expand(1, N, E)], 0)
+        v = cat([v, bias_v.reshape(1, 1, E).expand(1, N, E)], 0)
+        extra += 1
     # (seq, N, E) -> (N, H, seq, hd)
     q = q.reshape(L, N, num_heads, hd).permute(1, 2, 0, 3)
-    k = k.reshape(S, N, num_heads, hd).permute(1, 2, 0, 3)
-    v = v.reshape(S, N, num_heads, hd).permute(1, 2, 0, 3)
+    k = _heads(k, static_k, "static_k", N, num_heads, hd)
+    v = _heads(v, static_v, "static_v", N, num_heads, hd)
+    if add_zero_attn:
+        zero = wrap(xp_of(k.array).zeros((N, num_heads, 1, hd), dtype=k.array.dtype))
+        k, v = cat([k, zero], 2), cat([v, zero], 2)
+        extra += 1
     dt = np.dtype(q.array.dtype)
     mask = _additive(attn_mask, dt, "attn_mask")
     if mask is not None:
@@ -186,10 +205,17 @@ def multi_head_attention_forward(
             raise ValueError(f"key_padding_mask: expected shape {(N, S)}, got {tuple(kpm.shape)}")
         kpm = kpm.reshape(N, 1, 1, S)
         mask = kpm if mask is None else mask + kpm
+    if mask is not None and extra:
+        xp = xp_of(mask)
+        mask = xp.concatenate(
+            [mask, xp.zeros(mask.shape[:-1] + (extra,), dtype=mask.dtype)], axis=-1
+        )
     p = dropout_p if training else 0.0
     weights = None
     if need_weights:
-        scores = q.matmul(k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
+        # PyTorch scales q before the product (math.sqrt(1 / hd), not 1 / math.sqrt(hd)): the
+        # same rounding as its math path
+        scores = (q * math.sqrt(1.0 / hd)).matmul(k.transpose(-2, -1))
         if mask is not None:
             scores = scores + wrap(mask)
         attn = softmax(scores, dim=-1)

@@ -24,7 +24,8 @@ class MultiheadAttention(Module):
         embed_dim: model size E; num_heads: heads (E divisible by it).
         dropout: dropout on the attention probabilities in training.
         bias: biases on the input and output projections.
-        add_bias_kv, add_zero_attn: not supported (must be False).
+        add_bias_kv: learn one extra key and value position (bias_k, bias_v, each (1, 1, E)).
+        add_zero_attn: append one all-zero key and value position.
         kdim, vdim: key/value feature sizes (default E); when they differ from E the input
             projection is three separate weights q_proj_weight, k_proj_weight, v_proj_weight.
         batch_first: inputs and outputs are (N, L, E) instead of (L, N, E).
@@ -54,10 +55,6 @@ class MultiheadAttention(Module):
                 f"embed_dim and num_heads must be greater than 0, got "
                 f"embed_dim={embed_dim} and num_heads={num_heads} instead"
             )
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError(
-                "MultiheadAttention: add_bias_kv / add_zero_attn are not supported"
-            )
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -86,7 +83,11 @@ class MultiheadAttention(Module):
         self.out_proj = NonDynamicallyQuantizableLinear(
             embed_dim, embed_dim, bias=bias, dtype=dtype
         )
-        self.bias_k = self.bias_v = None
+        if add_bias_kv:
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dt))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dt))
+        else:
+            self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
         if device is not None:
@@ -102,6 +103,10 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v)
 
     def forward(
         self,
@@ -150,8 +155,8 @@ class MultiheadAttention(Module):
             self.num_heads,
             self.in_proj_weight,
             self.in_proj_bias,
-            None,
-            None,
+            self.bias_k,
+            self.bias_v,
             self.add_zero_attn,
             self.dropout,
             self.out_proj.weight,

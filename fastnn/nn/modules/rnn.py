@@ -1,5 +1,7 @@
 """Recurrent modules: LSTM and LSTMCell on the fused LSTM kernels (one kernel call per layer and
-direction for the whole sequence, forward and backward), GRU and GRUCell on Tensor ops.
+direction for the whole sequence, forward and backward); RNN, GRU, their cells, LSTM with
+``proj_size`` and every module on a ``PackedSequence`` composed from Tensor ops (the input
+projection of all steps is one linear per layer and direction, the recurrence a loop).
 
 Parameter names, shapes and init are PyTorch's (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...;
 U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))), so state dicts transfer both ways.
@@ -13,12 +15,17 @@ import numpy as np
 
 from ..._util import xp_of
 from ...dtypes import as_dtype, get_default_dtype
-from ...functions.lstm import LSTMCellFunction, LSTMLayerFunction
+from ...functions.lstm import (
+    GRUGatesFunction,
+    LSTMCellFunction,
+    LSTMGatesFunction,
+    LSTMLayerFunction,
+)
 from ...tensor import Tensor, wrap
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["RNNBase", "LSTM", "GRU", "RNNCellBase", "LSTMCell", "GRUCell"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 class RNNShapeError(ValueError, RuntimeError):
@@ -27,7 +34,7 @@ class RNNShapeError(ValueError, RuntimeError):
 
 
 def _gate_size(mode, hidden_size):
-    return {"LSTM": 4, "GRU": 3}[mode] * hidden_size
+    return {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}[mode] * hidden_size
 
 
 def _dtype(dtype):
@@ -50,17 +57,17 @@ def _check_rnn_input(input, input_size, dims, who, what):
 
 
 class RNNBase(Module):
-    """Shared constructor, parameters and input checks of LSTM and GRU (PyTorch's RNNBase).
+    """Shared constructor, parameters and input checks of RNN, LSTM and GRU (PyTorch's RNNBase).
 
     Args:
-        mode: "LSTM" or "GRU".
+        mode: "LSTM", "GRU", "RNN_TANH" or "RNN_RELU".
         input_size, hidden_size: features of x and of h.
         num_layers: stacked layers (default 1).
         bias: learn b_ih and b_hh (default True).
         batch_first: input and output are (B, T, F) instead of (T, B, F).
         dropout: dropout probability on the outputs of every layer but the last (training only).
         bidirectional: add a ``_reverse`` direction per layer; outputs are concatenated.
-        proj_size: not supported (must be 0).
+        proj_size: LSTM only: h is projected to this size by ``weight_hr_l{k}`` (0 = off).
     """
 
     def __init__(
@@ -95,8 +102,28 @@ class RNNBase(Module):
             or not 0 <= dropout <= 1
         ):
             raise ValueError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
-        if proj_size:
-            raise NotImplementedError("proj_size: LSTM projections are not supported by fastnn")
+        if mode not in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"):
+            raise ValueError(f"mode: unrecognized RNN mode {mode!r}")
+        if not isinstance(proj_size, int) or isinstance(proj_size, bool) or proj_size < 0:
+            raise ValueError(
+                f"proj_size: expected a positive int or 0 to disable projections, got "
+                f"{proj_size!r}"
+            )
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size: only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(
+                f"proj_size: has to be smaller than hidden_size ({hidden_size}), got {proj_size}"
+            )
+        if dropout > 0 and num_layers == 1:
+            import warnings
+
+            warnings.warn(
+                "dropout option adds dropout after all but last recurrent layer, so non-zero "
+                f"dropout expects num_layers greater than 1, but got dropout={dropout} and "
+                f"num_layers={num_layers}",
+                stacklevel=3,
+            )
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -105,20 +132,24 @@ class RNNBase(Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
         dt = _dtype(dtype)
         gate = _gate_size(mode, hidden_size)
         D = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size
         self._flat_weights_names = []
         for layer in range(num_layers):
             for d in range(D):
-                fan_in = input_size if layer == 0 else hidden_size * D
+                fan_in = input_size if layer == 0 else out_size * D
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
-                shapes = [(gate, fan_in), (gate, hidden_size)]
+                shapes = [(gate, fan_in), (gate, out_size)]
                 if bias:
                     names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
                     shapes += [(gate,), (gate,)]
+                if proj_size:
+                    names.append(f"weight_hr{sfx}")
+                    shapes.append((proj_size, hidden_size))
                 for n, s in zip(names, shapes):
                     setattr(self, n, Parameter(np.empty(s, dtype=dt)))
                 self._flat_weights_names.extend(names)
@@ -140,7 +171,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        k = 4 if self.bias else 2
+        k = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         w = self._flat_weights
         return [w[i : i + k] for i in range(0, len(w), k)]
 
@@ -154,10 +185,10 @@ class RNNBase(Module):
         _check_rnn_input(input, self.input_size, (2, 3), self.mode, "2-D (unbatched) or 3-D "
                          "(batched)")
 
-    def _state(self, hx, name, B, unbatched, input):
-        """The (L*D, B, H) initial state: ``hx`` checked (and given a batch dim if unbatched), or
-        zeros as a raw array when None."""
-        want = (self.num_layers * (2 if self.bidirectional else 1), B, self.hidden_size)
+    def _state(self, hx, name, B, unbatched, input, size=None):
+        """The (L*D, B, size) initial state (size: hidden_size by default): ``hx`` checked (and
+        given a batch dim if unbatched), or zeros as a raw array when None."""
+        want = (self.num_layers * (2 if self.bidirectional else 1), B, size or self.hidden_size)
         if hx is None:
             return xp_of(input.array).zeros(want, dtype=input.array.dtype)
         if not isinstance(hx, Tensor):
@@ -220,30 +251,223 @@ def _cat_directions(outs):
     return cat(outs, -1)
 
 
-class LSTM(RNNBase):
+def _linear(x, w, b):
+    from ..functional._core import linear
+
+    return linear(x, w, b)
+
+
+def _rnn_tanh_step(gi, state, w_hh, b_hh, w_hr):
+    return ((gi + _linear(state[0], w_hh, b_hh)).tanh(),)
+
+
+def _rnn_relu_step(gi, state, w_hh, b_hh, w_hr):
+    return ((gi + _linear(state[0], w_hh, b_hh)).relu(),)
+
+
+def _gru_step(gi, h, w_hh, b_hh):
+    """One GRU step from the precomputed input projection gi (B, 3H): PyTorch's equations, the
+    gates in one Function that rounds as ATen's GRUCell does."""
+    return GRUGatesFunction.apply(gi, _linear(h, w_hh, b_hh), h)
+
+
+def _gru_state_step(gi, state, w_hh, b_hh, w_hr):
+    return (_gru_step(gi, state[0], w_hh, b_hh),)
+
+
+def _lstm_step(gi, state, w_hh, b_hh, w_hr):
+    """One LSTM step (gate order i, f, g, o); h is projected by w_hr when given."""
+    h, c = state
+    h, c = LSTMGatesFunction.apply(_linear(h, w_hh, b_hh) + gi, c)
+    if w_hr is not None:
+        h = _linear(h, w_hr, None)
+    return h, c
+
+
+_STEPS = {
+    "RNN_TANH": _rnn_tanh_step,
+    "RNN_RELU": _rnn_relu_step,
+    "GRU": _gru_state_step,
+    "LSTM": _lstm_step,
+}
+
+
+def _recur(step, gi_steps, sizes, state, w_hh, b_hh, w_hr, reverse):
+    """Runs ``step`` over the time steps (backwards when ``reverse``). Step t updates the first
+    ``sizes[t]`` rows of the state (a packed batch is sorted by decreasing length, so a shorter
+    sequence simply stops being updated, and in reverse starts from its own last step).
+    Returns (outputs in time order, final state)."""
+    outs = [None] * len(gi_steps)
+    order = range(len(gi_steps) - 1, -1, -1) if reverse else range(len(gi_steps))
+    for t in order:
+        b = sizes[t]
+        if b == state[0].shape[0]:
+            state = step(gi_steps[t], state, w_hh, b_hh, w_hr)
+            outs[t] = state[0]
+        else:
+            new = step(gi_steps[t], tuple(s[:b] for s in state), w_hh, b_hh, w_hr)
+            state = tuple(_cat([n, s[b:]], 0) for n, s in zip(new, state))
+            outs[t] = new[0]
+    return outs, state
+
+
+def _cat(ts, dim):
+    from ...functions.shape import cat
+
+    return cat(ts, dim)
+
+
+class _Recurrent(RNNBase):
+    """forward() of RNN, GRU and LSTM: dense (batched, unbatched, batch_first) or
+    ``PackedSequence`` input, checked states, composed recurrence (LSTM overrides the dense
+    no-projection case with its fused kernel)."""
+
+    _n_states = 1
+
+    def _state_sizes(self):
+        return (self.hidden_size,)
+
+    def forward(self, input, hx=None):
+        from ..utils.rnn import PackedSequence
+
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            x, batch_sizes, sorted_indices, unsorted_indices = input
+            _check_rnn_input(x, self.input_size, (2,), self.mode, "2-D PackedSequence.data")
+            sizes = [int(b) for b in np.asarray(batch_sizes.numpy()).ravel()]
+            B, unbatched = (sizes[0] if sizes else 0), False
+        else:
+            x, unbatched, B = self._prepare(input)
+            sizes = None
+        states = self._initial_states(hx, B, unbatched, x)
+        if packed and hx is not None and sorted_indices is not None:
+            states = [s.index_select(1, sorted_indices) for s in states]
+        if not packed and self._fused():
+            out, finals = self._forward_fused(x, states)
+        else:
+            if not packed and self.batch_first:
+                x = x.transpose(0, 1)  # time-major from here on
+            out, finals = self._forward_composed(x, states, sizes)
+            if not packed and self.batch_first:
+                out = out.transpose(0, 1)
+        if packed:
+            out = PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices)
+            if unsorted_indices is not None:
+                finals = [f.index_select(1, unsorted_indices) for f in finals]
+        elif unbatched:
+            out = out.squeeze(0 if self.batch_first else 1)
+            finals = [f.squeeze(1) for f in finals]
+        return out, (tuple(finals) if self._n_states == 2 else finals[0])
+
+    def _initial_states(self, hx, B, unbatched, x):
+        if self._n_states == 1:
+            return [self._state(hx, "hx (h_0)", B, unbatched, x)]
+        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+            raise TypeError("hx: expected a tuple (h_0, c_0) of Tensors")
+        h_size, c_size = self._state_sizes()
+        return [
+            self._state(None if hx is None else hx[0], "hx[0] (h_0)", B, unbatched, x, h_size),
+            self._state(None if hx is None else hx[1], "hx[1] (c_0)", B, unbatched, x, c_size),
+        ]
+
+    def _fused(self):
+        return False
+
+    def _forward_composed(self, x, states, sizes):
+        """x: time-major (T, B, F), or packed data (N, F) with the per-step batch ``sizes``."""
+        states = [s if isinstance(s, Tensor) else wrap(s) for s in states]
+        step = _STEPS[self.mode]
+        D = 2 if self.bidirectional else 1
+        finals = [[] for _ in states]
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(D):
+                w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, d)
+                sfx = f"_l{layer}" + ("_reverse" if d else "")
+                w_hr = getattr(self, f"weight_hr{sfx}") if self.proj_size else None
+                gi = _linear(x, w_ih, b_ih)
+                if sizes is None:
+                    gi_steps = [gi[t] for t in range(gi.shape[0])]
+                    step_sizes = [x.shape[1]] * len(gi_steps)
+                else:
+                    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+                    gi_steps = [gi[starts[t] : starts[t + 1]] for t in range(len(sizes))]
+                    step_sizes = sizes
+                state = tuple(s[layer * D + d] for s in states)
+                steps, state = _recur(step, gi_steps, step_sizes, state, w_hh, b_hh, w_hr, d)
+                if not steps:  # empty sequence: an empty output of the right width
+                    out = gi[..., : (self.proj_size or self.hidden_size)] * 0
+                else:
+                    out = _stack(steps) if sizes is None else _cat(steps, 0)
+                outs.append(out)
+                for k, s in enumerate(state):
+                    finals[k].append(s)
+            x = self._dropout_between(_cat_directions(outs), layer)
+        return x, [_stack(f) for f in finals]
+
+
+class RNN(_Recurrent):
+    """Multi-layer Elman RNN (PyTorch's nn.RNN): h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T +
+    b_hh), act tanh or relu.
+
+    Args: input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+        batch_first=False, dropout=0.0, bidirectional=False (also as keywords).
+
+    Shape: as :class:`LSTM`, with a single state h_0 / h_n; input may be a PackedSequence.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size: only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            self.nonlinearity = args[3]
+            args = args[:3] + args[4:]
+        else:
+            self.nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"nonlinearity: unknown nonlinearity '{self.nonlinearity}'. Select from 'tanh' "
+                "or 'relu'."
+            )
+        super().__init__("RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU", *args,
+                         **kwargs)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + ", nonlinearity='relu'"
+
+
+class LSTM(_Recurrent):
     """Multi-layer LSTM over a sequence (PyTorch's nn.LSTM; gate order i, f, g, o).
 
-    Each layer and direction is one fused kernel call over the whole sequence (input projection
-    hoisted into one GEMM, recurrence step by step) and one call for backward through time.
+    Without ``proj_size`` and on a dense input each layer and direction is one fused kernel call
+    over the whole sequence (input projection hoisted into one GEMM, recurrence step by step)
+    and one call for backward through time; with ``proj_size`` (h_t = W_hr (o_t * tanh(c_t)))
+    or a PackedSequence input the recurrence is composed from Tensor ops.
 
     Shape:
         input: (T, B, input_size), or (B, T, input_size) with ``batch_first``; (T, input_size)
-            unbatched. hx: optional (h_0, c_0), each (num_layers * D, B, hidden_size).
-        Returns: output (T, B, D * hidden_size) (batch-first likewise) and (h_n, c_n), each
-            (num_layers * D, B, hidden_size). D = 2 when bidirectional, else 1.
+            unbatched; or a PackedSequence. hx: optional (h_0, c_0), h_0 (num_layers * D, B,
+            proj_size or hidden_size), c_0 (num_layers * D, B, hidden_size).
+        Returns: output (T, B, D * (proj_size or hidden_size)) (batch-first likewise) and
+            (h_n, c_n) shaped as (h_0, c_0). D = 2 when bidirectional, else 1.
     """
+
+    _n_states = 2
 
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
 
-    def forward(self, input, hx=None):
-        input, unbatched, B = self._prepare(input)
-        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise TypeError("hx: expected a tuple (h_0, c_0) of Tensors")
-        h0 = self._state(None if hx is None else hx[0], "hx[0] (h_0)", B, unbatched, input)
-        c0 = self._state(None if hx is None else hx[1], "hx[1] (c_0)", B, unbatched, input)
+    def _state_sizes(self):
+        return (self.proj_size or self.hidden_size, self.hidden_size)
+
+    def _fused(self):
+        return not self.proj_size
+
+    def _forward_fused(self, x, states):
+        h0, c0 = states
         D = 2 if self.bidirectional else 1
-        x, hs, cs = input, [], []
+        hs, cs = [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(D):
@@ -255,66 +479,24 @@ class LSTM(RNNBase):
                 hs.append(h)
                 cs.append(c)
             x = self._dropout_between(_cat_directions(outs), layer)
-        h_n, c_n = _stack(hs), _stack(cs)
-        if unbatched:
-            x = x.squeeze(0 if self.batch_first else 1)
-            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return x, (h_n, c_n)
+        return x, [_stack(hs), _stack(cs)]
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", proj_size={self.proj_size}" if self.proj_size else "")
 
 
-def _gru_step(gi, h, w_hh, b_hh):
-    """One GRU step from the precomputed input projection gi (B, 3H): PyTorch's equations."""
-    from ..functional._core import linear
-
-    gh = linear(h, w_hh, b_hh)
-    i_r, i_z, i_n = gi.chunk(3, -1)
-    h_r, h_z, h_n = gh.chunk(3, -1)
-    r = (i_r + h_r).sigmoid()
-    z = (i_z + h_z).sigmoid()
-    n = (i_n + r * h_n).tanh()
-    return n + z * (h - n)  # (1 - z) * n + z * h
-
-
-class GRU(RNNBase):
-    """Multi-layer GRU (PyTorch's nn.GRU; gate order r, z, n), built from Tensor ops: the input
-    projection of all steps is one linear per layer and direction, the recurrence a loop.
+class GRU(_Recurrent):
+    """Multi-layer GRU (PyTorch's nn.GRU; gate order r, z, n), built from Tensor ops.
 
     Shape: as :class:`LSTM`, with a single state h_0 / h_n instead of (h, c).
     """
 
     def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size: only supported for LSTM, not RNN or GRU")
         super().__init__("GRU", *args, **kwargs)
 
-    def forward(self, input, hx=None):
-        from ..functional._core import linear
-
-        input, unbatched, B = self._prepare(input)
-        h0 = self._state(hx, "hx (h_0)", B, unbatched, input)
-        if not isinstance(h0, Tensor):
-            h0 = wrap(h0)
-        D = 2 if self.bidirectional else 1
-        x = input.transpose(0, 1) if self.batch_first else input  # time-major from here on
-        hs = []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(D):
-                w_ih, w_hh, b_ih, b_hh = self._layer_weights(layer, d)
-                gi = linear(x, w_ih, b_ih)
-                h = h0[layer * D + d]
-                steps = [None] * x.shape[0]
-                order = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
-                for t in order:
-                    h = steps[t] = _gru_step(gi[t], h, w_hh, b_hh)
-                outs.append(_stack(steps) if steps else gi[..., : self.hidden_size] * 0)
-                hs.append(h)
-            x = self._dropout_between(_cat_directions(outs), layer)
-        if self.batch_first:
-            x = x.transpose(0, 1)
-        h_n = _stack(hs)
-        if unbatched:
-            x = x.squeeze(0 if self.batch_first else 1)
-            h_n = h_n.squeeze(1)
-        return x, h_n
 
 
 class RNNCellBase(Module):
@@ -426,3 +608,40 @@ class GRUCell(RNNCellBase):
             linear(input, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh
         )
         return h_new.squeeze(0) if unbatched else h_new
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step (PyTorch's nn.RNNCell): h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh),
+    act ``nonlinearity`` "tanh" (default) or "relu". Returns h' (B, hidden_size) or (hidden_size,).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device=None,
+        dtype=None,
+    ):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"nonlinearity: unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                "'relu'."
+            )
+        super().__init__("RNN_TANH", input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        input, unbatched, (h,) = self._prepare(input, (hx,), ("hx",))
+        if not isinstance(h, Tensor):
+            h = wrap(h)
+        step = _rnn_tanh_step if self.nonlinearity == "tanh" else _rnn_relu_step
+        (h_new,) = step(
+            _linear(input, self.weight_ih, self.bias_ih), (h,), self.weight_hh, self.bias_hh, None
+        )
+        return h_new.squeeze(0) if unbatched else h_new
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + ", nonlinearity='relu'"
