@@ -379,7 +379,8 @@ class KLDivFunction(Function):
             ctx.save_for_backward(x, t, et)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                logt = xp.where(t > 0, xp.log(xp.where(t > 0, t, 1)), 0).astype(x.dtype)
+                # torch's xlogy(t, t): 0 at t == 0, nan below 0
+                logt = xp.where(t == 0, 0, xp.log(t)).astype(x.dtype)
             loss = t * (logt - x)
             ctx.save_for_backward(x, t, logt)
         shape = np.broadcast_shapes(x.shape, t.shape)
@@ -404,6 +405,10 @@ class KLDivFunction(Function):
         if ctx.needs_input_grad[0]:
             gx = unbroadcast(-g * (aux if log_target else t), x.shape)
         if ctx.needs_input_grad[1]:
-            d = aux * (t - x + 1) if log_target else (aux - x + 1) * (t > 0)
+            if log_target:
+                d = aux * (t - x + 1)
+            else:  # torch differentiates xlogy(t, t): log(t) + t / t, so nan at t == 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = aux + t / t - x
             gt = unbroadcast(g * d, t.shape)
         return gx, gt, None, None
