@@ -13,3 +13,8 @@ from . import _activation  # noqa: E402
 from ._activation import *  # noqa: E402,F401,F403
 
 __all__ += _activation.__all__
+
+from . import _loss  # noqa: E402
+from ._loss import *  # noqa: E402,F401,F403
+
+__all__ += _loss.__all__

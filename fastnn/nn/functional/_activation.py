@@ -117,7 +117,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
 
     x = input.array
     slope = random.generator().uniform(lower, upper, size=x.shape).astype(x.dtype)
-    noise = np.where(np.asarray(x.get() if hasattr(x, "get") else x) > 0, 1, slope)
+    noise = np.where(np.asarray(x.get() if hasattr(x, "get") else x) > 0, 1, slope)  # host
     return input * _like(noise.astype(x.dtype), x)
 
 
