@@ -18,3 +18,8 @@ from . import _loss  # noqa: E402
 from ._loss import *  # noqa: E402,F401,F403
 
 __all__ += _loss.__all__
+
+from . import _norm  # noqa: E402
+from ._norm import *  # noqa: E402,F401,F403
+
+__all__ += _norm.__all__
