@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ...functions.elementwise import where
+from ...functions.loss import CTCLossFunction
 from ...tensor import wrap
 from ._activation import _like
 from ._core import _as_tensor, _reduction, logsigmoid
@@ -18,7 +19,7 @@ __all__ = [
     "hinge_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "multilabel_margin_loss", "multi_margin_loss",
     "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "triplet_margin_with_distance_loss", "ctc_loss",
 ]
 
 
@@ -307,3 +308,81 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
         d_neg = d_neg.minimum(dist(positive, negative))
     return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
+
+
+def _lengths(x, name):
+    """A list of ints from a tuple/list or an integer Tensor of lengths."""
+    if hasattr(x, "array"):
+        if x.dtype.kind not in "iu":
+            raise RuntimeError(f"ctc_loss: {name} must be integral, got {x.dtype}")
+        return [int(v) for v in _host(x.array).reshape(-1)]
+    if isinstance(x, int):
+        return [x]
+    return [int(v) for v in x]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False):
+    """Connectionist temporal classification loss.
+
+    Args:
+        log_probs: (T, N, C) or unbatched (T, C) log-probabilities (e.g. log_softmax output).
+        targets: (N, S) padded class indices, or all N targets concatenated (sum(target_lengths),);
+            unbatched (S,).
+        input_lengths, target_lengths: N lengths (tuple/list of ints or an integer Tensor).
+        blank: the blank class. reduction: "none" | "mean" (each loss divided by its target
+            length, then the batch mean) | "sum". zero_infinity: impossible alignments give 0.
+    """
+    reduction = _reduction(None, None, reduction)
+    targets = _as_tensor(targets, "targets")
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(f"ctc_loss: expected log_probs to be 2-D or 3-D, got "
+                           f"{log_probs.dim()}-D")
+    if targets.dtype.kind not in "iu":
+        raise RuntimeError(f"ctc_loss: expected targets of an integer dtype, got {targets.dtype}")
+    unbatched = log_probs.dim() == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    T, N, C = lp.shape
+    if not 0 <= blank < C:
+        raise RuntimeError("blank must be in label range")
+    il = _lengths(input_lengths, "input_lengths")
+    tl = _lengths(target_lengths, "target_lengths")
+    if len(il) != N:
+        raise RuntimeError(f"input_lengths must be of size batch_size ({N}), got {len(il)}")
+    if len(tl) != N:
+        raise RuntimeError(f"target_lengths must be of size batch_size ({N}), got {len(tl)}")
+    t = _host(targets.array).astype(np.int64)
+    if unbatched:
+        t = t.reshape(1, -1)
+    labels = []
+    offset = 0
+    for n in range(N):
+        if not 0 <= il[n] <= T:
+            raise RuntimeError(
+                f"Expected input_lengths to have value at most {T}, but got value {il[n]}"
+            )
+        if tl[n] < 0:
+            raise RuntimeError(f"ctc_loss: target_lengths must be non-negative, got {tl[n]}")
+        if t.ndim == 1:  # concatenated targets
+            row = t[offset:offset + tl[n]]
+            offset += tl[n]
+            if len(row) != tl[n]:
+                raise RuntimeError("ctc_loss: targets are shorter than sum(target_lengths)")
+        else:
+            if tl[n] > t.shape[1]:
+                raise RuntimeError(
+                    f"Expected tensor to have size at least {tl[n]} at dimension 1, but got "
+                    f"size {t.shape[1]} for argument #2 'targets'"
+                )
+            row = t[n, :tl[n]]
+        if row.size and (row.min() < 0 or row.max() >= C):
+            raise RuntimeError(f"ctc_loss: target values must be in [0, {C - 1}]")
+        labels.append(row)
+    losses = CTCLossFunction.apply(lp, labels, il, blank, zero_infinity)
+    if reduction == "mean":
+        a = losses.array
+        denom = _like(np.maximum(np.asarray(tl, dtype=np.float64), 1).astype(a.dtype), a)
+        return (losses / denom).mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses.reshape(()) if unbatched else losses
