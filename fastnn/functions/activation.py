@@ -1,7 +1,5 @@
 """Activation Functions the Tensor ops do not already cover: GELU (exact and tanh), LeakyReLU,
-ELU, SiLU, Softplus, and a table of one-line rows (hardswish, mish) whose torch derivative a
-composition of Tensor ops would not reproduce exactly (boundaries, saturation). Forward and backward
-side by side, on NumPy or CuPy arrays."""
+ELU, SiLU, Softplus. Forward and backward side by side, on NumPy or CuPy arrays."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ from ..autograd import Function
 
 __all__ = [
     "GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction",
-    "HardtanhFunction", "HardswishFunction", "MishFunction",
+    "HardtanhFunction",
 ]
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -216,52 +214,3 @@ class HardtanhFunction(Function):
     def backward(ctx, grad):
         (inside,) = ctx.saved_tensors
         return grad * inside, None, None
-
-
-# ----------------------------------------------------------------- pointwise rows (table)
-def _pointwise(name, forward, backward, doc):
-    """A Function class from one row: ``forward(x) -> y`` and, beside it, ``backward(g, x, y)``,
-    both written against the array module of ``x`` (NumPy or CuPy)."""
-
-    def fwd(ctx, x):
-        y = forward(x)
-        ctx.save_for_backward(x, y)
-        return y
-
-    def bwd(ctx, g):
-        x, y = ctx.saved_tensors
-        return backward(g, x, y)
-
-    cls = type(name, (Function,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd),
-                                   "__doc__": doc})
-    cls.__module__ = __name__
-    return cls
-
-
-def _hardswish(x):
-    dt = x.dtype.type
-    return x * xp_of(x).clip(x + dt(3), dt(0), dt(6)) / dt(6)
-
-
-def _hardswish_grad(g, x, y):
-    # torch: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above (so -1/2 at -3 and 3/2 at 3)
-    xp, dt = xp_of(x), x.dtype.type
-    d = xp.where(x < -3, dt(0), xp.where(x <= 3, x / dt(3) + dt(0.5), dt(1)))
-    return g * d
-
-
-def _mish(x):
-    xp = xp_of(x)
-    sp = xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # softplus, stable for any x
-    return x * xp.tanh(sp)
-
-
-def _mish_grad(g, x, y):
-    xp = xp_of(x)
-    tsp = xp.tanh(xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x))))
-    return g * (tsp + x * _sigmoid(x) * (x.dtype.type(1) - tsp * tsp))
-
-
-HardswishFunction = _pointwise("HardswishFunction", _hardswish, _hardswish_grad,
-                               "x * relu6(x + 3) / 6 (torch's derivative at the kinks).")
-MishFunction = _pointwise("MishFunction", _mish, _mish_grad, "x * tanh(softplus(x)).")

@@ -1,12 +1,11 @@
-"""The long tail of torch.nn.functional's activations, composed from differentiable Tensor ops
-(autograd comes with them) or, where torch's derivative at a kink differs from the composition's,
-one row of the pointwise table in functions/activation.py (hardswish, mish)."""
+"""The long tail of torch.nn.functional's activations, composed from differentiable Tensor ops and
+the activation Functions (autograd comes with them; the kinks take torch's derivatives)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ...functions.activation import ELUFunction, HardswishFunction, HardtanhFunction, MishFunction
+from ...functions.activation import ELUFunction, HardtanhFunction, SoftplusFunction
 from ...functions.elementwise import where
 from ...tensor import wrap
 from ._core import _check_p, _get_softmax_dim, leaky_relu, softmax
@@ -65,13 +64,13 @@ def hardsigmoid(input, inplace: bool = False):
 
 
 def hardswish(input, inplace: bool = False):
-    """x * relu6(x + 3) / 6."""
-    return HardswishFunction.apply(input)
+    """x * relu6(x + 3) / 6 (gradient 0 at -3 and 1 at 3, as torch)."""
+    return input * hardsigmoid(input)
 
 
 def mish(input, inplace: bool = False):
     """x * tanh(softplus(x))."""
-    return MishFunction.apply(input)
+    return input * SoftplusFunction.apply(input, 1.0, 20.0).tanh()
 
 
 def softsign(input):
