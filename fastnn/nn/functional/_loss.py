@@ -146,7 +146,7 @@ def _host(a):
     return np.asarray(a.get() if hasattr(a, "get") else a)
 
 
-def _as_rows(input, target, name):
+def _as_rows(input, name):
     """(N, C) views of a (C,) / (N, C) input and its target; validates the dims."""
     if input.dim() > 2 or (input.dim() == 2 and input.shape[1] == 0):
         raise RuntimeError(
@@ -171,7 +171,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
             f"inconsistent target size: {list(target.shape)} for input of size: "
             f"{list(input.shape)}"
         )
-    rows = _as_rows(input, target, "multilabel_margin_loss")
+    rows = _as_rows(input, "multilabel_margin_loss")
     N, C = rows.shape
     t = _host(target.array).reshape(N, C)
     if t.size and (t.min() < -1 or t.max() >= C):
@@ -200,7 +200,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     target = _as_tensor(target, "target")
-    rows = _as_rows(input, target, "multi_margin_loss")
+    rows = _as_rows(input, "multi_margin_loss")
     N, C = rows.shape
     if target.numel() != N or target.dim() > 1:
         raise RuntimeError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...functions.nn_ops import LayerNormFunction
+from ...functions.shape import cat
 from ...tensor import wrap
 from ._core import linear
 
@@ -91,15 +92,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
 def _update_running(a, running_mean, running_var, momentum):
     """In place, outside autograd, as torch's batch norm over the (1, N*C, *) view does."""
-    xp_mean = a.mean(axis=(0, 2))
-    n = a.shape[2]
-    var = a.var(axis=2, ddof=1) if n > 1 else a.var(axis=2) * np.nan
     m = a.dtype.type(momentum)
     if running_mean is not None:
         rm = running_mean.array
-        rm[...] = (1 - m) * rm + m * xp_mean.astype(rm.dtype)
+        rm[...] = (1 - m) * rm + m * a.mean(axis=(0, 2)).astype(rm.dtype)
     if running_var is not None:
         rv = running_var.array
+        var = a.var(axis=2, ddof=1)  # unbiased, per instance (more than 1 spatial element)
         rv[...] = (1 - m) * rv + m * var.mean(axis=0).astype(rv.dtype)
 
 
@@ -157,8 +156,6 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     parts.append(sq)
     if after:
         parts.append(wrap(_zeros_like(a, (input.shape[0], after) + rest)))
-    from ...functions.shape import cat
-
     padded = cat(parts, 1) if len(parts) > 1 else sq
     window = padded[:, 0:C]
     for s in range(1, size):
