@@ -125,11 +125,15 @@ def _fdtype(torch_dtype):
     return dt
 
 
-def _to_fastnn(obj, torch):
+def _to_fastnn(obj, torch, memo=None):
     """A torch sample value as fastnn sees it: tensors copied (requires_grad kept), dtypes,
-    devices, sizes and generators mapped; containers recursively."""
+    devices, sizes and generators mapped; containers recursively. ``memo`` (a dict shared by the
+    calls for one sample) maps a tensor passed twice (KLDivLoss()(x, x)) to one fastnn tensor, so
+    gradients accumulate as in torch."""
     import fastnn
 
+    if isinstance(obj, torch.Tensor) and memo is not None and id(obj) in memo:
+        return memo[id(obj)]
     if isinstance(obj, torch.Tensor):
         if obj.layout != torch.strided:
             raise _Missing(f"{obj.layout} tensors")
@@ -137,6 +141,8 @@ def _to_fastnn(obj, torch):
             raise _Missing(f"{obj.dtype} tensors")
         arr = obj.detach().resolve_conj().resolve_neg().numpy().copy()
         t = fastnn.tensor(arr, requires_grad=obj.requires_grad)
+        if memo is not None:
+            memo[id(obj)] = t
         return t
     if isinstance(obj, torch.dtype):
         return _fdtype(obj)
@@ -152,11 +158,11 @@ def _to_fastnn(obj, torch):
             raise _Missing(str(obj))
         return fmt
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_to_fastnn(v, torch) for v in obj))
+        return type(obj)(*(_to_fastnn(v, torch, memo) for v in obj))
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_fastnn(v, torch) for v in obj)
+        return type(obj)(_to_fastnn(v, torch, memo) for v in obj)
     if isinstance(obj, dict):
-        return {k: _to_fastnn(v, torch) for k, v in obj.items()}
+        return {k: _to_fastnn(v, torch, memo) for k, v in obj.items()}
     if isinstance(obj, torch.nn.Module):
         return _module_like(obj, torch)
     module = getattr(obj, "__module__", None) or ""
@@ -449,10 +455,12 @@ def _fastnn_grads(outs, leaves, grads):
     leaves_rg = [x.requires_grad if isinstance(x, fastnn.Tensor) else False for x in leaves]
     if not pairs or not any(leaves_rg):
         return [None] * len(leaves)
-    wanted = [x for x, rg in zip(leaves, leaves_rg) if rg]
-    got = iter(fastnn.autograd.grad([o for o, _ in pairs], wanted,
-                                    [fastnn.tensor(g) for _, g in pairs], allow_unused=True))
-    return [next(got) if rg else None for rg in leaves_rg]
+    # each tensor once (a sample may pass one tensor twice); the engine keys inputs by tensor
+    wanted = list({id(x): x for x, rg in zip(leaves, leaves_rg) if rg}.values())
+    got = fastnn.autograd.grad([o for o, _ in pairs], wanted,
+                               [fastnn.tensor(g) for _, g in pairs], allow_unused=True)
+    by_id = {id(x): g for x, g in zip(wanted, got)}
+    return [by_id[id(x)] if rg else None for x, rg in zip(leaves, leaves_rg)]
 
 
 def run_op(opinfo, *, max_samples=None, timeout=120.0) -> Result:
@@ -526,8 +534,9 @@ def _run_module_input(minfo, fcls, module_input, dtype, training, torch, rng):
     fm.load_state_dict(state)
     tm.train(training)
     fm.train(training)
-    f_args = _to_fastnn(list(fwd.args), torch)
-    f_kwargs = _to_fastnn(dict(fwd.kwargs), torch)
+    memo = {}
+    f_args = _to_fastnn(list(fwd.args), torch, memo)
+    f_kwargs = _to_fastnn(dict(fwd.kwargs), torch, memo)
     t_out = tm(*fwd.args, **fwd.kwargs)
     f_out = fm(*f_args, **f_kwargs)
     mode = "train" if training else "eval"

@@ -50,6 +50,8 @@ def _normal_cdf(x):
     """Phi(x) = 0.5 erfc(-x / sqrt(2)) in x's dtype. float32 on the CPU: the vectorised erfc fit
     above (~20 NumPy passes instead of a scalar libm erf per element: 7.7 ms -> ~1 ms for 262k
     elements here); float64 and CUDA: exact erf."""
+    if x.ndim == 0:  # the in-place passes below need an array, not a NumPy scalar
+        return _normal_cdf(x.reshape(1)).reshape(())
     if x.dtype != np.float32 or xp_of(x) is not np:
         return x.dtype.type(0.5) * (x.dtype.type(1) + erf(x * x.dtype.type(_SQRT_HALF)))
     f = np.float32
@@ -116,6 +118,8 @@ class GELUFunction(Function):
             )
             return grad * d, None
         x, cdf = ctx.saved_tensors
+        if x.ndim == 0:  # 0-d products are NumPy scalars, which out= cannot take
+            x, cdf = x.reshape(1), cdf.reshape(1)
         dt = x.dtype.type
         d = x * x  # one buffer: ((exp(-x^2/2) * x / sqrt(2 pi)) + Phi) * grad
         d *= dt(-0.5)
@@ -124,7 +128,7 @@ class GELUFunction(Function):
         d *= dt(_INV_SQRT_2PI)
         d += cdf
         d *= grad
-        return d, None
+        return d.reshape(grad.shape), None
 
 
 class LeakyReLUFunction(Function):

@@ -22,6 +22,7 @@ __all__ = [
     "L1LossFunction",
     "HuberFunction",
     "KLDivFunction",
+    "CTCLossFunction",
 ]
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -379,7 +380,8 @@ class KLDivFunction(Function):
             ctx.save_for_backward(x, t, et)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                logt = xp.where(t > 0, xp.log(xp.where(t > 0, t, 1)), 0).astype(x.dtype)
+                # torch's xlogy(t, t): 0 at t == 0, nan below 0
+                logt = xp.where(t == 0, 0, xp.log(t)).astype(x.dtype)
             loss = t * (logt - x)
             ctx.save_for_backward(x, t, logt)
         shape = np.broadcast_shapes(x.shape, t.shape)
@@ -404,6 +406,142 @@ class KLDivFunction(Function):
         if ctx.needs_input_grad[0]:
             gx = unbroadcast(-g * (aux if log_target else t), x.shape)
         if ctx.needs_input_grad[1]:
-            d = aux * (t - x + 1) if log_target else (aux - x + 1) * (t > 0)
+            if log_target:
+                d = aux * (t - x + 1)
+            else:  # torch differentiates xlogy(t, t): log(t) + t / t, so nan at t == 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = aux + t / t - x
             gt = unbroadcast(g * d, t.shape)
         return gx, gt, None, None
+
+
+def _ctc_ops(dtype):
+    """exp and log as torch's CPU CTC kernel gets them (std::exp/std::log in the input's dtype,
+    correctly rounded): float32 through float64 and back, so the float32 rounding of every
+    alpha, beta and gradient follows torch's."""
+    if dtype == np.float64:
+        return np.exp, np.log
+    return (lambda a: np.exp(a.astype(np.float64)).astype(dtype),
+            lambda a: np.log(a.astype(np.float64)).astype(dtype))
+
+
+def _ctc_logsumexp3(a, b, c, exp, log):
+    """torch's log(exp(a-m) + exp(b-m) + exp(c-m)) + m with m = max (0 when all are -inf)."""
+    m = np.maximum(np.maximum(a, b), c)
+    m = np.where(m == -np.inf, m.dtype.type(0), m)
+    return log(exp(a - m) + exp(b - m) + exp(c - m)) + m
+
+
+def _ctc_extended(labels, blank):
+    ext = np.full(2 * len(labels) + 1, blank, dtype=np.int64)  # blank, l1, blank, ..., blank
+    ext[1::2] = labels
+    return ext
+
+
+def _ctc_alpha(lp, ext):
+    """Log forward variables (T, 2S+1) of one sample and its NLL, in lp's dtype, in torch's
+    order of operations. lp (T, C) log-probabilities of the sample's input length."""
+    T, L = lp.shape[0], len(ext)
+    dt = lp.dtype.type
+    exp, log = _ctc_ops(lp.dtype)
+    ninf = dt(-np.inf)
+    la = np.full((T, L), ninf, dtype=lp.dtype)
+    if T == 0:
+        return la, (dt(0) if L == 1 else dt(np.inf))
+    e = lp[:, ext]
+    skip = np.zeros(L, dtype=bool)  # s-2 -> s where the label differs from the one two back
+    skip[2:] = ext[2:] != ext[:-2]
+    la[0, 0] = e[0, 0]
+    if L > 1:
+        la[0, 1] = e[0, 1]
+    pad = np.full(2, ninf, dtype=lp.dtype)
+    for t in range(1, T):
+        prev = la[t - 1]
+        one = np.concatenate((pad[:1], prev[:-1]))
+        two = np.where(skip, np.concatenate((pad, prev[:-2])), ninf)
+        la[t] = _ctc_logsumexp3(prev, one, two, exp, log) + e[t]
+    if L == 1:
+        return la, -la[T - 1, 0]
+    l1, l2 = la[T - 1, L - 1], la[T - 1, L - 2]
+    m = max(l1, l2)
+    m = dt(0) if m == -np.inf else m
+    return la, -(log(np.asarray(exp(np.asarray(l1 - m)) + exp(np.asarray(l2 - m)))) + m)
+
+
+def _ctc_grad(lp, ext, la, nll, gr):
+    """torch's CTC gradient of one sample: log beta in lp's dtype, the log-sum over positions s
+    of alpha + beta per class (descending s), then (exp(lp) - exp(lcab + nll - lp)) * gr."""
+    T, L = la.shape
+    C = lp.shape[1]
+    dt = lp.dtype.type
+    exp, log = _ctc_ops(lp.dtype)
+    ninf = dt(-np.inf)
+    e = lp[:, ext]
+    lb = np.full((T, L), ninf, dtype=lp.dtype)
+    lb[T - 1, L - 1] = e[T - 1, L - 1]
+    if L > 1:
+        lb[T - 1, L - 2] = e[T - 1, L - 2]
+    skip_next = np.zeros(L, dtype=bool)  # s -> s+2 where the label two on differs
+    skip_next[:-2] = ext[2:] != ext[:-2]
+    pad = np.full(2, ninf, dtype=lp.dtype)
+    for t in range(T - 2, -1, -1):
+        nxt = lb[t + 1]
+        one = np.concatenate((nxt[1:], pad[:1]))
+        two = np.where(skip_next, np.concatenate((nxt[2:], pad)), ninf)
+        lb[t] = _ctc_logsumexp3(nxt, one, two, exp, log) + e[t]
+    ab = la + lb
+    lcab = np.full((T, C), ninf, dtype=lp.dtype)
+    lcab[T - 1, ext[L - 1]] = ab[T - 1, L - 1]  # the last step: only the two end states
+    if L > 1:
+        lcab[T - 1, ext[L - 2]] = ab[T - 1, L - 2]
+    for s in range(L - 1, -1, -1):
+        c = ext[s]
+        cur, new = lcab[:T - 1, c], ab[:T - 1, s]
+        m = np.maximum(cur, new)
+        summed = log(exp(cur - m) + exp(new - m)) + m
+        lcab[:T - 1, c] = np.where(cur == -np.inf, new, summed)
+    with np.errstate(over="ignore"):
+        return (exp(lp) - exp(lcab + nll - lp)) * gr
+
+
+class CTCLossFunction(Function):
+    """Connectionist temporal classification: per-sample -log p(target | log_probs) by the
+    forward (alpha) recursion over the blank-extended target. Backward is torch's:
+    exp(lp) - exp(log sum_{s: l'(s) = c} alpha_t(s) beta_t(s) + nll - lp) for t below the input
+    length (0 beyond), times the upstream gradient; ``zero_infinity`` zeroes the loss and the
+    gradient of impossible alignments. On the host, in the input's dtype with torch's order of
+    operations (float32 CTC gradients carry ~1e-5 of rounding, which a float64 computation would
+    not share with torch).
+
+    log_probs (T, N, C); ``targets`` a list of N label arrays; ``input_lengths`` N ints.
+    Returns the N losses."""
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, blank=0, zero_infinity=False):
+        xp = xp_of(log_probs)
+        lp = np.asarray(log_probs.get() if xp is not np else log_probs)
+        N = lp.shape[1]
+        nll = np.zeros(N, dtype=lp.dtype)
+        alphas = []
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf: no alignment
+            for n in range(N):
+                ext = _ctc_extended(targets[n], blank)
+                la, nll[n] = _ctc_alpha(lp[: input_lengths[n], n], ext)
+                alphas.append((ext, la))
+        ctx.meta = (lp, input_lengths, zero_infinity, nll, alphas)
+        out = np.where(np.isinf(nll) & zero_infinity, 0, nll).astype(lp.dtype)
+        return xp.asarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        lp, input_lengths, zero_infinity, nll, alphas = ctx.meta
+        xp = xp_of(grad)
+        g = np.asarray(grad.get() if xp is not np else grad, dtype=lp.dtype)
+        out = np.zeros_like(lp)
+        for n, (ext, la) in enumerate(alphas):
+            t_n = input_lengths[n]
+            if t_n == 0 or (zero_infinity and np.isinf(nll[n])):
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:t_n, n] = _ctc_grad(lp[:t_n, n], ext, la, nll[n], g[n])
+        return (xp.asarray(out) if xp is not np else out), None, None, None, None

@@ -150,6 +150,8 @@ def softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
         dim = _get_softmax_dim("softmax", input.dim())
     if dtype is not None:
         input = input.to(dtype)
+    if input.numel() == 0:  # an empty softmax dim has no maximum to subtract
+        return input * 1.0
     return input.softmax(dim)
 
 
@@ -159,6 +161,8 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None):
         dim = _get_softmax_dim("log_softmax", input.dim())
     if dtype is not None:
         input = input.to(dtype)
+    if input.numel() == 0:  # an empty softmax dim has no maximum to subtract
+        return input * 1.0
     return input.log_softmax(dim)
 
 
