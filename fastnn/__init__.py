@@ -287,3 +287,7 @@ def detach(input):  # noqa: A002
 
 
 __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))
+
+from .nn.functional._conv import constant_pad_nd  # noqa: E402
+
+__all__.append("constant_pad_nd")

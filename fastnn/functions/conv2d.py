@@ -92,35 +92,40 @@ class ConvTranspose2dFunction(Function):
         return gx, gw, gb, None, None, None, None, None
 
 
-_NUMPY_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-                "circular": "wrap"}
+def _source_index(n, before, after, mode):
+    """Which input position each output position along one padded dim reads (int64)."""
+    if mode == "replicate":  # PyTorch clamps, so a crop past the edge still reads the edge
+        return np.clip(np.arange(n + before + after) - before, 0, n - 1)
+    kept = np.arange(n)[max(-before, 0):n - max(-after, 0)]  # negative widths crop first
+    return np.pad(kept, (max(before, 0), max(after, 0)),
+                  mode="reflect" if mode == "reflect" else "wrap")
 
 
 class PadFunction(Function):
-    """F.pad: ``widths`` is one (before, after) pair per dimension of x. Negative widths crop
-    first (every mode, as PyTorch), then the positive ones pad: constant mode with ``value``;
-    reflect/replicate/circular gather through an index map, whose adjoint (a bincount) is the
-    backward."""
+    """F.pad: ``widths`` is one (before, after) pair per dimension of x; negative widths crop.
+    Constant mode crops, then pads with ``value``; reflect/replicate/circular gather through an
+    index map built one dim at a time, whose adjoint (a bincount) is the backward."""
 
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         xp = xp_of(x)
         ctx.in_shape = x.shape
         ctx.mode = mode
-        crop = tuple((max(-a, 0), max(-b, 0)) for a, b in widths)
-        grow = tuple((max(a, 0), max(b, 0)) for a, b in widths)
-        ctx.crop, ctx.grow = crop, grow
-        if any(a or b for a, b in crop):
-            x = x[tuple(slice(a, n - b) for (a, b), n in zip(crop, x.shape))]
-        ctx.mid_shape = x.shape
         if mode == "constant":
+            crop = tuple((max(-a, 0), max(-b, 0)) for a, b in widths)
+            grow = tuple((max(a, 0), max(b, 0)) for a, b in widths)
+            ctx.crop, ctx.grow = crop, grow
+            if any(a or b for a, b in crop):
+                x = x[tuple(slice(a, n - b) for (a, b), n in zip(crop, x.shape))]
             return xp.pad(x, grow, mode="constant", constant_values=value)
-        dims = [i for i, (a, b) in enumerate(grow) if a or b]
+        dims = [i for i, (a, b) in enumerate(widths) if a or b]
         lead = dims[0] if dims else x.ndim
         inner = x.shape[lead:]
         size = int(np.prod(inner))
         index = xp.arange(size, dtype=np.int64).reshape(inner)
-        index = xp.pad(index, grow[lead:], mode=_NUMPY_MODES[mode])
+        for d, ((a, b), n) in enumerate(zip(widths[lead:], inner)):
+            if a or b:
+                index = xp.take(index, xp.asarray(_source_index(n, a, b, mode)), axis=d)
         ctx.index = index
         ctx.lead = lead
         return x.reshape(x.shape[:lead] + (size,))[..., index]
@@ -128,18 +133,17 @@ class PadFunction(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = xp_of(grad)
-        shape = ctx.mid_shape
+        shape = ctx.in_shape
         if ctx.mode == "constant":
             g = grad[tuple(slice(a, n - b) for (a, b), n in zip(ctx.grow, grad.shape))]
-        else:
-            lead, index = ctx.lead, ctx.index
-            batch = int(np.prod(shape[:lead]))
-            inner = int(np.prod(shape[lead:]))
-            offsets = (xp.arange(batch, dtype=np.int64) * inner)[:, None]
-            flat_index = (offsets + index.reshape(1, -1)).ravel()
-            g = xp.bincount(flat_index, weights=grad.reshape(-1).astype(np.float64),
-                            minlength=batch * inner)
-            g = g.astype(grad.dtype).reshape(shape)
-        if g.shape != ctx.in_shape:
-            g = xp.pad(g, ctx.crop)
-        return g, None, None, None
+            if g.shape != shape:
+                g = xp.pad(g, ctx.crop)
+            return g, None, None, None
+        lead, index = ctx.lead, ctx.index
+        batch = int(np.prod(shape[:lead]))
+        inner = int(np.prod(shape[lead:]))
+        offsets = (xp.arange(batch, dtype=np.int64) * inner)[:, None]
+        flat_index = (offsets + index.reshape(1, -1)).ravel()
+        g = xp.bincount(flat_index, weights=grad.reshape(-1).astype(np.float64),
+                        minlength=batch * inner)
+        return g.astype(grad.dtype).reshape(shape), None, None, None

@@ -305,7 +305,15 @@ def pad(input, pad, mode="constant", value=None):
             if mode == "circular" and max(a, b) > m:
                 raise ValueError(f"pad: circular padding ({a}, {b}) must be at most the "
                                  f"dimension ({m})")
-            if mode == "replicate" and max(a, b) > 0 and m < 1:
-                raise ValueError(f"pad: replicate padding ({a}, {b}) needs a non-empty "
-                                 f"dimension, got size {m}")
+            if mode == "replicate" and (a or b) and (n < 1 or n + a + b < 0):
+                raise ValueError(f"pad: replicate padding ({a}, {b}) of a dimension of size "
+                                 f"{n} leaves no output")
     return PadFunction.apply(input, tuple(widths), mode, 0.0 if value is None else float(value))
+
+
+_pad = pad
+
+
+def constant_pad_nd(input, pad, value=0):
+    """torch.constant_pad_nd: F.pad in constant mode (negative widths crop)."""
+    return _pad(input, pad, "constant", value)

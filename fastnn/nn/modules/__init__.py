@@ -40,3 +40,8 @@ __all__ = [
                 loss, conv, pooling, batchnorm, rnn, attention, transformer)
     for name in mod.__all__
 ]
+
+from . import padding  # noqa: E402
+from .padding import *  # noqa: E402,F401,F403
+
+__all__ += padding.__all__
