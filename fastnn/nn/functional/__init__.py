@@ -7,3 +7,8 @@ from ._conv import *  # noqa: F401,F403
 from ._core import *  # noqa: F401,F403
 
 __all__ = [*_core.__all__, *_conv.__all__, *_attention.__all__]
+
+from . import _pooling  # noqa: E402
+from ._pooling import *  # noqa: E402,F401,F403
+
+__all__ += _pooling.__all__

@@ -148,11 +148,16 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             raise ValueError(f"output_padding: must be smaller than either stride or dilation, "
                              f"got output_padding={output_padding}, stride={stride}, "
                              f"dilation={dilation}")
-        if o >= s_:
-            raise NotImplementedError("output_padding >= stride (allowed by a larger dilation)")
     if input.shape[-3] != weight.shape[0]:
         raise ValueError(f"weight: expected {input.shape[-3]} input channels in dim 0, got "
                          f"shape {tuple(weight.shape)}")
+    if output_padding[0] >= stride[0] or output_padding[1] >= stride[1]:
+        # conv2d's input gradient cannot make rows past its last window: run unpadded, then
+        # crop `padding` off the front and take `output_padding - padding` more (zeros) after
+        y = conv_transpose2d(input, weight, None, stride, 0, 0, groups, dilation)
+        (ph, pw), (oh, ow) = padding, output_padding
+        y = pad(y, (-pw, ow - pw, -ph, oh - ph))
+        return y if bias is None else y + bias.reshape(-1, 1, 1)
     out_hw = tuple(_transposed_size(input.shape[-2 + a], weight.shape[2 + a], stride[a],
                                     padding[a], dilation[a], output_padding[a]) for a in (0, 1))
     if min(out_hw) < 1:
