@@ -12,3 +12,8 @@ from . import _pooling  # noqa: E402
 from ._pooling import *  # noqa: E402,F401,F403
 
 __all__ += _pooling.__all__
+
+from . import _resample  # noqa: E402
+from ._resample import *  # noqa: E402,F401,F403
+
+__all__ += _resample.__all__

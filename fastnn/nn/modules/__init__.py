@@ -45,3 +45,8 @@ from . import padding  # noqa: E402
 from .padding import *  # noqa: E402,F401,F403
 
 __all__ += padding.__all__
+
+from . import resample  # noqa: E402
+from .resample import *  # noqa: E402,F401,F403
+
+__all__ += resample.__all__
