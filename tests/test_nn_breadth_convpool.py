@@ -224,6 +224,32 @@ def test_pooling_bad_arguments():
         FF.adaptive_max_pool2d(fastnn.randn(1, 1, 4, 4), (2, 2, 2))
 
 
+@pytest.mark.parametrize("n, shape, kw", [
+    (2, (2, 3, 7, 9), dict(kernel_size=(2, 3), output_size=(4, 3))),
+    (2, (3, 5, 7), dict(kernel_size=2, output_ratio=(0.5, 0.5))),
+    (3, (2, 4, 16, 7, 5), dict(kernel_size=(4, 2, 3), output_size=(10, 3, 2))),
+    (3, (4, 5, 5, 5), dict(kernel_size=2, output_ratio=(0.5, 0.5, 0.5))),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fractional_max_pool_with_given_samples(n, shape, kw, dtype):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(shape).astype(dtype)
+    batch = shape[0] if len(shape) == n + 2 else 1
+    samples = rng.random((batch, shape[-n - 1], n)).astype(dtype)
+    tx, fx = torch.tensor(x, requires_grad=True), fastnn.tensor(x, requires_grad=True)
+    name = f"fractional_max_pool{n}d"
+    tv, ti = getattr(TF, name)(tx, return_indices=True, _random_samples=torch.tensor(samples),
+                               **kw)
+    fv, fi = getattr(FF, name)(fx, return_indices=True, _random_samples=fastnn.tensor(samples),
+                               **kw)
+    np.testing.assert_array_equal(fv.detach().numpy(), tv.detach().numpy())
+    np.testing.assert_array_equal(fi.numpy(), ti.numpy())
+    g = rng.standard_normal(tuple(tv.shape)).astype(dtype)
+    tv.backward(torch.tensor(g))
+    fv.backward(fastnn.tensor(g))
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), atol=1e-6)
+
+
 def test_max_pool2d_function_gradient_count():
     # MaxPool2dFunction takes 7 inputs (x and 6 settings) and returns 7 gradients
     x = fastnn.randn(1, 2, 5, 5, requires_grad=True)

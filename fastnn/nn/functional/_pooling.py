@@ -28,7 +28,9 @@ __all__ = ["max_pool1d", "max_pool1d_with_indices", "max_pool3d", "max_pool3d_wi
            "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d",
            "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d",
            "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d",
-           "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+           "max_unpool1d", "max_unpool2d", "max_unpool3d", "fractional_max_pool2d",
+           "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+           "fractional_max_pool3d_with_indices"]
 
 
 def _check_dims(input, n, name):
@@ -361,3 +363,109 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     output."""
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3,
                        "max_unpool3d")
+
+
+# ------------------------------------------------------------------------------- fractional
+def _fractional_starts(sample, size, out, k):
+    """PyTorch's generate_intervals, in the input's dtype: window starts along one dim."""
+    dt = sample.dtype.type
+    starts = np.empty(sample.shape + (out,), dtype=np.int64)
+    if out > 1:
+        alpha = dt(size - k) / dt(out - 1)
+        i = np.arange(out - 1, dtype=sample.dtype)
+        starts[..., :-1] = (((i + sample[..., None]) * alpha).astype(np.int64)
+                            - (sample * alpha).astype(np.int64)[..., None])
+    starts[..., -1] = size - k
+    return starts
+
+
+def _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                    _random_samples, n, name):
+    _check_dims(input, n, name)
+    unbatched = input.ndim == n + 1
+    x = input.unsqueeze(0) if unbatched else input
+    k = ntuple(kernel_size, n, "kernel_size", 1)
+    sizes = tuple(x.shape[2:])
+    if (output_size is None) == (output_ratio is None):
+        raise ValueError(f"output_size, output_ratio: {name} needs exactly one of them")
+    if output_size is None:
+        ratio = ((float(output_ratio),) * n if isinstance(output_ratio, numbers.Real)
+                 else tuple(float(r) for r in output_ratio))
+        if len(ratio) != n or not all(0 < r < 1 for r in ratio):
+            raise ValueError(f"output_ratio: expected {n} values in (0, 1), got "
+                             f"{output_ratio!r}")
+        out = tuple(int(s * r) for s, r in zip(sizes, ratio))
+    else:
+        out = ntuple(output_size, n, "output_size", 1)
+    for a in range(n):
+        if out[a] + k[a] - 1 > sizes[a]:
+            raise ValueError(f"output_size: {out} with kernel_size={k} needs input sizes of at "
+                             f"least {tuple(o + kk - 1 for o, kk in zip(out, k))}, got {sizes}")
+    batch, chans = x.shape[:2]
+    dtype = x.array.dtype
+    if _random_samples is None:
+        from ...random import generator  # fastnn's global generator (manual_seed applies)
+
+        samples = generator().random((batch, chans, n)).astype(dtype)
+    else:
+        samples = np.asarray(getattr(_random_samples, "array", _random_samples)).astype(dtype)
+        if samples.ndim != 3 or samples.shape[0] < batch or samples.shape[1:] != (chans, n):
+            raise ValueError(f"_random_samples: expected shape {(batch, chans, n)}, got "
+                             f"{samples.shape}")
+        samples = samples[:batch]  # PyTorch reads the first (an unbatched input: batch 0)
+    # PyTorch reads the samples last dim first for 2-D (W, H) and in order for 3-D (T, H, W)
+    order = (1, 0) if n == 2 else tuple(range(n))
+    grid = [np.arange(batch).reshape((batch,) + (1,) * (2 * n + 1)),
+            np.arange(chans).reshape((1, chans) + (1,) * (2 * n))]
+    idxs = []
+    for a in range(n):
+        starts = _fractional_starts(samples[..., order[a]], sizes[a], out[a], k[a])
+        ix = starts[..., None] + np.arange(k[a])  # (N, C, O_a, K_a)
+        idxs.append(ix)
+        shape = [batch, chans] + [1] * (2 * n)
+        shape[2 + a], shape[2 + n + a] = out[a], k[a]
+        grid.append(ix.reshape(shape))
+    windows = x[tuple(grid)]
+    windows = windows.reshape(batch, chans, *out, int(np.prod(k)))
+    best, arg = windows.max(dim=-1)
+    if unbatched:
+        best = best.squeeze(0)
+    if not return_indices:
+        return best
+    taps = np.unravel_index(arg.array, k)
+    flat = np.zeros(arg.shape, dtype=np.int64)
+    for a in range(n):
+        b_index = np.arange(batch).reshape((batch,) + (1,) * (n + 1))
+        c_index = np.arange(chans).reshape((1, chans) + (1,) * n)
+        o_index = np.arange(out[a]).reshape([-1] + [1] * (n - 1 - a))
+        flat = flat * sizes[a] + idxs[a][b_index, c_index, o_index, taps[a]]
+    indices = wrap(flat)
+    return best, indices.squeeze(0) if unbatched else indices
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling (Graham) over (N, C, H, W) or (C, H, W): pseudo-random window
+    starts from ``_random_samples`` (N, C, 2) in [0, 1) (drawn when None)."""
+    return _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                           _random_samples, 2, "fractional_max_pool2d")
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling over (N, C, D, H, W) or (C, D, H, W); ``_random_samples`` is
+    (N, C, 3)."""
+    return _fractional_max(input, kernel_size, output_size, output_ratio, return_indices,
+                           _random_samples, 3, "fractional_max_pool3d")
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=True, _random_samples=None):
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=True, _random_samples=None):
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True,
+                                 _random_samples)

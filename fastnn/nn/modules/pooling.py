@@ -1,5 +1,5 @@
 """Pooling modules (PyTorch's arguments and reprs): Max/Avg/LP pools in 1-3 D, adaptive
-avg/max pools, MaxUnpool1d/2d/3d."""
+avg/max pools, MaxUnpool1d/2d/3d, FractionalMaxPool2d/3d."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from .module import Module
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d",
+           "FractionalMaxPool3d"]
 
 
 class MaxPool2d(Module):
@@ -252,3 +253,47 @@ class MaxUnpool3d(_MaxUnpoolNd):
     """Inverse of MaxPool3d: values to their indices in a zero output."""
 
     _fn = "max_unpool3d"
+
+
+class _FractionalMaxPoolNd(Module):
+    _n = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None,
+                 return_indices: bool = False, _random_samples=None):
+        from ..functional._conv import ntuple
+
+        super().__init__()
+        n = self._n
+        self.kernel_size = ntuple(kernel_size, n, "kernel_size", 1)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = None if output_size is None else ntuple(output_size, n,
+                                                                   "output_size", 1)
+        if output_ratio is not None:
+            ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else \
+                (output_ratio,) * n
+            output_ratio = tuple(float(r) for r in ratio)
+        self.output_ratio = output_ratio
+        if (output_size is None) == (output_ratio is None):
+            raise ValueError(f"output_size, output_ratio: {type(self).__name__} needs exactly "
+                             f"one of them")
+        if output_ratio is not None and not all(0 < r < 1 for r in output_ratio):
+            raise ValueError(f"output_ratio: must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return _functional(f"fractional_max_pool{self._n}d")(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling (Graham, 2014) over (N, C, H, W) or (C, H, W) to output_size or
+    output_ratio of the input; pseudo-random window starts (``_random_samples`` fixes them)."""
+
+    _n = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, D, H, W) or (C, D, H, W)."""
+
+    _n = 3
