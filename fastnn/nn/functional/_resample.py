@@ -224,7 +224,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     cols = conv2d(x.reshape(n * c, 1, h, w), _one_hot_weight(kernel, x.array.dtype), None,
                   ntuple(stride, 2, "stride", 1), ntuple(padding, 2, "padding", 0),
                   ntuple(dilation, 2, "dilation", 1))
-    y = cols.reshape(n, c * kernel[0] * kernel[1], -1)
+    y = cols.reshape(n, c * kernel[0] * kernel[1], cols.shape[-2] * cols.shape[-1])
     return y.squeeze(0) if unbatched else y
 
 
