@@ -313,6 +313,27 @@ def test_shuffles_unfold_fold(name, shape, args):
     check(name, shape, args=args)
 
 
+@pytest.mark.parametrize("dim, mode", [(2, "bilinear"), (2, "nearest"), (2, "bicubic"),
+                                       (3, "bilinear"), (3, "nearest")])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample(dim, mode, padding_mode, align_corners):
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-2, 2, (2, 3) + (5,) * dim)
+    grid = rng.uniform(-2, 2, (2,) + (4,) * dim + (dim,))
+    tx, tg = torch.tensor(x, requires_grad=True), torch.tensor(grid, requires_grad=True)
+    fx, fg = fastnn.tensor(x, requires_grad=True), fastnn.tensor(grid, requires_grad=True)
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    t, f = TF.grid_sample(tx, tg, **kw), FF.grid_sample(fx, fg, **kw)
+    np.testing.assert_allclose(f.detach().numpy(), t.detach().numpy(), atol=1e-12)
+    g = rng.standard_normal(tuple(t.shape))
+    t.backward(torch.tensor(g))
+    f.backward(fastnn.tensor(g))
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), atol=1e-12)
+    fgrad = fg.grad.numpy() if fg.grad is not None else np.zeros_like(grid)  # nearest: none
+    np.testing.assert_allclose(fgrad, tg.grad.numpy(), atol=1e-12)
+
+
 def test_resample_modules_and_bad_arguments():
     x = np.random.default_rng(9).standard_normal((1, 4, 3, 5))
     for name, args in [("Upsample", (None, 2.0, "bilinear")), ("UpsamplingNearest2d", ((4, 4),)),
@@ -329,5 +350,7 @@ def test_resample_modules_and_bad_arguments():
         FF.interpolate(fastnn.randn(1, 1, 4), size=2, mode="bilinear")
     with pytest.raises(ValueError, match="upscale_factor"):
         FF.pixel_shuffle(fastnn.randn(1, 3, 2, 2), 2)
+    with pytest.raises(ValueError, match="grid"):
+        FF.grid_sample(fastnn.randn(1, 1, 4, 4), fastnn.randn(1, 3, 3, 3))
     with pytest.raises(ValueError, match="blocks"):
         FF.fold(fastnn.randn(1, 4, 5), (4, 4), 2)

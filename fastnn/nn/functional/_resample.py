@@ -1,15 +1,18 @@
 """Resampling (PyTorch's names, signatures and semantics): interpolate/upsample, pixel_shuffle,
-pixel_unshuffle, channel_shuffle, unfold, fold.
+pixel_unshuffle, channel_shuffle, unfold, fold, grid_sample.
 
 interpolate is separable: each spatial axis is resampled on its own, nearest modes as an index
 gather, linear/cubic modes as a product with an (out, in) interpolation matrix (the GEMM kernel;
 its adjoint is the backward), area as adaptive average pooling. unfold (im2col) is conv2d with a
 one-hot weight and fold (col2im) is its adjoint, conv_transpose2d with the same weight, so both
-stay on the conv2d kernels.
+stay on the conv2d kernels. grid_sample is PyTorch's GridSampler arithmetic as Tensor ops
+(unnormalize, pad the coordinates, gather the 2**n corners or 4x4 cubic taps, weight), so the
+input and grid gradients come from autograd.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 
@@ -19,7 +22,7 @@ from ...tensor import wrap
 from ._conv import conv2d, conv_transpose2d, ntuple
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-           "pixel_unshuffle", "channel_shuffle", "unfold", "fold"]
+           "pixel_unshuffle", "channel_shuffle", "unfold", "fold", "grid_sample"]
 
 _MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1, "bilinear": 2,
           "bicubic": 2, "trilinear": 3}
@@ -258,3 +261,125 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                          dil)
     y = y.reshape(n, c, *out)
     return y.squeeze(0) if unbatched else y
+
+
+# ------------------------------------------------------------------------------ grid_sample
+def _unnormalize(coord, size, align_corners):
+    if align_corners:
+        return (coord + 1) * ((size - 1) / 2)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _reflect(coord, twice_low, twice_high):
+    """PyTorch's reflect_coordinates: fold ``coord`` into [low, high] by mirroring."""
+    if twice_low == twice_high:
+        return coord * 0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    coord = (coord - low).abs()
+    flips = np.floor(coord.array / span)
+    extra = coord - wrap((flips * span).astype(coord.array.dtype))
+    even = flips % 2 == 0
+    sign = np.where(even, 1, -1).astype(coord.array.dtype)
+    offset = np.where(even, low, span + low).astype(coord.array.dtype)
+    return extra * wrap(sign) + wrap(offset)
+
+
+def _pad_coordinate(coord, size, padding_mode, align_corners):
+    """PyTorch's compute_coordinates: border clips, reflection mirrors then clips."""
+    if padding_mode == "border":
+        return coord.clamp(0, size - 1)
+    if padding_mode == "reflection":
+        coord = (_reflect(coord, 0, 2 * (size - 1)) if align_corners
+                 else _reflect(coord, -1, 2 * size - 1))
+        return coord.clamp(0, size - 1)
+    return coord
+
+
+def _gather_taps(input, index, sizes):
+    """input (N, C, *S) at integer positions ``index`` (one (N, *O) array per spatial dim),
+    zero where out of bounds: (N, C, *O)."""
+    inside = np.ones(index[0].shape, dtype=bool)
+    clipped = []
+    for ix, size in zip(index, sizes):
+        inside &= (ix >= 0) & (ix < size)
+        clipped.append(np.clip(ix, 0, size - 1))
+    batch = np.arange(input.shape[0]).reshape((-1,) + (1,) * (index[0].ndim - 1))
+    values = input[(batch, slice(None), *clipped)]  # (N, *O, C)
+    values = values.movedim(-1, 1)
+    if inside.all():
+        return values
+    return values * wrap(inside[:, None].astype(input.array.dtype))
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Samples (N, C, H, W) (or (N, C, D, H, W)) input at the normalized (x, y[, z]) positions
+    of grid (N, H_out, W_out, 2) (or (N, D_out, H_out, W_out, 3)); -1 and 1 are the corner
+    pixels' centres (align_corners=True) or outer edges (False, the default).
+
+    mode: "bilinear" (trilinear for 5-D), "nearest" or "bicubic" (4-D only); padding_mode:
+    "zeros", "border" or "reflection" for positions outside the input.
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"mode: expected 'bilinear', 'nearest' or 'bicubic', got {mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"padding_mode: expected 'zeros', 'border' or 'reflection', got "
+                         f"{padding_mode!r}")
+    if input.ndim not in (4, 5):
+        raise ValueError(f"input: grid_sample expects a 4-D or 5-D input, got {input.ndim}-D")
+    n = input.ndim - 2
+    if grid.ndim != input.ndim or grid.shape[-1] != n or grid.shape[0] != input.shape[0]:
+        raise ValueError(f"grid: expected shape ({input.shape[0]}, ..., {n}) with "
+                         f"{input.ndim} dims for input {tuple(input.shape)}, got "
+                         f"{tuple(grid.shape)}")
+    if mode == "bicubic" and n != 2:
+        raise ValueError("mode: 'bicubic' needs a 4-D input")
+    align = bool(align_corners)
+    sizes = tuple(input.shape[2:])
+    # grid's last dim is (x, y[, z]): x indexes the last spatial dim
+    coords = [_unnormalize(grid[..., n - 1 - a], sizes[a], align) for a in range(n)]
+    if mode == "bicubic":
+        lows = [np.floor(c.array) for c in coords]
+        weights = [_cubic_weights(c - wrap(lo)) for c, lo in zip(coords, lows)]
+        out = None
+        for taps in itertools.product(range(4), repeat=n):
+            index = []
+            for a, t in enumerate(taps):
+                at = wrap(lows[a] - 1 + t)
+                at = _pad_coordinate(at, sizes[a], padding_mode, align).array
+                index.append(at.astype(np.int64))
+            w = weights[0][taps[0]] * weights[1][taps[1]]
+            term = _gather_taps(input, index, sizes) * w.unsqueeze(1)
+            out = term if out is None else out + term
+        return out
+    coords = [_pad_coordinate(c, sizes[a], padding_mode, align) for a, c in enumerate(coords)]
+    if mode == "nearest":  # nearbyint: halves round to even
+        return _gather_taps(input, [np.rint(c.array).astype(np.int64) for c in coords], sizes)
+    lows = [np.floor(c.array) for c in coords]
+    fracs = [c - wrap(lo) for c, lo in zip(coords, lows)]
+    out = None
+    for corner in itertools.product((0, 1), repeat=n):
+        w = None
+        for a, bit in enumerate(corner):
+            f = fracs[a] if bit else 1 - fracs[a]
+            w = f if w is None else w * f
+        index = [(lo + bit).astype(np.int64) for lo, bit in zip(lows, corner)]
+        term = _gather_taps(input, index, sizes) * w.unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+def grid_sampler_2d(input, grid, interpolation_mode, padding_mode, align_corners):
+    """torch.grid_sampler_2d: grid_sample with integer modes (0 bilinear, 1 nearest, 2 bicubic;
+    padding 0 zeros, 1 border, 2 reflection)."""
+    if input.ndim != 4:
+        raise ValueError(f"input: grid_sampler_2d expects a 4-D input, got {input.ndim}-D")
+    return grid_sample(input, grid, ("bilinear", "nearest", "bicubic")[interpolation_mode],
+                       ("zeros", "border", "reflection")[padding_mode], align_corners)
+
+
+def grid_sampler_3d(input, grid, interpolation_mode, padding_mode, align_corners):
+    """torch.grid_sampler_3d: grid_sample of a 5-D input with integer modes."""
+    if input.ndim != 5:
+        raise ValueError(f"input: grid_sampler_3d expects a 5-D input, got {input.ndim}-D")
+    return grid_sample(input, grid, ("bilinear", "nearest", "bicubic")[interpolation_mode],
+                       ("zeros", "border", "reflection")[padding_mode], align_corners)
