@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from ..._util import pool_output_size
-from ...functions.pooling import _avg_count
+from ...functions.pooling import _adaptive_matrix, _avg_count
 from ...functions.shape import stack
 from ...tensor import wrap
 from ._conv import adaptive_avg_pool2d, avg_pool2d, max_pool2d, ntuple, pad
@@ -180,14 +180,6 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                * counts[2][None, None, :]).astype(np.float64)
     y = total * wrap((1.0 / div).astype(total.array.dtype))
     return y.squeeze(0) if unbatched else y
-
-
-def _adaptive_matrix(size, out, dtype):
-    m = np.zeros((out, size), dtype=np.float64)
-    for i in range(out):
-        a, b = (i * size) // out, -(-((i + 1) * size) // out)
-        m[i, a:b] = 1.0 / (b - a)
-    return m.astype(dtype)
 
 
 def _output_sizes(output_size, sizes, name):
