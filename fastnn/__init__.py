@@ -291,3 +291,11 @@ def detach(input):  # noqa: A002
 
 
 __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))
+
+from .nn.functional._conv import constant_pad_nd  # noqa: E402
+
+__all__.append("constant_pad_nd")
+
+from .nn.functional._resample import grid_sampler_2d, grid_sampler_3d  # noqa: E402
+
+__all__ += ["grid_sampler_2d", "grid_sampler_3d"]

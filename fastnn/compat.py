@@ -530,6 +530,9 @@ def _run_module_input(minfo, fcls, module_input, dtype, training, torch, rng):
     tm = minfo.module_cls(*c.args, **c.kwargs).to(dtype)
     fm = fcls(*_to_fastnn(list(c.args), torch), **_to_fastnn(dict(c.kwargs), torch))
     fm = fm.to(_fdtype(dtype))
+    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in tm.parameters()):
+        with torch.no_grad():  # a LazyModule: one call gives its parameters their shapes
+            tm(*fwd.args, **fwd.kwargs)
     state = {k: fastnn.tensor(v.detach().numpy().copy()) for k, v in tm.state_dict().items()}
     fm.load_state_dict(state)
     tm.train(training)

@@ -46,6 +46,9 @@ class BatchNormFunction(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         cshape = _channel_shape(x)
         count = x.size // max(x.shape[1], 1)
+        ctx.empty = x.size == 0
+        if ctx.empty:  # PyTorch: an empty batch passes through; running statistics stay
+            return x.copy()
         if training:
             if count <= 1:
                 raise ValueError(
@@ -81,6 +84,10 @@ class BatchNormFunction(Function):
     @staticmethod
     def backward(ctx, grad):
         need = ctx.needs_input_grad
+        if ctx.empty:
+            zeros = xp_of(grad).zeros((grad.shape[1],), dtype=grad.dtype)
+            return (grad.copy(), zeros if need[1] else None, zeros.copy() if need[2] else None,
+                    None, None, None, None, None)
         if ctx.fused:
             x, mean, invstd, weight = ctx.saved_tensors
             gx, gweight, gbias = _fast.backward_train(grad, x, mean, invstd, weight, need[0])

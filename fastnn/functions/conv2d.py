@@ -13,7 +13,7 @@ from .._util import xp_of
 from ..autograd import Function
 from ..ops.conv2d import conv2d, conv2d_backward_input, conv2d_backward_weight
 
-__all__ = ["Conv2dFunction", "PadFunction"]
+__all__ = ["Conv2dFunction", "ConvTranspose2dFunction", "PadFunction"]
 
 
 class Conv2dFunction(Function):
@@ -51,52 +51,99 @@ class Conv2dFunction(Function):
         return gx, gw, gb, None, None, None, None, None
 
 
-_NUMPY_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
-                "circular": "wrap"}
+class ConvTranspose2dFunction(Function):
+    """y = conv_transpose2d(x, w) + b: the adjoint of conv2d, so its forward IS conv2d's input
+    gradient (``conv2d_backward_input``), its input gradient is conv2d forward and its weight
+    gradient is ``conv2d_backward_weight`` with the roles of input and output swapped.
+
+    ``out_hw`` is the output's (H, W) (output_padding included); w is (C_in, C_out // groups,
+    KH, KW) as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, dilation, groups, out_hw):
+        ctx.unbatched = x.ndim == 3
+        if ctx.unbatched:
+            x = x[None]
+        out_shape = (x.shape[0], weight.shape[1] * groups, *out_hw)
+        y = conv2d_backward_input(x, weight, out_shape, stride, padding, dilation, groups)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = (stride, padding, dilation, groups)
+        ctx.has_bias = bias is not None
+        return y[0] if ctx.unbatched else y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        if ctx.unbatched:
+            grad = grad[None]
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gx = conv2d(grad, weight, None, *ctx.geometry)
+            if ctx.unbatched:
+                gx = gx[0]
+        if need[1]:
+            gw, _ = conv2d_backward_weight(grad, x, weight.shape, *ctx.geometry)
+        if ctx.has_bias and need[2]:
+            gb = grad.sum(axis=(0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _source_index(n, before, after, mode):
+    """Which input position each output position along one padded dim reads (int64)."""
+    if mode == "replicate":  # PyTorch clamps, so a crop past the edge still reads the edge
+        return np.clip(np.arange(n + before + after) - before, 0, n - 1)
+    kept = np.arange(n)[max(-before, 0):n - max(-after, 0)]  # negative widths crop first
+    return np.pad(kept, (max(before, 0), max(after, 0)),
+                  mode="reflect" if mode == "reflect" else "wrap")
 
 
 class PadFunction(Function):
-    """F.pad: ``widths`` is one (before, after) pair per dimension of x. Constant mode allows
-    negative widths (cropping); reflect/replicate/circular gather through an index map, whose
-    adjoint (a bincount) is the backward."""
+    """F.pad: ``widths`` is one (before, after) pair per dimension of x; negative widths crop.
+    Constant mode crops, then pads with ``value``; reflect/replicate/circular gather through an
+    index map built one dim at a time, whose adjoint (a bincount) is the backward."""
 
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         xp = xp_of(x)
         ctx.in_shape = x.shape
-        ctx.widths = widths
         ctx.mode = mode
         if mode == "constant":
-            crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, x.shape))
+            crop = tuple((max(-a, 0), max(-b, 0)) for a, b in widths)
             grow = tuple((max(a, 0), max(b, 0)) for a, b in widths)
-            ctx.crop = crop
-            return xp.pad(x[crop], grow, mode="constant", constant_values=value)
+            ctx.crop, ctx.grow = crop, grow
+            if any(a or b for a, b in crop):
+                x = x[tuple(slice(a, n - b) for (a, b), n in zip(crop, x.shape))]
+            return xp.pad(x, grow, mode="constant", constant_values=value)
         dims = [i for i, (a, b) in enumerate(widths) if a or b]
         lead = dims[0] if dims else x.ndim
         inner = x.shape[lead:]
-        index = xp.arange(int(np.prod(inner)), dtype=np.int64).reshape(inner)
-        index = xp.pad(index, widths[lead:], mode=_NUMPY_MODES[mode])
+        size = int(np.prod(inner))
+        index = xp.arange(size, dtype=np.int64).reshape(inner)
+        for d, ((a, b), n) in enumerate(zip(widths[lead:], inner)):
+            if a or b:
+                index = xp.take(index, xp.asarray(_source_index(n, a, b, mode)), axis=d)
         ctx.index = index
         ctx.lead = lead
-        flat = x.reshape(x.shape[:lead] + (-1,))
-        return flat[..., index]
+        return x.reshape(x.shape[:lead] + (size,))[..., index]
 
     @staticmethod
     def backward(ctx, grad):
         xp = xp_of(grad)
+        shape = ctx.in_shape
         if ctx.mode == "constant":
-            grow = tuple(slice(max(a, 0), n - max(b, 0))
-                         for (a, b), n in zip(ctx.widths, grad.shape))
-            g = grad[grow]
-            if g.shape == ctx.in_shape:
-                return g, None, None, None
-            shrink = tuple((max(-a, 0), max(-b, 0)) for a, b in ctx.widths)
-            return xp.pad(g, shrink), None, None, None
+            g = grad[tuple(slice(a, n - b) for (a, b), n in zip(ctx.grow, grad.shape))]
+            if g.shape != shape:
+                g = xp.pad(g, ctx.crop)
+            return g, None, None, None
         lead, index = ctx.lead, ctx.index
-        batch = int(np.prod(ctx.in_shape[:lead]))
-        inner = int(np.prod(ctx.in_shape[lead:]))
+        batch = int(np.prod(shape[:lead]))
+        inner = int(np.prod(shape[lead:]))
         offsets = (xp.arange(batch, dtype=np.int64) * inner)[:, None]
         flat_index = (offsets + index.reshape(1, -1)).ravel()
         g = xp.bincount(flat_index, weights=grad.reshape(-1).astype(np.float64),
                         minlength=batch * inner)
-        return g.astype(grad.dtype).reshape(ctx.in_shape), None, None, None
+        return g.astype(grad.dtype).reshape(shape), None, None, None

@@ -41,7 +41,9 @@ __all__ = [
     for name in mod.__all__
 ]
 
-from . import distance  # noqa: E402
+from . import distance, padding, resample  # noqa: E402
 from .distance import *  # noqa: E402,F401,F403
+from .padding import *  # noqa: E402,F401,F403
+from .resample import *  # noqa: E402,F401,F403
 
-__all__ += distance.__all__
+__all__ += [*distance.__all__, *padding.__all__, *resample.__all__]

@@ -1,4 +1,4 @@
-"""BatchNorm1d and BatchNorm2d with PyTorch's buffers (running_mean, running_var,
+"""BatchNorm1d, BatchNorm2d and BatchNorm3d with PyTorch's buffers (running_mean, running_var,
 num_batches_tracked), momentum (None: cumulative average), eval mode and affine flag."""
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ from ...tensor import wrap
 from .. import init
 from .module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 
 class _BatchNorm(Module):
     _ndims = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None):
+                 track_running_stats: bool = True, device=None, dtype=None, *,
+                 bias: bool = True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -27,7 +28,10 @@ class _BatchNorm(Module):
         dt = get_default_dtype() if dtype is None else as_dtype(dtype)
         if affine:
             self.weight = Parameter(np.empty((num_features,), dtype=dt))
-            self.bias = Parameter(np.empty((num_features,), dtype=dt))
+            if bias:
+                self.bias = Parameter(np.empty((num_features,), dtype=dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -53,7 +57,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         from ..functional._conv import batch_norm
@@ -87,3 +92,9 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization over (N, C, H, W) input."""
 
     _ndims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over (N, C, D, H, W) input."""
+
+    _ndims = (5,)
