@@ -448,7 +448,8 @@ class Tensor:
             import copy as _copy
 
             for k, v in self.__dict__.items():
-                t.__dict__[k] = _copy.deepcopy(v, memo)
+                if k not in _STORAGE_KEYS:  # the copy owns new storage: not a view, own counter
+                    t.__dict__[k] = _copy.deepcopy(v, memo)
         memo[id(self)] = t
         return t
 
@@ -580,6 +581,8 @@ class Tensor:
     def __setitem__(self, index, value):
         _ix.setitem(self, index, value)
 
+
+_STORAGE_KEYS = frozenset(("_vc", "_base", "_views", "_views_prune", "_multi", "_untracked"))
 
 _TYPE_NAMES = {
     np.dtype(np.float32): "FloatTensor",

@@ -140,6 +140,20 @@ def test_view_of_non_contiguous_base():
     _both(case)
 
 
+def test_deepcopy_of_view_owns_its_storage():
+    def case(lib):
+        import copy
+
+        _, w = _leaves(lib)
+        y = lib.zeros(3, 4, dtype=lib.float64)
+        c = copy.deepcopy(y[1])
+        c.copy_(w[0] * 2)
+        c.sum().backward()
+        return y, c, w.grad, y._version
+
+    _both(case)
+
+
 def test_write_through_view_is_visible_without_grad():
     def case(lib):
         x, _ = _leaves(lib)
