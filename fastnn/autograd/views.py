@@ -25,10 +25,15 @@ from .grad_mode import state as _grad_state
 
 
 class VersionCounter:
-    __slots__ = ("v",)
+    """A storage's version (``v``), with the clock and version of its recent writes (``hist``)
+    and the array last written through it (``last``: the registry below already knows it)."""
+
+    __slots__ = ("v", "hist", "last")
 
     def __init__(self):
         self.v = 0
+        self.hist = []
+        self.last = None
 
 
 def counter(t: Tensor) -> VersionCounter:
@@ -43,37 +48,44 @@ def counter(t: Tensor) -> VersionCounter:
 
 
 # Saved-for-backward checks. Saving costs a Function one integer (``ctx._t``, the clock when it
-# ran); an in-place write advances the clock and notes the written tensor's array and its base's
-# array here: {id(array): [weakref, counter, [(clock, version after), ...]]}. Backward refuses a
-# node whose saved array (or the array it is a view of) was noted after the node ran. This
-# matches PyTorch's per-storage version counters (a write through any view of a storage
-# invalidates every saved view of it); ``.data`` writes are not noted, as in PyTorch.
+# saved); an in-place write advances the clock, records (clock, version) on the storage's
+# counter and notes the written tensor's array and its base's array here: {id(array): [weakref,
+# counter]}. Backward refuses a node whose saved array (or the array it is a view of) was
+# written after the node saved it. This matches PyTorch's per-storage version counters (a write
+# through any view of a storage invalidates every saved view of it); ``.data`` writes are not
+# noted, as in PyTorch.
 CLOCK = _CLOCK
 _WRITTEN: dict = {}
 
 
 def bump(t: Tensor) -> None:
     """Count an in-place write to ``t``'s storage."""
-    vc = counter(t)
-    vc.v += 1
     b = t._base
-    if t._untracked or (b is not None and b._untracked):
+    owner = t if b is None else b
+    vc = owner._vc
+    if vc is None:
+        vc = owner._vc = VersionCounter()
+    vc.v += 1
+    if owner._untracked or t._untracked:
         return
-    CLOCK[0] += 1
-    _note(t.array, vc)
-    if b is not None:
-        _note(b.array, vc)
+    clock = CLOCK[0] = CLOCK[0] + 1
+    hist = vc.hist
+    hist.append((clock, vc.v))
+    if len(hist) > 16:
+        del hist[:8]
+    arr = t.array
+    if vc.last is not arr:  # (the common repeated write to one tensor skips the registry)
+        vc.last = arr
+        _note(arr, vc)
+        if b is not None:
+            _note(b.array, vc)
 
 
 def _note(arr, vc) -> None:
     key = id(arr)
     entry = _WRITTEN.get(key)
-    if entry is None or entry[0]() is not arr:
-        entry = _WRITTEN[key] = [weakref.ref(arr, lambda _r, k=key: _WRITTEN.pop(k, None)), vc, []]
-    hist = entry[2]
-    hist.append((CLOCK[0], vc.v))
-    if len(hist) > 8:
-        del hist[0]
+    if entry is None or entry[0]() is not arr or entry[1] is not vc:
+        _WRITTEN[key] = [weakref.ref(arr, lambda _r, k=key, pop=_WRITTEN.pop: pop(k, None)), vc]
 
 
 _MODIFIED = (
@@ -93,8 +105,8 @@ def check_saved(node) -> None:
             entry = _WRITTEN.get(id(a))
             if entry is None or entry[0]() is not a:
                 continue
-            hist = entry[2]
-            if hist[-1][0] <= t:
+            hist = entry[1].hist
+            if not hist or hist[-1][0] <= t:
                 continue
             earlier = [v for c, v in hist if c <= t]
             then = earlier[-1] if earlier else hist[0][1] - 1
