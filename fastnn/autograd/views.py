@@ -1,7 +1,7 @@
 """PyTorch's safety rules for in-place ops: shared storage, version counters, views' history.
 
 - A view (basic indexing, view/reshape, permute/transpose, expand, split/unbind, ...) shares its
-  source's memory; ``ViewFunction.apply`` records its ``_base`` (always the root tensor, as in
+  source's memory; a ``ViewFunction``'s output records its ``_base`` (the root tensor, as in
   PyTorch), whose version counter it uses (``detach()`` shares the counter too; ``.data`` does
   not).
 - Every in-place op writes into the storage, so the base and all its views see it, and bumps the
