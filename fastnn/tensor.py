@@ -23,12 +23,18 @@ class Tensor:
     ``fastnn.tensor(data)``.
     """
 
-    # array, requires_grad and grad_fn are set on every op; the rest live in __dict__ (created
-    # lazily) with class-level defaults, so making a Tensor costs three slot stores.
-    __slots__ = ("array", "requires_grad", "grad_fn", "__weakref__", "__dict__")
+    # array, _rg (requires_grad) and grad_fn are set on every op; the rest live in __dict__
+    # (created lazily) with class-level defaults, so making a Tensor costs three slot stores.
+    # Internal code reads and writes ``_rg``; the public ``requires_grad`` property validates.
+    __slots__ = ("array", "_rg", "grad_fn", "__weakref__", "__dict__")
     grad = None
     _out_idx = 0
-    _version = 0
+    _vc = None  # the storage's version counter, shared with detach() (and views: via _base)
+    _base = None  # for a view: the tensor whose storage it shares (PyTorch's ._base)
+    _views = None  # for a base: weak references to its views (their history follows in-place ops)
+    _views_prune = 32
+    _multi = None  # (output index, Function name) for a view from split/unbind/chunk
+    _untracked = False  # .data: in-place writes through it are invisible to autograd's checks
     _hooks = None
     _post_acc_hooks = None
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
@@ -47,8 +53,10 @@ class Tensor:
         if device is not None and _dt.device(device).type == "cuda":
             arr = _to_device(arr, "cuda")
         self.array = arr
-        self.requires_grad = bool(requires_grad)
+        self._rg = False
         self.grad_fn = None
+        if requires_grad:
+            self.requires_grad = True
 
     @staticmethod
     def _make_subclass(cls, data, require_grad=False):
@@ -56,15 +64,20 @@ class Tensor:
         ``Parameter``)."""
         t = object.__new__(cls)
         t.array = data.array if isinstance(data, Tensor) else data
-        t.requires_grad = bool(require_grad)
+        t._rg = False
         t.grad_fn = None
+        if require_grad:
+            t.requires_grad = True
         return t
 
     # ------------------------------------------------------------------ attributes
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this one's storage, outside the graph."""
-        return _make(self.array, False, None, 0)
+        """A tensor sharing this one's storage, outside the graph; unlike ``detach()``, writes
+        through it are not seen by autograd's checks (PyTorch's documented difference)."""
+        t = _make(self.array, False, None, 0)
+        t._untracked = True
+        return t
 
     @data.setter
     def data(self, value):
@@ -147,17 +160,49 @@ class Tensor:
         return _sh.transpose(self, -2, -1)
 
     # ------------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if not value and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if value and not _differentiable(self.array.dtype):
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
+        self._rg = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (shared with its views)."""
+        b = self._base
+        vc = self._vc if b is None else b._vc
+        return 0 if vc is None else vc.v
+
+    @_version.setter
+    def _version(self, value):  # ``t._version += 1`` after an in-place write bumps the storage's
+        _views.counter(self).v = value
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars)."""
         _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
-        """A tensor sharing storage with this one, cut from the graph."""
-        return _make(self.array, False, None, 0)
+        """A tensor sharing storage (and its version counter) with this one, cut from the graph."""
+        t = _make(self.array, False, None, 0)
+        t._vc = _views.counter(self)
+        return t
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
-        self.requires_grad = False
+        self._rg = False
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -167,9 +212,9 @@ class Tensor:
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach()."
             )
-        if requires_grad and self.array.dtype.kind not in "fc":
+        if requires_grad and not _differentiable(self.array.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
@@ -403,7 +448,8 @@ class Tensor:
             import copy as _copy
 
             for k, v in self.__dict__.items():
-                t.__dict__[k] = _copy.deepcopy(v, memo)
+                if k not in _STORAGE_KEYS:  # the copy owns new storage: not a view, own counter
+                    t.__dict__[k] = _copy.deepcopy(v, memo)
         memo[id(self)] = t
         return t
 
@@ -536,6 +582,8 @@ class Tensor:
         _ix.setitem(self, index, value)
 
 
+_STORAGE_KEYS = frozenset(("_vc", "_base", "_views", "_views_prune", "_multi", "_untracked"))
+
 _TYPE_NAMES = {
     np.dtype(np.float32): "FloatTensor",
     np.dtype(np.float64): "DoubleTensor",
@@ -655,10 +703,14 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
+def _differentiable(dtype) -> bool:
+    return dtype.kind in "fc" or dtype == _dt.bfloat16  # ml_dtypes' bfloat16 has kind "V"
+
+
 def _make(array, requires_grad, grad_fn, out_idx):
     t = _new(Tensor)
     t.array = array
-    t.requires_grad = requires_grad
+    t._rg = requires_grad
     t.grad_fn = grad_fn
     if out_idx:
         t._out_idx = out_idx
@@ -855,6 +907,7 @@ def _format(t: Tensor, prefix: str = "tensor(") -> str:
 
 # Late imports: these modules subclass Function, which needs Tensor defined above.
 from .autograd import engine as _engine  # noqa: E402
+from .autograd import views as _views  # noqa: E402
 from .functions import _methods  # noqa: E402,F401  (attaches the remaining Tensor methods)
 from .functions import elementwise as _ew  # noqa: E402
 from .functions import gemm as _la  # noqa: E402

@@ -13,8 +13,11 @@ import numpy as np
 
 from .._util import xp_of
 from ..tensor import Tensor, _make
+from . import views as _views
 from .function import _FREED_MSG
 from .grad_mode import state as _grad_state
+
+_written = _views._WRITTEN
 
 
 def _check_grad(g, like_shape, like_dtype, what):
@@ -105,7 +108,7 @@ def run_backward(roots, grads, retain_graph, capture=None):
                 post.setdefault(id(e), [e, 0, False])[1] += 1
 
     for t, g in zip(roots, grads):
-        if not t.requires_grad:
+        if not t._rg:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn"
             )
@@ -152,6 +155,8 @@ def run_backward(roots, grads, retain_graph, capture=None):
                     captured[i] = outs[idx]
             if needed is not None and node not in needed:
                 continue  # autograd.grad: nothing below this node is asked for; leave it intact
+            if _written and node._saved:
+                _views.check_saved(node)
             fn = node._fn
             in_grads = fn.backward(node, *outs)
             if type(in_grads) is not tuple:
@@ -318,7 +323,7 @@ def grad(
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs: element {i} is a {type(t).__name__}, expected a Tensor")
-        if not t.requires_grad:
+        if not t._rg:
             raise RuntimeError(
                 f"One of the differentiated Tensors (input {i}) does not require grad"
             )

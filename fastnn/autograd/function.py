@@ -15,6 +15,8 @@ import numpy as np
 from ..tensor import Tensor, _make
 from .grad_mode import state as _grad_state
 
+_CLOCK = [0]  # views.CLOCK (views imports this module)
+
 _new = object.__new__
 
 _FREED_MSG = (
@@ -50,6 +52,7 @@ class BackwardNode:
     _hooks = None  # {output_index: [hook, ...]} from Tensor.register_hook
     _freed = False
     _non_diff = None
+    _t = 0  # views.CLOCK when the forward saved arrays
 
     @property
     def needs_input_grad(self):
@@ -58,6 +61,7 @@ class BackwardNode:
 
     def save_for_backward(self, *arrays):
         self._saved = arrays
+        self._t = _CLOCK[0]  # backward checks they were not written in place since (views.py)
 
     @property
     def saved_tensors(self):
@@ -120,6 +124,7 @@ class Function:
     """
 
     _Node = BackwardNode
+    _mark_view = None  # ViewFunction's hook: record outputs that share args[0]'s memory
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -143,7 +148,7 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.array)
-                if a.requires_grad:
+                if a._rg:
                     record = True
                     fn = a.grad_fn
                     nexts.append(a if fn is None else (fn, a._out_idx))
@@ -169,23 +174,33 @@ class Function:
                         res.append(_make(o, True, ctx, i))
                     else:
                         res.append(_make(o, False, None, 0))
-                return tuple(res)
+                res = tuple(res)
+                if cls._mark_view is not None:
+                    cls._mark_view(res, args[0], cls)
+                return res
             if type(out) is not np.ndarray:
                 out = _as_array(out)
             if out.dtype.kind not in "fc" or (ctx._non_diff and id(out) in ctx._non_diff):
-                return _make(out, False, None, 0)
-            t = _new(Tensor)  # _make, inlined: this is the path every recorded op takes
-            t.array = out
-            t.requires_grad = True
-            t.grad_fn = ctx
+                t = _make(out, False, None, 0)
+            else:
+                t = _new(Tensor)  # _make, inlined: this is the path every recorded op takes
+                t.array = out
+                t._rg = True
+                t.grad_fn = ctx
+            if cls._mark_view is not None:
+                cls._mark_view(t, args[0], cls)
             return t
         ctx._next = (None,) * len(args)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is tuple:
-            return tuple(_make(_as_array(o), False, None, 0) for o in out)
-        if type(out) is not np.ndarray:
-            out = _as_array(out)
-        return _make(out, False, None, 0)
+            t = tuple(_make(_as_array(o), False, None, 0) for o in out)
+        else:
+            if type(out) is not np.ndarray:
+                out = _as_array(out)
+            t = _make(out, False, None, 0)
+        if cls._mark_view is not None:
+            cls._mark_view(t, args[0], cls)
+        return t
 
 
 def _as_array(x):

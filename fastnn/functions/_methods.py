@@ -3,6 +3,7 @@ tensor.py stays small: each method is the functional form with ``self`` first.""
 
 from __future__ import annotations
 
+from ..autograd import views as _views
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import gemm as la
@@ -293,14 +294,18 @@ def _random_(self, low=0, high=None, *, generator=None):
 
 
 def _fill_random(self, vals):
-    if ew._grad_state.enabled and self.requires_grad and self.grad_fn is None:
-        raise RuntimeError(ew._LEAF_MSG)
+    if _views.recording(self, ()):
+        base = self._base
+        if base is not None and base.requires_grad and base.grad_fn is None:
+            raise RuntimeError(_views._VIEW_OF_LEAF)
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(ew._LEAF_MSG)
     if type(self.array) is not type(vals):
         from ..tensor import _to_device
 
         vals = _to_device(vals, self.device.type)
     self.array[...] = vals
-    self._version += 1
+    _views.bump(self)
     return self
 
 

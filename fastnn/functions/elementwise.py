@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd import views as _views
 from ..autograd.function import Function, unbroadcast
-from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _binary, _make, _rbinary, promote, result_type
 
 
@@ -177,12 +177,14 @@ class Minimum(Function):
 
 
 # ------------------------------------------------------------------------------- unary math
-def _unary(name, forward, backward, float_only=True):
-    """A one-input Function class: ``forward(x) -> y``, ``backward(g, x, y) -> grad_x``."""
+def _unary(name, forward, backward, float_only=True, saves="xy"):
+    """A one-input Function class: ``forward(x) -> y``, ``backward(g, x, y) -> grad_x``; only the
+    arrays named in ``saves`` are kept (the others reach backward as None), as PyTorch saves only
+    what the derivative uses (an in-place write to an unsaved one is then allowed)."""
 
     def fwd(ctx, x):
         y = forward(x)
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
         return y
 
     def bwd(ctx, g):
@@ -280,25 +282,25 @@ class Relu(Function):
 
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * _LN2)
-Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1))
-Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * _LN2))
-Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * _LN10))
-Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (1 + x))
-Sqrt = _unary("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y))
-Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y * y * y)
-Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y)
-Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x))
-Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x))
-Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y))
-Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False)
-Square = _unary("Square", lambda x: x * x, lambda g, x, y: 2 * g * x, float_only=False)
-Sign = _unary("Sign", np.sign, _zero, float_only=False)
-Floor = _unary("Floor", np.floor, _zero, float_only=False)
-Ceil = _unary("Ceil", np.ceil, _zero, float_only=False)
-Round = _unary("Round", np.round, _zero, float_only=False)
-Trunc = _unary("Trunc", np.trunc, _zero, float_only=False)
-Frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, y: g)
+Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * y * _LN2, saves="y")
+Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1), saves="y")
+Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * _LN2), saves="x")
+Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * _LN10), saves="x")
+Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (1 + x), saves="x")
+Sqrt = _unary("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y), saves="y")
+Rsqrt = _unary("Rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, y: -0.5 * g * y * y * y, saves="y")
+Reciprocal = _unary("Reciprocal", lambda x: 1 / x, lambda g, x, y: -g * y * y, saves="y")
+Sin = _unary("Sin", np.sin, lambda g, x, y: g * np.cos(x), saves="x")
+Cos = _unary("Cos", np.cos, lambda g, x, y: -g * np.sin(x), saves="x")
+Tan = _unary("Tan", np.tan, lambda g, x, y: g * (1 + y * y), saves="y")
+Abs = _unary("Abs", np.abs, lambda g, x, y: g * np.sign(x), float_only=False, saves="x")
+Square = _unary("Square", lambda x: x * x, lambda g, x, y: 2 * g * x, float_only=False, saves="x")
+Sign = _unary("Sign", np.sign, _zero, float_only=False, saves="")
+Floor = _unary("Floor", np.floor, _zero, float_only=False, saves="")
+Ceil = _unary("Ceil", np.ceil, _zero, float_only=False, saves="")
+Round = _unary("Round", np.round, _zero, float_only=False, saves="")
+Trunc = _unary("Trunc", np.trunc, _zero, float_only=False, saves="")
+Frac = _unary("Frac", lambda x: x - np.trunc(x), lambda g, x, y: g, saves="")
 
 
 def _apply_unary(cls, x):
@@ -797,50 +799,34 @@ _LEAF_MSG = "a leaf Variable that requires grad is being used in an in-place ope
 
 
 def inplace(self, fn, *args, **kwargs):
-    """Run Function ``fn`` on ``(self, *args)`` and make ``self`` hold the result.
+    """Run Function ``fn`` on ``(self, *args)`` and write the result into ``self``'s storage
+    (views, ``.data`` and ``detach()`` see it), bumping its version counter.
 
-    Outside autograd the result is written into ``self``'s storage (views and ``.data`` see it).
-    When the op is recorded, ``self`` is rebound to the new array and node instead (the old array
-    stays intact for the Functions that saved it, so gradients stay correct); a leaf that
-    requires grad refuses, as in PyTorch.
+    When the op is recorded, ``self`` takes the op's history (a view's base too, as PyTorch's
+    CopySlices; see ``autograd/views.py``); a leaf that requires grad, or a view of one, refuses.
     """
-    recording = _grad_state.enabled and (
-        self.requires_grad or builtins.any(isinstance(a, Tensor) and a.requires_grad for a in args)
-    )
-    if recording:
-        if self.requires_grad and self.grad_fn is None:
-            raise RuntimeError(_LEAF_MSG)
-        out = fn.apply(self, *args, **kwargs)
-        if isinstance(out, Tensor) and out.array.dtype != self.array.dtype:
-            out = cast(out, self.array.dtype)
-        if out.array.shape != self.array.shape:
-            raise RuntimeError(
-                f"output with shape {list(self.array.shape)} doesn't match the broadcast shape "
-                f"{list(out.array.shape)}"
-            )
-        self.array, self.grad_fn, self._out_idx = out.array, out.grad_fn, out._out_idx
-        self.requires_grad = out.requires_grad
+    if _views.recording(self, args):
+        return _views.inplace(self, fn, *args, **kwargs)
+    if fn is Add or fn is Sub or fn is Mul or fn is Div:
+        other = args[0]
+        other = other.array if isinstance(other, Tensor) else other
+        ufunc = _UFUNCS[fn]
+        try:
+            ufunc(self.array, other, out=self.array, casting="same_kind")
+        except (TypeError, ValueError) as exc:
+            raise RuntimeError(f"in-place {fn.__name__.lower()}: {exc}") from None
     else:
-        if fn is Add or fn is Sub or fn is Mul or fn is Div:
-            other = args[0]
-            other = other.array if isinstance(other, Tensor) else other
-            ufunc = _UFUNCS[fn]
-            try:
-                ufunc(self.array, other, out=self.array, casting="same_kind")
-            except (TypeError, ValueError) as exc:
-                raise RuntimeError(f"in-place {fn.__name__.lower()}: {exc}") from None
+        res = fn.apply(self, *args, **kwargs).array
+        if res.shape != self.array.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.array.shape)} doesn't match the broadcast "
+                f"shape {list(res.shape)}"
+            )
+        if type(self.array) is np.ndarray:
+            np.copyto(self.array, res, casting="same_kind")
         else:
-            res = fn.apply(self, *args, **kwargs).array
-            if res.shape != self.array.shape:
-                raise RuntimeError(
-                    f"output with shape {list(self.array.shape)} doesn't match the broadcast "
-                    f"shape {list(res.shape)}"
-                )
-            if type(self.array) is np.ndarray:
-                np.copyto(self.array, res, casting="same_kind")
-            else:
-                self.array[...] = res
-    self._version += 1
+            self.array[...] = res
+    _views.bump(self)
     return self
 
 
@@ -849,15 +835,10 @@ _UFUNCS = {Add: np.add, Sub: np.subtract, Mul: np.multiply, Div: np.true_divide}
 
 def fill_(self, value):
     """Fill with ``value`` (a number or a 0-d tensor)."""
-    if _grad_state.enabled and self.requires_grad and self.grad_fn is None:
-        raise RuntimeError(_LEAF_MSG)
-    v = value.item() if isinstance(value, Tensor) else value
-    if _grad_state.enabled and (
-        self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-    ):
-        return inplace(self, _Fill, value if isinstance(value, Tensor) else v)
-    self.array[...] = v
-    self._version += 1
+    if _views.recording(self, (value,)):
+        return _views.inplace(self, _Fill, value)
+    self.array[...] = value.item() if isinstance(value, Tensor) else value
+    _views.bump(self)
     return self
 
 
@@ -896,13 +877,8 @@ def copy_(self, src, non_blocking=False):
         src = _make(np.asarray(src), False, None, 0)
     if type(src.array) is not type(self.array):
         src = src.to(self.device)
-    if _grad_state.enabled and (self.requires_grad or src.requires_grad):
-        if self.requires_grad and self.grad_fn is None:
-            raise RuntimeError(_LEAF_MSG)
-        out = _Copy.apply(self, src)
-        self.array, self.grad_fn, self._out_idx = out.array, out.grad_fn, out._out_idx
-        self.requires_grad = out.requires_grad
-    else:
-        self.array[...] = src.array
-    self._version += 1
+    if _views.recording(self, (src,)):
+        return _views.inplace(self, _Copy, src)
+    self.array[...] = src.array
+    _views.bump(self)
     return self

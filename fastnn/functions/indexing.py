@@ -12,10 +12,9 @@ import collections
 import numpy as np
 
 from .._util import xp_of
+from ..autograd import views as _views
 from ..autograd.function import Function, unbroadcast
-from ..autograd.grad_mode import state as _grad_state
 from ..tensor import Tensor, _make, _to_device
-from .elementwise import _LEAF_MSG
 from .shape import _dim
 
 
@@ -59,12 +58,15 @@ def _index_add(target, idx, values):
     return target
 
 
-class GetItem(Function):
+class GetItem(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, idx, advanced):
         ctx.meta = (x.shape, x.dtype, idx, advanced)
         out = x[idx]
-        return out if hasattr(out, "shape") and type(out) is not np.generic else np.asarray(out)
+        if isinstance(out, np.generic) or not hasattr(out, "shape"):
+            # x[i, j] gives NumPy a scalar; x[i, j, ...] the 0-d view PyTorch returns
+            out = x[(*idx, Ellipsis) if type(idx) is tuple else (idx, Ellipsis)]
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -108,30 +110,25 @@ class SetItem(Function):
 
 
 def setitem(x, index, value):
-    """``x[index] = value``: written into x's storage, or recorded when autograd is involved."""
+    """``x[index] = value``: written into x's storage; recorded (as an in-place op on x) when
+    autograd is involved."""
     idx, _ = normalize_index(index)
-    recording = _grad_state.enabled and (
-        x.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-    )
-    if recording:
-        if x.requires_grad and x.grad_fn is None:
-            raise RuntimeError(_LEAF_MSG)
+    if _views.recording(x, (value,)):
         v = value
         if isinstance(v, Tensor) and v.array.dtype != x.array.dtype:
             from .elementwise import cast
 
             v = cast(v, x.array.dtype)
-        out = SetItem.apply(x, v, idx)
-        x.array, x.grad_fn, x._out_idx, x.requires_grad = out.array, out.grad_fn, 0, True
+        _views.inplace(x, SetItem, v, idx)
+        return
+    if isinstance(value, Tensor):
+        v = value.array
+        if type(v) is not type(x.array):
+            v = _to_device(v, "cpu" if type(x.array) is np.ndarray else "cuda")
     else:
-        if isinstance(value, Tensor):
-            v = value.array
-            if type(v) is not type(x.array):
-                v = _to_device(v, "cpu" if type(x.array) is np.ndarray else "cuda")
-        else:
-            v = value
-        x.array[idx] = v
-    x._version += 1
+        v = value
+    x.array[idx] = v
+    _views.bump(x)
 
 
 # ---------------------------------------------------------------------------- gather / scatter

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import tensor as _tensor_mod
 from .._util import xp_of
+from ..autograd import views as _views
 from ..autograd.function import Function, unbroadcast
 from ..tensor import Tensor, _make, result_type
 from .elementwise import _to_tensor, cast
@@ -33,7 +34,7 @@ def _sizes(args):
     return tuple(int(a) for a in args)
 
 
-class Reshape(Function):
+class Reshape(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, shape, view):
         ctx.shape = x.shape
@@ -122,7 +123,7 @@ def unsqueeze(input, dim):  # noqa: A002
     return Reshape.apply(input, s[:d] + (1,) + s[d:], False)
 
 
-class Permute(Function):
+class Permute(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -177,7 +178,7 @@ def movedim(input, source, destination):  # noqa: A002
 moveaxis = movedim
 
 
-class Expand(Function):
+class Expand(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -333,7 +334,7 @@ def vstack(tensors):
     return cat([t if t.array.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
-class Split(Function):
+class Split(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, sizes, axis):
         ctx.meta = axis
@@ -388,7 +389,7 @@ def chunk(input, chunks, dim=0):  # noqa: A002
     return split(input, size if size else 1, dim) if n else split(input, [0], dim)
 
 
-class Unbind(Function):
+class Unbind(_views.ViewFunction):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
