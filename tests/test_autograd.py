@@ -220,3 +220,14 @@ def test_requires_grad_rules():
     assert not f(y).requires_grad and fastnn.is_grad_enabled()
     x = fastnn.randn(3, dtype=fastnn.float64, requires_grad=True)
     assert not fastnn.autograd.gradcheck(lambda t: t.detach() * t, (x,), raise_exception=False)
+
+
+def test_grad_with_an_input_listed_twice_matches_torch():
+    torch = pytest.importorskip("torch")
+    fx = fastnn.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    tx = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    fg = fastnn.autograd.grad((fx * fx * fx).sum(), [fx, fx])
+    tg = torch.autograd.grad((tx * tx * tx).sum(), [tx, tx])
+    assert len(fg) == len(tg) == 2
+    for a, b in zip(fg, tg):
+        np.testing.assert_allclose(a.numpy(), b.numpy())

@@ -328,7 +328,14 @@ def grad(
                 f"One of the differentiated Tensors (input {i}) does not require grad"
             )
     grads = _make_grads(outputs, grad_outputs)
-    res = run_backward(outputs, grads, bool(retain_graph), capture=inputs)
+    # a tensor listed twice gets its whole gradient at each place (torch's rule); the engine
+    # captures each tensor once
+    first = {}
+    for t in inputs:
+        first.setdefault(id(t), len(first))
+    uniq = list({id(t): t for t in inputs}.values())
+    got = run_backward(outputs, grads, bool(retain_graph), capture=uniq)
+    res = [got[first[id(t)]] for t in inputs]
     out = []
     for i, (t, g) in enumerate(zip(inputs, res)):
         if g is None:
