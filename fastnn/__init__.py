@@ -287,3 +287,31 @@ def detach(input):  # noqa: A002
 
 
 __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))
+
+# ---- the op long tail (issue 18): pointwise table rows, compositions, linalg/fft/special
+from .functions.pointwise import (
+    acos, acosh, angle, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh,
+    atan, atan2, atanh, bitwise_and, bitwise_left_shift, bitwise_or, bitwise_right_shift,
+    bitwise_xor, copysign, cosh, deg2rad, digamma, erf, erfc, erfinv, float_power, fmod, frexp,
+    gcd, heaviside, hypot, i0, isneginf, isposinf, isreal, lcm, ldexp, lgamma, logaddexp,
+    logaddexp2, logit, mvlgamma, nan_to_num, nextafter, polygamma, positive, rad2deg,
+    rsub, sgn, signbit, sinc, sinh, xlogy,
+)
+
+
+class memory_format:  # noqa: N801 - torch's name
+    """``torch.contiguous_format`` and friends: fastnn arrays are always row-major, so these are
+    accepted and otherwise ignored."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"fastnn.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+__all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))

@@ -374,3 +374,61 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 Tensor.new_tensor = _new_tensor
+
+
+# ---- the op long tail (issue 18): methods of the pointwise rows and compositions
+from . import pointwise as pw  # noqa: E402
+
+for _name in [
+    "acos", "acosh", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_left_shift",
+    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "copysign", "cosh", "deg2rad", "digamma",
+    "erf", "erfc", "erfinv", "float_power", "fmod", "frexp", "gcd", "heaviside", "hypot", "i0",
+    "isneginf", "isposinf", "isreal", "lcm", "ldexp", "lgamma", "logaddexp", "logaddexp2",
+    "logit", "mvlgamma", "nan_to_num", "nextafter", "positive", "rad2deg", "sgn",
+    "signbit", "sinc", "sinh", "xlogy",
+]:
+    setattr(Tensor, _name, getattr(pw, _name))
+Tensor.polygamma = lambda self, n: pw.polygamma(n, self)
+
+for _name in ["acos", "asin", "atan", "acosh", "asinh", "atanh", "cosh", "sinh", "deg2rad",
+              "rad2deg", "sinc", "erf", "erfc", "erfinv", "lgamma", "digamma", "i0"]:
+    setattr(Tensor, _name + "_", _unary_inplace(pw.UNARY_CLS[_name]))
+
+
+def _inplace_of(fn):
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
+
+    return method
+
+
+for _name in ["atan2", "hypot", "copysign", "fmod", "xlogy", "logit", "nan_to_num", "ldexp",
+              "nextafter", "heaviside", "float_power", "mvlgamma", "gcd", "lcm", "bitwise_and",
+              "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"]:
+    setattr(Tensor, _name + "_", _inplace_of(getattr(pw, _name)))
+Tensor.round_ = _inplace_of(ew.round)
+Tensor.polygamma_ = lambda self, n: self.copy_(pw.polygamma(n, self))
+
+
+def _rdiv(self, other):
+    return ew.div(other, self)
+
+
+Tensor.__rdiv__ = _rdiv
+
+
+def _cast_method(dtype_name):
+    def method(self, memory_format=None):
+        from .. import dtypes
+
+        return self.to(getattr(dtypes, dtype_name))
+
+    method.__name__ = dtype_name
+    return method
+
+
+for _name, _dtype in [("float", "float32"), ("double", "float64"), ("half", "float16"),
+                      ("long", "int64"), ("int", "int32"), ("short", "int16"), ("char", "int8"),
+                      ("byte", "uint8"), ("bool", "bool")]:
+    setattr(Tensor, _name, _cast_method(_dtype))

@@ -344,9 +344,31 @@ square = _unary_fn(Square, "square")
 sign = _unary_fn(Sign, "sign")
 floor = _unary_fn(Floor, "floor")
 ceil = _unary_fn(Ceil, "ceil")
-round = _unary_fn(Round, "round")  # noqa: A001
+_round0 = _unary_fn(Round, "round")
 trunc = _unary_fn(Trunc, "trunc")
 frac = _unary_fn(Frac, "frac")
+
+
+class RoundDecimals(Function):
+    @staticmethod
+    def forward(ctx, x, decimals):
+        # torch: nearbyint(x * 10**d) / 10**d, or nearbyint(x / 10**-d) * 10**-d for d < 0
+        if decimals > 0:
+            ten = x.dtype.type(10.0**decimals)
+            return np.round(x * ten) / ten
+        ten = x.dtype.type(10.0 ** (-decimals))
+        return np.round(x / ten) * ten
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None
+
+
+def round(input, *, decimals=0):  # noqa: A001,A002
+    """Round half to even; ``decimals`` rounds at that decimal place (zero gradient)."""
+    if decimals == 0 or input.array.dtype.kind != "f":
+        return _round0(input)
+    return RoundDecimals.apply(input, int(decimals))
 
 
 def neg(input):  # noqa: A002
