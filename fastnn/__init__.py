@@ -298,6 +298,8 @@ from .functions.pointwise import (
     rsub, sgn, signbit, sinc, sinh, xlogy,
 )
 
+from . import special
+
 
 class memory_format:  # noqa: N801 - torch's name
     """``torch.contiguous_format`` and friends: fastnn arrays are always row-major, so these are

@@ -97,6 +97,11 @@ def _d_i1e(g, x, y):
     return g * np.where(x == 0, x.dtype.type(0.5), d)
 
 
+def _d_log_ndtr(g, x, y):
+    # derivatives.yaml's order of evaluation: exp(-(y + x^2 / 2)) / sqrt(2 pi)
+    return g / g.dtype.type(_SQRT_2PI) * np.exp(-(y + x * x / 2))
+
+
 # name: (forward, derivative(g, x, y)); x is always floating here
 UNARY = {
     "acos": (np.arccos, lambda g, x, y: -g / np.sqrt(1 - x * x)),
@@ -122,7 +127,7 @@ UNARY = {
     "i1e": (_sp("i1e"), _d_i1e),
     "ndtr": (_sp("ndtr"), lambda g, x, y: g * np.exp(-0.5 * x * x) / _SQRT_2PI),
     "ndtri": (_sp("ndtri"), lambda g, x, y: g * _SQRT_2PI * np.exp(0.5 * y * y)),
-    "log_ndtr": (_sp("log_ndtr"), lambda g, x, y: g * np.exp(-0.5 * x * x - y) / _SQRT_2PI),
+    "log_ndtr": (_sp("log_ndtr"), _d_log_ndtr),
     "entr": (_entr, _d_entr),
     "expit": (ew._sigmoid, lambda g, x, y: g * y * (1 - y)),
     # not differentiable in torch (op_db: supports_autograd=False)
