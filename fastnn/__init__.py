@@ -317,3 +317,9 @@ preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))
+from .functions.compose import (  # noqa: F811 - these handle 0-d / empty / dims= on top
+    flip, gather, index_select, kthvalue, nonzero, scatter, scatter_add, take_along_dim, topk,
+    tensor_split,
+)
+from .functions.compose import argwhere
+__all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))

@@ -432,3 +432,10 @@ for _name, _dtype in [("float", "float32"), ("double", "float64"), ("half", "flo
                       ("long", "int64"), ("int", "int32"), ("short", "int16"), ("char", "int8"),
                       ("byte", "uint8"), ("bool", "bool")]:
     setattr(Tensor, _name, _cast_method(_dtype))
+
+# ---- compositions (functions/compose.py), including the 0-d / empty edge cases of indexing.py
+from . import compose as cp  # noqa: E402
+
+for _name in ["flip", "gather", "index_select", "kthvalue", "nonzero", "scatter", "scatter_add",
+              "take_along_dim", "topk", "tensor_split", "argwhere"]:
+    setattr(Tensor, _name, getattr(cp, _name))

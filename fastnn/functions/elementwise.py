@@ -84,7 +84,7 @@ class Div(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = unbroadcast(g / b, a.shape) if na else None
-        gb = unbroadcast(-g * a / (b * b), b.shape) if nb else None
+        gb = unbroadcast(-g * ((a / b) / b), b.shape) if nb else None  # torch's order
         return ga, gb
 
 
@@ -121,7 +121,7 @@ class Pow(Function):
             ga = unbroadcast(ga, _shape(a))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * y * np.log(a)
+                gb = g * (y * np.log(a))  # torch's order of evaluation
             # d/db a**b at a == 0 is taken as 0 for b >= 0 (PyTorch's convention)
             gb = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, gb).astype(g.dtype)
             gb = unbroadcast(gb, _shape(b))
@@ -604,11 +604,7 @@ class MaskedFill(Function):
             else value.astype(x.dtype, copy=False),
             x,
         )
-        if out.shape != x.shape:
-            raise RuntimeError(
-                f"masked_fill: mask of shape {tuple(mask.shape)} is not broadcastable to the "
-                f"input's shape {tuple(x.shape)}"
-            )
+        ctx.xshape = x.shape
         return out
 
     @staticmethod
@@ -616,7 +612,7 @@ class MaskedFill(Function):
         m = ctx.mask
         nx, _, nv = ctx.needs_input_grad
         zero = g.dtype.type(0)
-        gx = np.where(m, zero, g) if nx else None
+        gx = unbroadcast(np.where(m, zero, g), ctx.xshape) if nx else None
         gv = np.where(m, g, zero).sum().reshape(ctx.vshape) if nv else None
         return gx, None, gv
 

@@ -168,10 +168,14 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    if isinstance(dim, bool):  # var_mean(x, unbiased)
+        dim, unbiased = None, dim
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    if isinstance(dim, bool):  # std_mean(x, unbiased)
+        dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -186,6 +190,8 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         axis, keepdim = ctx.meta
+        if x.size == 0:
+            return np.zeros_like(x), None, None
         # product of all the other elements = exclusive cumprod from the left times from the right
         xm = x.reshape(1, -1) if axis is None else np.moveaxis(x, axis, -1)
         ones = xp_of(x).ones(xm.shape[:-1] + (1,), x.dtype)
@@ -461,6 +467,8 @@ class Softmax(Function):
     def forward(ctx, x, axis):
         if x.ndim == 0:
             y = np.ones_like(x)
+        elif x.size == 0:
+            y = x.copy()
         else:
             e = np.exp(x - np.max(x, axis=axis, keepdims=True))
             y = e / np.sum(e, axis=axis, keepdims=True)
@@ -481,6 +489,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis):
         if x.ndim == 0:
             y = np.zeros_like(x)
+        elif x.size == 0:
+            y = x.copy()
         else:
             s = x - np.max(x, axis=axis, keepdims=True)
             y = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
