@@ -380,19 +380,82 @@ Tensor.new_tensor = _new_tensor
 from . import pointwise as pw  # noqa: E402
 
 for _name in [
-    "acos", "acosh", "angle", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
-    "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_left_shift",
-    "bitwise_or", "bitwise_right_shift", "bitwise_xor", "copysign", "cosh", "deg2rad", "digamma",
-    "erf", "erfc", "erfinv", "float_power", "fmod", "frexp", "gcd", "heaviside", "hypot", "i0",
-    "isneginf", "isposinf", "isreal", "lcm", "ldexp", "lgamma", "logaddexp", "logaddexp2",
-    "logit", "mvlgamma", "nan_to_num", "nextafter", "positive", "rad2deg", "sgn",
-    "signbit", "sinc", "sinh", "xlogy",
+    "acos",
+    "acosh",
+    "angle",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "copysign",
+    "cosh",
+    "deg2rad",
+    "digamma",
+    "erf",
+    "erfc",
+    "erfinv",
+    "float_power",
+    "fmod",
+    "frexp",
+    "gcd",
+    "heaviside",
+    "hypot",
+    "i0",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "lcm",
+    "ldexp",
+    "lgamma",
+    "logaddexp",
+    "logaddexp2",
+    "logit",
+    "mvlgamma",
+    "nan_to_num",
+    "nextafter",
+    "positive",
+    "rad2deg",
+    "sgn",
+    "signbit",
+    "sinc",
+    "sinh",
+    "xlogy",
 ]:
     setattr(Tensor, _name, getattr(pw, _name))
 Tensor.polygamma = lambda self, n: pw.polygamma(n, self)
 
-for _name in ["acos", "asin", "atan", "acosh", "asinh", "atanh", "cosh", "sinh", "deg2rad",
-              "rad2deg", "sinc", "erf", "erfc", "erfinv", "lgamma", "digamma", "i0"]:
+for _name in [
+    "acos",
+    "asin",
+    "atan",
+    "acosh",
+    "asinh",
+    "atanh",
+    "cosh",
+    "sinh",
+    "deg2rad",
+    "rad2deg",
+    "sinc",
+    "erf",
+    "erfc",
+    "erfinv",
+    "lgamma",
+    "digamma",
+    "i0",
+]:
     setattr(Tensor, _name + "_", _unary_inplace(pw.UNARY_CLS[_name]))
 
 
@@ -403,9 +466,27 @@ def _inplace_of(fn):
     return method
 
 
-for _name in ["atan2", "hypot", "copysign", "fmod", "xlogy", "logit", "nan_to_num", "ldexp",
-              "nextafter", "heaviside", "float_power", "mvlgamma", "gcd", "lcm", "bitwise_and",
-              "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"]:
+for _name in [
+    "atan2",
+    "hypot",
+    "copysign",
+    "fmod",
+    "xlogy",
+    "logit",
+    "nan_to_num",
+    "ldexp",
+    "nextafter",
+    "heaviside",
+    "float_power",
+    "mvlgamma",
+    "gcd",
+    "lcm",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+]:
     setattr(Tensor, _name + "_", _inplace_of(getattr(pw, _name)))
 Tensor.round_ = _inplace_of(ew.round)
 Tensor.polygamma_ = lambda self, n: self.copy_(pw.polygamma(n, self))
@@ -428,14 +509,95 @@ def _cast_method(dtype_name):
     return method
 
 
-for _name, _dtype in [("float", "float32"), ("double", "float64"), ("half", "float16"),
-                      ("long", "int64"), ("int", "int32"), ("short", "int16"), ("char", "int8"),
-                      ("byte", "uint8"), ("bool", "bool")]:
+for _name, _dtype in [
+    ("float", "float32"),
+    ("double", "float64"),
+    ("half", "float16"),
+    ("long", "int64"),
+    ("int", "int32"),
+    ("short", "int16"),
+    ("char", "int8"),
+    ("byte", "uint8"),
+    ("bool", "bool"),
+]:
     setattr(Tensor, _name, _cast_method(_dtype))
 
 # ---- compositions (functions/compose.py), including the 0-d / empty edge cases of indexing.py
 from . import compose as cp  # noqa: E402
 
-for _name in ["flip", "gather", "index_select", "kthvalue", "nonzero", "scatter", "scatter_add",
-              "take_along_dim", "topk", "tensor_split", "argwhere"]:
+for _name in [
+    "flip",
+    "gather",
+    "index_select",
+    "kthvalue",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "take_along_dim",
+    "topk",
+    "tensor_split",
+    "argwhere",
+]:
     setattr(Tensor, _name, getattr(cp, _name))
+
+for _name in [
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_put",
+    "put",
+    "take",
+    "masked_scatter",
+    "ravel",
+    "tile",
+    "rot90",
+    "diagonal",
+    "diag_embed",
+    "split_with_sizes",
+    "select",
+    "narrow_copy",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "kron",
+    "vdot",
+    "cross",
+    "nansum",
+    "nanmean",
+    "median",
+    "nanmedian",
+    "mode",
+    "quantile",
+    "nanquantile",
+    "aminmax",
+    "cummax",
+    "cummin",
+    "msort",
+    "diff",
+    "histc",
+    "unique_consecutive",
+    "renorm",
+    "dist",
+    "cov",
+    "corrcoef",
+]:
+    setattr(Tensor, _name, getattr(cp, _name))
+Tensor.cumprod = rd.cumprod
+Tensor.logcumsumexp = rd.logcumsumexp
+
+
+def _index_put_out(self, indices, values, accumulate=False):
+    return cp.index_put(self, indices, values, accumulate)
+
+
+Tensor.index_put = _index_put_out
+for _name in [
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "put",
+    "masked_scatter",
+    "renorm",
+    "cumprod",
+]:
+    setattr(Tensor, _name + "_", _inplace_of(getattr(Tensor, _name)))

@@ -528,3 +528,82 @@ def log_softmax(input, dim=None, dtype=None):  # noqa: A002
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
     x, axis = _softmax_prep(input, dim, dtype)
     return LogSoftmax.apply(x, axis)
+
+
+# ------------------------------------------------------- more scans (issue 18's long tail)
+class CumProd(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = np.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        a = ctx.axis
+        if x.size == 0:
+            return g * 0, None
+        if not (x == 0).any():
+            # d y_j / d x_i = y_j / x_i for j >= i: a reversed cumsum of g * y, divided by x
+            return np.flip(np.cumsum(np.flip(g * y, a), axis=a), a) / x, None
+        # with zeros: each x_i's gradient is sum_j>=i g_j * prod_{k<=j, k!=i} x_k, by moving i
+        # to the end of the axis (O(n^2) along the axis; zeros are rare)
+        xm, gm = np.moveaxis(x, a, -1), np.moveaxis(g, a, -1)
+        n = xm.shape[-1]
+        out = np.zeros_like(xm)
+        for i in range(n):
+            xi = xm.copy()
+            xi[..., i] = 1
+            p = np.cumprod(xi, axis=-1)
+            out[..., i] = np.sum((gm * p)[..., i:], axis=-1)
+        return np.moveaxis(out, -1, a), None
+
+
+def cumprod(input, dim, *, dtype=None):  # noqa: A002
+    x = input if isinstance(input, Tensor) else _to_tensor(input)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.array.dtype.kind in "biu":
+        x = cast(x, _dt.int64)
+    (axis,) = _axes(dim, x.array.ndim) or (0,)
+    if x.array.ndim == 0:
+        return x.clone() if x.array.dtype.kind == "f" else x
+    return CumProd.apply(x, axis)
+
+
+class LogCumSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = np.logaddexp.accumulate(x, axis=axis) if x.size else x.copy()
+        ctx.save_for_backward(x, y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        a = ctx.axis
+        if x.size == 0:
+            return g * 0, None
+        # dx_i = sum_{j>=i} g_j exp(x_i - y_j): a reversed logcumsumexp of log|g| - y per sign
+        # the two signed sums may nearly cancel: accumulate them in float64
+        g64, x64, y64 = (v.astype(np.float64) for v in (g, x, y))
+        with np.errstate(divide="ignore"):
+            out = np.zeros_like(x64)
+            for sign in (1, -1):
+                lg = np.where(sign * g64 > 0, np.log(np.abs(g64)), -np.inf) - y64
+                r = np.flip(np.logaddexp.accumulate(np.flip(lg, a), axis=a), a)
+                out = out + sign * np.exp(r + x64)
+        return out.astype(x.dtype, copy=False), None
+
+
+def logcumsumexp(input, dim):  # noqa: A002
+    x = input if isinstance(input, Tensor) else _to_tensor(input)
+    if x.array.dtype.kind not in "fc":
+        x = cast(x, _dt.get_default_dtype())
+    (axis,) = _axes(dim, x.array.ndim) or (0,)
+    if x.array.ndim == 0:
+        return x.clone()
+    return LogCumSumExp.apply(x, axis)
