@@ -462,3 +462,20 @@ __all__ = ["__version__"] + sorted(
     for n in globals()
     if not n.startswith("_") and n != "slice"  # slice: not the builtin
 )
+
+# ---- torch.linalg, and the torch.* spellings of its functions
+from . import linalg
+from .functions.compose import addbmm, addmv, addr
+from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
+
+inverse = linalg.inv
+matrix_power = linalg.matrix_power
+
+
+from .functions.compose import cholesky, pinverse, qr, svd, triangular_solve
+
+__all__ = ["__version__"] + sorted(
+    n
+    for n in globals()
+    if not n.startswith("_") and n != "slice"  # slice: not the builtin
+)

@@ -937,3 +937,65 @@ def renorm(input, p, dim, maxnorm):  # noqa: A002
     with_grad = ew.div(maxnorm, ew.add(norms, 1e-7))
     factor = ew.where(ew.gt(norms, maxnorm), with_grad, 1.0)
     return ew.mul(input, factor)
+
+
+# ------------------------------------------------------------ GEMM-shaped compositions
+def _scaled_sum(input, prod, beta, alpha):
+    p = prod if alpha == 1 else ew.mul(prod, alpha)
+    if beta == 0:  # input is ignored, NaN included (torch)
+        return p
+    return ew.add(input if beta == 1 else ew.mul(input, beta), p)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):  # noqa: A002
+    from .gemm import matmul
+
+    return _scaled_sum(input, matmul(mat, vec), beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
+    prod = ew.mul(sh.unsqueeze(vec1, 1), sh.unsqueeze(vec2, 0))
+    out = _scaled_sum(input, prod, beta, alpha)
+    if out.array.shape != prod.array.shape:
+        out = sh.expand(out, prod.array.shape)
+    return out
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
+    from .gemm import matmul
+
+    return _scaled_sum(input, rd.sum(matmul(batch1, batch2), 0), beta, alpha)
+
+
+# ------------------------------------------------- torch.* spellings of torch.linalg ops
+def _linalg():
+    from .. import linalg
+
+    return linalg
+
+
+def cholesky(input, upper=False, *, out=None):  # noqa: A002
+    return _linalg().cholesky(input, upper=upper)
+
+
+def qr(input, some=True, *, out=None):  # noqa: A002
+    return _linalg().qr(input, "reduced" if some else "complete")
+
+
+def svd(input, some=True, compute_uv=True, *, out=None):  # noqa: A002
+    """torch.svd: (U, S, V) with V, not Vh (and zeros for U, V when compute_uv=False)."""
+    u, s, vh = _linalg().svd(input, full_matrices=not some)
+    v = sh.transpose(vh, -2, -1)
+    if not compute_uv:
+        u, v = ew.mul(u, 0), ew.mul(v, 0)
+    return _linalg()._nt("svd", ["U", "S", "V"])(u, s, v)
+
+
+def pinverse(input, rcond=1e-15):  # noqa: A002
+    return _linalg().pinv(input, rtol=rcond)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  # noqa: N803
+    a = sh.transpose(A, -2, -1) if transpose else A
+    x = _linalg().solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _linalg()._nt("triangular_solve", ["solution", "cloned_coefficient"])(x, ew.clone(A))

@@ -408,8 +408,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
         x = cast(x, dtype)
     if p in ("fro", None):
         p = 2
-    if p == "nuc":
-        raise NotImplementedError("norm(p='nuc') is not supported by fastnn")
+    if p == "nuc":  # the sum of singular values: linalg's composition over svdvals
+        from .. import linalg
+
+        return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     return Norm.apply(x, float(p), axes, bool(keepdim))
 
 
