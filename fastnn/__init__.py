@@ -463,8 +463,8 @@ __all__ = ["__version__"] + sorted(
     if not n.startswith("_") and n != "slice"  # slice: not the builtin
 )
 
-# ---- torch.linalg, and the torch.* spellings of its functions
-from . import linalg
+# ---- torch.linalg (and the torch.* spellings of its functions), torch.fft
+from . import fft, linalg
 from .functions.compose import addbmm, addmv, addr
 from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
 
