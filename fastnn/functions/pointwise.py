@@ -201,7 +201,7 @@ BINARY = {
         lambda g, a, b, y: -g * a / (a * a + b * b),
     ),
     "hypot": (np.hypot, lambda g, a, b, y: g * a / y, lambda g, a, b, y: g * b / y),
-    "copysign": (np.copysign, _copysign_da, None),
+    "copysign": (np.copysign, _copysign_da, lambda g, a, b, y: g * 0),
     "fmod": (np.fmod, lambda g, a, b, y: g, lambda g, a, b, y: -g * np.trunc(a / b)),
     "logaddexp": (
         np.logaddexp,
