@@ -288,7 +288,9 @@ def detach(input):  # noqa: A002
 
 __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_"))
 
-# ---- the op long tail (issue 18): pointwise table rows, compositions, linalg/fft/special
+# ---- the op long tail (issue 18): pointwise table rows (functions/pointwise.py), compositions
+# (functions/compose.py), torch.special, torch.linalg and torch.fft
+from . import fft, linalg, special
 from .functions.pointwise import (
     acos,
     acosh,
@@ -324,6 +326,8 @@ from .functions.pointwise import (
     heaviside,
     hypot,
     i0,
+    igamma,
+    igammac,
     isneginf,
     isposinf,
     isreal,
@@ -346,8 +350,131 @@ from .functions.pointwise import (
     sinh,
     xlogy,
 )
+from .functions.compose import (
+    addbmm,
+    addmv,
+    addr,
+    alias_copy,
+    aminmax,
+    argwhere,
+    as_strided,
+    as_strided_copy,
+    as_strided_scatter,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    bucketize,
+    cartesian_prod,
+    cdist,
+    cholesky,
+    column_stack,
+    combinations,
+    conj,
+    conj_physical,
+    constant_pad_nd,
+    corrcoef,
+    cov,
+    cross,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diag_embed,
+    diagflat,
+    diagonal,
+    diagonal_copy,
+    diagonal_scatter,
+    diff,
+    dist,
+    dsplit,
+    dstack,
+    empty_permuted,
+    empty_strided,
+    expand_copy,
+    fill,
+    histc,
+    histogram,
+    hsplit,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    isin,
+    kron,
+    masked_scatter,
+    median,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    narrow_copy,
+    nonzero_static,
+    permute_copy,
+    pinverse,
+    put,
+    qr,
+    quantile,
+    ravel,
+    real,
+    renorm,
+    resolve_conj,
+    resolve_neg,
+    rot90,
+    scalar_tensor,
+    searchsorted,
+    select,
+    select_scatter,
+    slice,
+    slice_scatter,
+    split_with_sizes,
+    split_with_sizes_copy,
+    squeeze_copy,
+    sum_to_size,
+    svd,
+    t_copy,
+    take,
+    tensordot,
+    tile,
+    transpose_copy,
+    trapezoid,
+    trapz,
+    triangular_solve,
+    tril_indices,
+    triu_indices,
+    unbind_copy,
+    unfold,
+    unfold_copy,
+    unique_consecutive,
+    unravel_index,
+    unsafe_chunk,
+    unsafe_split,
+    unsqueeze_copy,
+    vdot,
+    view_copy,
+    vsplit,
+    zero_,
+)
+from .functions.compose import (  # noqa: F811 - 0-d, empty, dims=
+    flip,
+    gather,
+    index_select,
+    kthvalue,
+    nonzero,
+    scatter,
+    scatter_add,
+    take_along_dim,
+    tensor_split,
+    topk,
+)
+from .functions.reduce import cumprod, logcumsumexp
+from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
+from .functions import compose as _compose
 
-from . import special
+mode = _compose.mode  # an import would clash with use_deterministic_algorithms' argument
+inverse = linalg.inv
+matrix_power = linalg.matrix_power
 
 
 class memory_format:  # noqa: N801 - torch's name
@@ -365,114 +492,6 @@ contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
-from .functions.compose import (  # noqa: F811 - these handle 0-d / empty / dims= on top
-    flip,
-    gather,
-    index_select,
-    kthvalue,
-    nonzero,
-    scatter,
-    scatter_add,
-    take_along_dim,
-    topk,
-    tensor_split,
-)
-from .functions.compose import argwhere
-from .functions.compose import (
-    alias_copy,
-    aminmax,
-    atleast_1d,
-    atleast_2d,
-    atleast_3d,
-    block_diag,
-    broadcast_shapes,
-    bucketize,
-    cartesian_prod,
-    column_stack,
-    combinations,
-    corrcoef,
-    cov,
-    cross,
-    cummax,
-    cummin,
-    cumulative_trapezoid,
-    diag_embed,
-    diagflat,
-    diagonal,
-    diagonal_copy,
-    diff,
-    dist,
-    dsplit,
-    dstack,
-    expand_copy,
-    fill,
-    histc,
-    hsplit,
-    index_add,
-    index_copy,
-    index_fill,
-    index_put,
-    isin,
-    kron,
-    masked_scatter,
-    median,
-    msort,
-    nanmean,
-    nanmedian,
-    nanquantile,
-    nansum,
-    narrow_copy,
-    permute_copy,
-    put,
-    quantile,
-    ravel,
-    renorm,
-    rot90,
-    searchsorted,
-    select,
-    slice,
-    split_with_sizes,
-    split_with_sizes_copy,
-    squeeze_copy,
-    t_copy,
-    take,
-    tensordot,
-    tile,
-    transpose_copy,
-    trapezoid,
-    trapz,
-    tril_indices,
-    triu_indices,
-    unbind_copy,
-    unique_consecutive,
-    unravel_index,
-    unsqueeze_copy,
-    vdot,
-    view_copy,
-    vsplit,
-    zero_,
-)
-from .functions.reduce import cumprod, logcumsumexp
-from .functions import compose as _compose
-
-mode = _compose.mode  # an import would clash with use_deterministic_algorithms' argument
-
-__all__ = ["__version__"] + sorted(
-    n
-    for n in globals()
-    if not n.startswith("_") and n != "slice"  # slice: not the builtin
-)
-
-# ---- torch.linalg (and the torch.* spellings of its functions), torch.fft
-from . import fft, linalg
-from .functions.compose import addbmm, addmv, addr
-from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
-
-inverse = linalg.inv
-matrix_power = linalg.matrix_power
-
-
-from .functions.compose import cholesky, pinverse, qr, svd, triangular_solve
 
 __all__ = ["__version__"] + sorted(
     n

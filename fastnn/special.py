@@ -48,6 +48,7 @@ spherical_bessel_j0 = _pw.unary_fn("spherical_bessel_j0")
 airy_ai = _pw.unary_fn("airy_ai")
 xlog1py = _pw.binary_fn("xlog1py")
 zeta = _pw.binary_fn("zeta")
+gammainc, gammaincc = _pw.igamma, _pw.igammac
 exp2, expm1, log1p, round = _ew.exp2, _ew.expm1, _ew.log1p, _ew.round  # noqa: A001
 softmax, log_softmax, logsumexp = _rd.softmax, _rd.log_softmax, _rd.logsumexp
 

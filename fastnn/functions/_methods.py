@@ -601,3 +601,39 @@ for _name in [
     "cumprod",
 ]:
     setattr(Tensor, _name + "_", _inplace_of(getattr(Tensor, _name)))
+
+for _name in [
+    "sum_to_size",
+    "unfold",
+    "as_strided",
+    "select_scatter",
+    "slice_scatter",
+    "diagonal_scatter",
+    "nonzero_static",
+    "histogram",
+    "unsafe_chunk",
+    "unsafe_split",
+    "conj",
+    "conj_physical",
+    "resolve_conj",
+    "resolve_neg",
+    "cauchy_",
+    "exponential_",
+    "geometric_",
+    "log_normal_",
+]:
+    setattr(Tensor, _name, getattr(cp, _name))
+Tensor.igamma, Tensor.igammac = pw.igamma, pw.igammac
+Tensor.real = property(cp.real)
+Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
+Tensor.mH = Tensor.mT  # real tensors: the conjugate transpose is the transpose
+Tensor.H = property(lambda self: sh.t(self))
+
+
+def _new_empty_strided(
+    self, size, stride, *, dtype=None, device=None, requires_grad=False, **kwargs
+):
+    return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+Tensor.new_empty_strided = _new_empty_strided

@@ -999,3 +999,194 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  #
     a = sh.transpose(A, -2, -1) if transpose else A
     x = _linalg().solve_triangular(a, b, upper=upper != transpose, unitriangular=unitriangular)
     return _linalg()._nt("triangular_solve", ["solution", "cloned_coefficient"])(x, ew.clone(A))
+
+
+# --------------------------------------------- more views and scatters, as compositions
+def sum_to_size(input, *size):  # noqa: A002
+    """``input`` summed down to ``size`` (which it must expand to)."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (list, tuple)) else size
+    shape = input.array.shape
+    lead = len(shape) - len(size)
+    dims = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(size) if n == 1 and shape[lead + i] != 1
+    )
+    out = rd.sum(input, dims, keepdim=True) if dims else input
+    return sh.reshape(out, size) if out.array.shape != size else out
+
+
+def unfold(input, dimension, size, step):  # noqa: A002
+    """Sliding windows of ``size`` every ``step`` along ``dimension``, as a new last dim."""
+    x = _lift(input)
+    d = dimension % _nd(x)
+    n = x.array.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    starts = np.arange(0, n - size + 1, step)
+    idx = starts[:, None] + np.arange(size)[None, :]
+    out = ix.getitem(sh.movedim(x, d, -1), (Ellipsis, idx))
+    out = sh.movedim(out, -2, d)
+    return sh.reshape(out, (size,)) if _nd(input) == 0 else out
+
+
+def as_strided(input, size, stride, storage_offset=None):  # noqa: A002
+    """A strided window over ``input``'s elements in row-major order (a gather, so it is
+    differentiable; fastnn tensors own contiguous storage for this purpose)."""
+    numel = input.array.size
+    off = 0 if storage_offset is None else int(storage_offset)
+    base = np.arange(numel, dtype=np.int64)
+    size, stride = tuple(size), tuple(stride)
+    need = off + builtins.sum((s - 1) * st for s, st in zip(size, stride)) if all(size) else 0
+    if all(size) and need >= numel:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off} "
+            f"require more than the {numel} elements of the input"
+        )
+    idx = np.lib.stride_tricks.as_strided(
+        base[off:] if numel > off else base, size, tuple(8 * s for s in stride)
+    ).copy()
+    return ix.getitem(sh.reshape(input, (-1,)), idx)
+
+
+def select_scatter(input, src, dim, index):  # noqa: A002
+    d = dim % _nd(input)
+    return ix.SetItem.apply(input, _src_dtype(src, input), (builtins.slice(None),) * d + (index,))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):  # noqa: A002
+    d = dim % _nd(input)
+    sl = (builtins.slice(None),) * d + (builtins.slice(start, end, step),)
+    return ix.SetItem.apply(input, _src_dtype(src, input), sl)
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):  # noqa: A002
+    n = _nd(input)
+    d1, d2 = dim1 % n, dim2 % n
+    i, j = _diag_index(input.array.shape, offset, d1, d2)
+    moved = sh.movedim(input, (d1, d2), (-2, -1))
+    out = ix.SetItem.apply(moved, _src_dtype(src, input), (Ellipsis, i, j))
+    return sh.movedim(out, (n - 2, n - 1), (d1, d2))
+
+
+def nonzero_static(input, *, size, fill_value=-1):  # noqa: A002
+    nz = nonzero(input).array
+    out = np.full((size, nz.shape[1]), fill_value, np.int64)
+    k = builtins.min(size, nz.shape[0])
+    out[:k] = nz[:k]
+    return _long(out)
+
+
+def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A001,A002
+    a = np.asarray(input.array).reshape(-1)
+    b = _arr(bins) if isinstance(bins, Tensor) else bins
+    if range is None and not isinstance(bins, Tensor) and a.size:
+        range = (float(a.min()), float(a.max()))  # noqa: A001
+    w = None if weight is None else np.asarray(_arr(weight)).reshape(-1)
+    hist, edges = np.histogram(a, bins=b, range=range, weights=w, density=density)
+    dt = input.array.dtype
+    return _ret(
+        "histogram",
+        ["hist", "bin_edges"],
+        _make(hist.astype(dt), False, None, 0),
+        _make(edges.astype(dt), False, None, 0),
+    )
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """Pairwise p-norm distances between the rows of x1 and x2 (batched)."""
+    diff_ = ew.sub(sh.unsqueeze(x1, -2), sh.unsqueeze(x2, -3))
+    if p == 0:
+        return rd.sum(ew.cast(ew.ne(diff_, 0), x1.array.dtype), -1)
+    return rd.norm(diff_, p, -1)
+
+
+def constant_pad_nd(input, pad, value=0):  # noqa: A002
+    from ..nn import functional as F  # noqa: N812
+
+    return F.pad(input, pad, mode="constant", value=value)
+
+
+def scalar_tensor(
+    s, *, dtype=None, device=None, layout=None, requires_grad=False, pin_memory=False
+):
+    from .creation import tensor
+
+    return tensor(
+        s, dtype=dtype or _dt.get_default_dtype(), device=device, requires_grad=requires_grad
+    )
+
+
+def empty_strided(
+    size, stride, *, dtype=None, device=None, layout=None, requires_grad=False, pin_memory=False
+):
+    from .creation import empty
+
+    return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def empty_permuted(
+    size,
+    physical_layout,
+    *,
+    dtype=None,
+    device=None,
+    layout=None,
+    requires_grad=False,
+    pin_memory=False,
+):
+    from .creation import empty
+
+    return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def unsafe_chunk(input, chunks, dim=0):  # noqa: A002
+    return sh.chunk(input, chunks, dim)
+
+
+def unsafe_split(input, split_size, dim=0):  # noqa: A002
+    return sh.split(input, split_size, dim)
+
+
+def conj(input):  # noqa: A002
+    """Real tensors are their own conjugate (fastnn has no complex autograd)."""
+    return input
+
+
+conj_physical = resolve_conj = resolve_neg = conj
+
+
+def real(input):  # noqa: A002
+    return input
+
+
+def _randomize(draw):
+    def method(self, *args, generator=None, **kwargs):
+        from .. import random as _random
+
+        vals = draw(_random.generator(generator), self.array.shape, *args, **kwargs)
+        self.array[...] = np.asarray(vals).astype(self.array.dtype)
+        self._version += 1
+        return self
+
+    return method
+
+
+cauchy_ = _randomize(lambda g, shape, median=0, sigma=1: median + sigma * g.standard_cauchy(shape))
+exponential_ = _randomize(lambda g, shape, lambd=1: g.exponential(1 / lambd, shape))
+geometric_ = _randomize(lambda g, shape, p: g.geometric(p, shape))
+log_normal_ = _randomize(lambda g, shape, mean=1, std=2: g.lognormal(mean, std, shape))
+
+
+unfold_copy = _copy_of(unfold)
+as_strided_copy = _copy_of(as_strided)
+
+
+def as_strided_scatter(input, src, size, stride, storage_offset=None):  # noqa: A002
+    """``input`` with ``src`` written over its ``as_strided(size, stride, offset)`` window."""
+    numel = input.array.size
+    off = 0 if storage_offset is None else int(storage_offset)
+    base = np.arange(numel, dtype=np.int64)
+    idx = np.lib.stride_tricks.as_strided(
+        base[off:], tuple(size), tuple(8 * s for s in stride)
+    ).copy()
+    flat = ix.SetItem.apply(sh.reshape(input, (-1,)), _src_dtype(src, input), (idx,))
+    return sh.reshape(flat, input.array.shape)

@@ -229,6 +229,16 @@ BINARY = {
         None,
     ),
     "nextafter": (np.nextafter, lambda g, a, b, y: g, None),
+    "igamma": (
+        lambda a, b: _like(_special(a if hasattr(a, "dtype") else b).gammainc(a, b), a),
+        None,
+        None,
+    ),
+    "igammac": (
+        lambda a, b: _like(_special(a if hasattr(a, "dtype") else b).gammaincc(a, b), a),
+        None,
+        None,
+    ),
     "heaviside": (np.heaviside, None, None),
 }
 
@@ -335,6 +345,8 @@ logaddexp2 = binary_fn("logaddexp2")
 xlogy = binary_fn("xlogy")
 nextafter = binary_fn("nextafter")
 heaviside = binary_fn("heaviside", float_only=False)
+igamma = binary_fn("igamma")
+igammac = binary_fn("igammac")
 
 
 # ----------------------------------------------------- compositions of the rows above
