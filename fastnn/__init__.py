@@ -290,7 +290,7 @@ __all__ = ["__version__"] + sorted(n for n in globals() if not n.startswith("_")
 
 # ---- the op long tail (issue 18): pointwise table rows (functions/pointwise.py), compositions
 # (functions/compose.py), torch.special, torch.linalg and torch.fft
-from . import fft, linalg, masked, special
+from . import fft, linalg, masked, signal, special
 from .functions.pointwise import (
     acos,
     acosh,
