@@ -401,6 +401,18 @@ def eigvalsh(A, UPLO="L", *, out=None):  # noqa: N803
 def svd(A, full_matrices=True, *, driver=None, out=None):  # noqa: N803
     a = A.array
     k = builtins.min(a.shape[-2:])
+    if full_matrices and a.shape[-2] != a.shape[-1] and not k:  # empty: U, Vh are identities
+        m, n = a.shape[-2:]
+        eye = np.eye
+        return _svd_t(
+            _make(
+                np.broadcast_to(eye(m, dtype=a.dtype), a.shape[:-2] + (m, m)).copy(), False, None, 0
+            ),
+            _make(np.zeros(a.shape[:-2] + (0,), a.dtype), False, None, 0),
+            _make(
+                np.broadcast_to(eye(n, dtype=a.dtype), a.shape[:-2] + (n, n)).copy(), False, None, 0
+            ),
+        )
     if full_matrices and a.shape[-2] != a.shape[-1] and k:
         u, s, vh = np.linalg.svd(a, full_matrices=True)
         return _svd_t(*(_make(t.astype(a.dtype), False, None, 0) for t in (u, s, vh)))
@@ -650,6 +662,6 @@ def cholesky_inverse(L, upper=False, *, out=None):  # noqa: N803
 
 
 def cholesky_solve(B, L, upper=False, *, out=None):  # noqa: N803
+    """``(L L^T)^-1 B``; differentiable in every entry of L, as torch's cholesky_solve is."""
     low = _sh.transpose(L, -2, -1) if upper else L
-    y = solve_triangular(low, B, upper=False)
-    return solve_triangular(_sh.transpose(low, -2, -1), y, upper=True)
+    return solve(matmul(low, _sh.transpose(low, -2, -1)), B)

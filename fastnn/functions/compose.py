@@ -760,6 +760,8 @@ def msort(input):  # noqa: A002
 def diff(input, n=1, dim=-1, prepend=None, append=None):  # noqa: A002
     d = dim % _nd(input)
     x = input
+    if n == 0:
+        return input
     if prepend is not None or append is not None:
         parts = [p if _nd(p) else sh.reshape(p, (1,)) for p in (prepend,) if p is not None]
         parts += [x] + [a for a in (append,) if a is not None]
@@ -798,7 +800,9 @@ def searchsorted(
     side = side or ("right" if right else "left")
     if sorter is not None:
         seq = np.take_along_axis(seq, _arr(sorter), -1)
-    if seq.ndim <= 1:
+    if v.size == 0:
+        res = np.zeros(v.shape, np.int64)
+    elif seq.ndim <= 1:
         res = np.searchsorted(seq, v, side=side)
     else:
         fs, fv = seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1])
@@ -828,7 +832,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv_shape = a.shape
     else:
         d = dim % a.ndim
-        m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+        m = np.moveaxis(a, d, 0).reshape(a.shape[d], -1 if a.shape[d] else 0)
         keep = np.ones(m.shape[0], bool)
         keep[1:] = (m[1:] != m[:-1]).any(axis=1)
         vals = np.compress(keep, a, axis=d)
