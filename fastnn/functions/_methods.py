@@ -637,3 +637,6 @@ def _new_empty_strided(
 
 
 Tensor.new_empty_strided = _new_empty_strided
+Tensor.scatter_reduce, Tensor.index_reduce = cp.scatter_reduce, cp.index_reduce
+Tensor.scatter_reduce_ = _inplace_of(cp.scatter_reduce)
+Tensor.index_reduce_ = _inplace_of(cp.index_reduce)

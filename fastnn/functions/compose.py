@@ -254,10 +254,6 @@ def masked_scatter(input, mask, source):  # noqa: A002
     return ix.SetItem.apply(x, _src_dtype(vals, x), np.nonzero(m))
 
 
-def index_reduce(*args, **kwargs):
-    raise NotImplementedError("index_reduce is not supported by fastnn")
-
-
 # -------------------------------------------------------------------------------- shape
 def atleast_1d(*tensors):
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
@@ -1194,3 +1190,113 @@ def as_strided_scatter(input, src, size, stride, storage_offset=None):  # noqa: 
     ).copy()
     flat = ix.SetItem.apply(sh.reshape(input, (-1,)), _src_dtype(src, input), (idx,))
     return sh.reshape(flat, input.array.shape)
+
+
+# ------------------------------------------------- the second primitive: scatter_reduce
+class ScatterReduce(Function):
+    """``out = input; out[index[i]] <reduce>= src[i]`` along ``axis`` (sum, prod, mean, amax,
+    amin), ``include_self=False`` starting the scattered positions from the reduction's
+    identity. Backward (torch's scatter_reduce_backward): sum/mean pass g (over the count);
+    prod passes g times the product of the other contributors; amax/amin split g evenly
+    among the elements equal to the result."""
+
+    @staticmethod
+    def forward(ctx, x, src, axis, index, reduce, include_self):
+        full = ix._full_index(index, axis)
+        vals = src[tuple(builtins.slice(0, n) for n in index.shape)]
+        out = x.copy()
+        hit = np.zeros(x.shape, bool)
+        hit[full] = True
+        if reduce in ("sum", "mean"):
+            if not include_self:
+                out[hit] = 0
+            np.add.at(out, full, vals)
+        elif reduce == "prod":
+            if not include_self:
+                out[hit] = 1
+            np.multiply.at(out, full, vals)
+        else:
+            big = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
+            if not include_self:
+                out[hit] = -big if reduce == "amax" else big
+            (np.maximum if reduce == "amax" else np.minimum).at(out, full, vals)
+        count = None
+        if reduce == "mean":
+            count = np.where(hit & (not include_self), 0, 1).astype(x.dtype)
+            np.add.at(count, full, 1)
+            out = out / count if x.dtype.kind == "f" else out // count
+        ctx.save_for_backward(x, vals, out)
+        ctx.meta = (full, reduce, include_self, hit, count, src.shape, index.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, vals, out = ctx.saved_tensors
+        full, reduce, include_self, hit, count, sshape, ishape = ctx.meta
+        keep_self = np.ones(x.shape, bool) if include_self else ~hit
+        if reduce == "sum":
+            gx, gv = g * keep_self, g[full]
+        elif reduce == "mean":
+            gc = g / count
+            gx, gv = gc * keep_self, gc[full]
+        elif reduce == "prod":
+            # product of the other contributors, zeros included: with one zero only the zero
+            # gets a gradient (the product of the non-zeros), with two or more nobody does
+            one = g.dtype.type(1)
+            nz = np.where(keep_self & (x != 0), x, one)
+            zeros = (keep_self & (x == 0)).astype(np.int64)
+            np.multiply.at(nz, full, np.where(vals != 0, vals, one))
+            np.add.at(zeros, full, (vals == 0).astype(np.int64))
+
+            def others(v, z, p):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return np.where(
+                        z == 0, p / np.where(v == 0, one, v), np.where((z == 1) & (v == 0), p, 0)
+                    )
+
+            gx = np.where(keep_self, g * others(x, zeros, nz), 0)
+            gv = g[full] * others(vals, zeros[full], nz[full])
+        else:
+            self_is = (x == out) & keep_self
+            src_is = vals == out[full]
+            n = self_is.astype(g.dtype)
+            np.add.at(n, full, src_is.astype(g.dtype))
+            gn = g / np.maximum(n, 1)
+            gx, gv = gn * self_is, gn[full] * src_is
+        gs = np.zeros(sshape, g.dtype)
+        gs[tuple(builtins.slice(0, k) for k in ishape)] = gv
+        return gx.astype(g.dtype, copy=False), gs, None, None, None, None
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noqa: A002
+    if reduce not in _REDUCES:
+        raise ValueError(f"scatter_reduce: reduce must be one of {_REDUCES}, got {reduce!r}")
+    if _nd(input) == 0:
+        out = scatter_reduce(
+            _lift(input), 0, _arr(index).reshape(-1), _lift(src), reduce, include_self=include_self
+        )
+        return sh.reshape(out, ())
+    ia = _arr(index)
+    ix._check_index("scatter_reduce", ia, _nd(input))
+    return ScatterReduce.apply(
+        input, _src_dtype(src, input), dim % _nd(input), ia, reduce, bool(include_self)
+    )
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # noqa: A002
+    """scatter_reduce with ``index`` (1-D) broadcast along ``dim`` of ``source``."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ValueError(f"index_reduce: reduce must be prod, mean, amax or amin, got {reduce!r}")
+    if _nd(input) == 0:
+        return scatter_reduce(
+            input, 0, _arr(index).reshape(()), source, reduce, include_self=include_self
+        )
+    d = dim % _nd(input)
+    src = _lift(source)
+    shape = [1] * _nd(src)
+    shape[d] = -1
+    idx = np.broadcast_to(_arr(index).reshape(shape), src.array.shape).copy()
+    return scatter_reduce(input, d, idx, src, reduce, include_self=include_self)
