@@ -21,7 +21,7 @@ from .functions import elementwise as _ew
 from .functions import reduce as _rd
 from .functions import shape as _sh
 from .functions.gemm import matmul
-from .tensor import _make
+from .tensor import Tensor, _make
 
 
 def _mT(a):
@@ -273,6 +273,9 @@ class Svd(Function):
         v = _mT(vh)
         m, n = u.shape[-2], vh.shape[-1]
         k = s.shape[-1]
+        # outputs nobody used arrive as zeros: drop them (their terms divide by s_i^2 - s_j^2)
+        gu = None if gu is None or not gu.any() else gu
+        gvh = None if gvh is None or not gvh.any() else gvh
         if gu is None and gvh is None:
             return (u * gs[..., None, :]) @ vh
         eye = np.eye(k, dtype=s.dtype)
@@ -578,6 +581,9 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False, out=None):  # noqa: N803
         keep = _make(wa > np.maximum(0.0 if atol is None else atol, rtol * wmax), False, None, 0)
         winv = _ew.where(keep, _ew.reciprocal(_ew.where(keep, w, 1.0)), 0.0)
         return matmul(v * _sh.unsqueeze(winv, -2), _sh.transpose(v, -2, -1))
+    if A.array.size == 0:
+        shape = A.array.shape[:-2] + (A.array.shape[-1], A.array.shape[-2])
+        return _make(np.zeros(shape, A.array.dtype), False, None, 0)
     u, s, vh = svd(A, full_matrices=False)
     sa = s.array
     smax = sa.max(-1, keepdims=True) if sa.size else sa[..., :1]
@@ -611,11 +617,13 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):  # noqa:
     a = A.array
     s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(a.shape[:-2] + (0,))
     smax = s.max(-1, keepdims=True) if s.size else np.zeros(s.shape[:-1] + (1,))
-    if rtol is None:
-        rtol = 0.0 if atol is not None and atol > 0 else max(a.shape[-2:]) * np.finfo(a.dtype).eps
+    atol = atol.array[..., None] if isinstance(atol, Tensor) else atol
+    rtol = rtol.array[..., None] if isinstance(rtol, Tensor) else rtol
+    if rtol is None:  # torch: eps * max(m, n), unless a positive atol is given
+        eps = max(a.shape[-2:]) * np.finfo(a.dtype).eps
+        rtol = eps if atol is None else np.where(np.asarray(atol) > 0, 0.0, eps)
     tol = np.maximum(0.0 if atol is None else atol, rtol * smax)
     return _make(np.asarray((s > tol).sum(-1), dtype=np.int64), False, None, 0)
-
 
 def tensorinv(A, ind=2, *, out=None):  # noqa: N803
     shape = A.array.shape
