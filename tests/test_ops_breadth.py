@@ -199,6 +199,29 @@ def test_cumprod_gradient_with_zeros():
     helper_test_op(None, lambda x: x.cumprod(1), vals=[[[1.0, 0.0, 2.0, 0.0, 3.0]]])
 
 
+def test_scatter_reduce_gradients_with_ties_and_zeros():
+    idx = [[0, 1, 0, 1]]
+    for reduce in ["amax", "prod", "mean"]:
+        helper_test_op(
+            None,
+            lambda x, s, r=reduce: x.scatter_reduce(1, torch.tensor(idx), s, r),
+            lambda x, s, r=reduce: x.scatter_reduce(1, fastnn.tensor(idx), s, r),
+            vals=[[[1.0, 2.0, 0.0]], [[2.0, 0.0, 2.0, 3.0]]],
+            gradcheck_f64=reduce == "mean",  # ties and zeros: subgradients, not derivatives
+        )
+
+
+def test_masked_reductions():
+    mask = np.array([[True, False, True, True], [False, False, False, False], [True] * 4])
+    for name in ["sum", "amax", "mean", "logsumexp", "softmax"]:
+        helper_test_op(  # row 1 is fully masked: NaN / -inf on both sides
+            [(3, 4)],
+            lambda x, n=name: getattr(torch.masked, n)(x, 1, mask=torch.tensor(mask)),
+            lambda x, n=name: getattr(fastnn.masked, n)(x, 1, mask=fastnn.tensor(mask)),
+            gradcheck_f64=False,
+        )
+
+
 # -------------------------------------------------------------------------- linalg / fft
 def _spd(n):
     a = np.random.default_rng(1).standard_normal((n, n))
@@ -303,6 +326,12 @@ linalg.inv linalg.det linalg.slogdet linalg.solve linalg.cholesky linalg.eigvals
 linalg.vector_norm linalg.matrix_norm linalg.norm linalg.matrix_power linalg.multi_dot
 linalg.vander linalg.vecdot linalg.cross linalg.tensorinv logdet addmv addr addbmm norm.nuc
 fft.fft fft.rfft fft.irfft fft.hfft fft.fftn fft.irfftn fft.fftshift fft.ifftshift
+masked.sum masked.prod masked.amax masked.argmin masked.mean masked.median masked.logsumexp
+masked.norm masked.var masked.softmax masked.normalize masked.cumprod masked.logaddexp
+signal.windows.hann signal.windows.kaiser signal.windows.general_cosine signal.windows.exponential
+scatter_reduce.sum scatter_reduce.prod scatter_reduce.amax scatter_reduce.mean index_reduce.prod
+index_reduce.amin sum_to_size unfold as_strided select_scatter slice_scatter diagonal_scatter
+nonzero_static histogram cdist H mH conj real igamma linalg.matrix_rank linalg.pinv
 """.split()
 DEFAULT = PASSING[::8]
 
