@@ -625,6 +625,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, out=None):  # noqa:
     tol = np.maximum(0.0 if atol is None else atol, rtol * smax)
     return _make(np.asarray((s > tol).sum(-1), dtype=np.int64), False, None, 0)
 
+
 def tensorinv(A, ind=2, *, out=None):  # noqa: N803
     shape = A.array.shape
     rows, cols = math.prod(shape[:ind]), math.prod(shape[ind:])
@@ -673,3 +674,24 @@ def cholesky_solve(B, L, upper=False, *, out=None):  # noqa: N803
     """``(L L^T)^-1 B``; differentiable in every entry of L, as torch's cholesky_solve is."""
     low = _sh.transpose(L, -2, -1) if upper else L
     return solve(matmul(low, _sh.transpose(low, -2, -1)), B)
+
+
+_eig_t = _nt("eig", ["eigenvalues", "eigenvectors"])
+
+
+def _complex_of(a):
+    return np.complex128 if a.dtype == np.float64 else np.complex64
+
+
+def eig(A, *, out=None):  # noqa: N803
+    """Eigen-decomposition of a general matrix (LAPACK geev): complex results, not
+    differentiable in fastnn (no complex autograd)."""
+    _check_square("eig", A)
+    w, v = np.linalg.eig(A.array)
+    ct = _complex_of(A.array)
+    return _eig_t(_make(w.astype(ct), False, None, 0), _make(v.astype(ct), False, None, 0))
+
+
+def eigvals(A, *, out=None):  # noqa: N803
+    _check_square("eigvals", A)
+    return _make(np.linalg.eigvals(A.array).astype(_complex_of(A.array)), False, None, 0)

@@ -1300,3 +1300,129 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):  # no
     shape[d] = -1
     idx = np.broadcast_to(_arr(index).reshape(shape), src.array.shape).copy()
     return scatter_reduce(input, d, idx, src, reduce, include_self=include_self)
+
+
+def geqrf(input):  # noqa: A002
+    """LAPACK's geqrf: (a, tau), R above the diagonal and the Householder reflectors below."""
+    from scipy.linalg import lapack
+
+    a = np.asarray(input.array)
+    flat = a.reshape((-1,) + a.shape[-2:]) if a.size else []
+    outs, taus = [], []
+    for m in flat:
+        fn = lapack.dgeqrf if a.dtype == np.float64 else lapack.sgeqrf
+        qr_, tau, _, _ = fn(m)
+        outs.append(qr_)
+        taus.append(tau)
+    k = builtins.min(a.shape[-2:])
+    qr_a = np.stack(outs).reshape(a.shape) if outs else np.zeros(a.shape, a.dtype)
+    tau_a = (
+        np.stack(taus).reshape(a.shape[:-2] + (k,))
+        if taus
+        else np.zeros(a.shape[:-2] + (k,), a.dtype)
+    )
+    return _ret(
+        "geqrf",
+        ["a", "tau"],
+        _make(qr_a.astype(a.dtype), False, None, 0),
+        _make(tau_a.astype(a.dtype), False, None, 0),
+    )
+
+
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):  # noqa: A001,A002
+    a = np.asarray(input.array)
+    d = a.shape[-1]
+    pts = a.reshape(-1, d)
+    if isinstance(bins, Tensor):
+        bins = bins.tolist()
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        bins = [np.asarray(b.array) for b in bins]
+    rng = None if range is None else [(range[2 * i], range[2 * i + 1]) for i in builtins.range(d)]
+    w = None if weight is None else np.asarray(_arr(weight)).reshape(-1)
+    hist, edges = np.histogramdd(pts, bins=bins, range=rng, weights=w, density=density)
+    return _ret(
+        "histogramdd",
+        ["hist", "bin_edges"],
+        _make(hist.astype(a.dtype), False, None, 0),
+        [_make(e.astype(a.dtype), False, None, 0) for e in edges],
+    )
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):  # noqa: A002
+    """Central differences in the interior, one-sided (order ``edge_order``) at the edges, along
+    each of ``dim``; ``spacing`` a number, one number per dim, or coordinates per dim (numpy's
+    non-uniform formulas). A linear combination of shifted slices, so differentiable."""
+    n = _nd(input)
+    dims = (
+        list(builtins.range(n))
+        if dim is None
+        else [d % n for d in ((dim,) if isinstance(dim, int) else dim)]
+    )
+    sp = 1 if spacing is None else spacing
+    if not isinstance(sp, (list, tuple)):
+        sp = [sp] * len(dims)
+    if len(sp) != len(dims):
+        raise RuntimeError(
+            f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+            f"arguments to have the same length, but got a spacing argument of length {len(sp)} "
+            f"and a dim argument of length {len(dims)}."
+        )
+    outs = []
+    for d, s in zip(dims, sp):
+        m = input.array.shape[d]
+        if m < edge_order + 1:
+            raise RuntimeError(
+                "torch.gradient expected each dimension size to be at least edge_order+1"
+            )
+        if isinstance(s, Tensor):
+            x = np.asarray(s.array, dtype=np.float64)
+        else:
+            x = np.arange(m, dtype=np.float64) * float(s.item() if hasattr(s, "item") else s)
+        outs.append(_gradient_1d(input, d, x, edge_order))
+    return tuple(outs)
+
+
+def _coef(c, d, n):
+    shape = [1] * n
+    shape[d] = -1
+    return np.asarray(c).reshape(shape)
+
+
+def _gradient_1d(f, d, x, edge_order):
+    n, m = _nd(f), f.array.shape[d]
+    dt = f.array.dtype if f.array.dtype.kind == "f" else np.dtype(_dt.get_default_dtype())
+    f = f if f.array.dtype == dt else ew.cast(f, dt)
+    dx = np.diff(x)
+
+    def sl(start, length):
+        return sh.narrow(f, d, start, length)
+
+    def lin(terms):
+        out = None
+        for c, t in terms:
+            term = ew.mul(t, _make(_coef(c, d, n).astype(dt), False, None, 0))
+            out = term if out is None else ew.add(out, term)
+        return out
+
+    parts = []
+    # the first edge
+    if edge_order == 1:
+        parts.append(lin([(-1 / dx[0], sl(0, 1)), (1 / dx[0], sl(1, 1))]))
+    else:
+        h1, h2 = dx[0], dx[1]
+        a, b, c = -(2 * h1 + h2) / (h1 * (h1 + h2)), (h1 + h2) / (h1 * h2), -h1 / (h2 * (h1 + h2))
+        parts.append(lin([(a, sl(0, 1)), (b, sl(1, 1)), (c, sl(2, 1))]))
+    if m > 2:  # the interior
+        h1, h2 = dx[:-1], dx[1:]
+        a = -h2 / (h1 * (h1 + h2))
+        b = (h2 - h1) / (h1 * h2)
+        c = h1 / (h2 * (h1 + h2))
+        parts.append(lin([(a, sl(0, m - 2)), (b, sl(1, m - 2)), (c, sl(2, m - 2))]))
+    # the last edge
+    if edge_order == 1:
+        parts.append(lin([(-1 / dx[-1], sl(m - 2, 1)), (1 / dx[-1], sl(m - 1, 1))]))
+    else:
+        h1, h2 = dx[-2], dx[-1]
+        a, b, c = h2 / (h1 * (h1 + h2)), -(h2 + h1) / (h1 * h2), (2 * h2 + h1) / (h2 * (h1 + h2))
+        parts.append(lin([(a, sl(m - 3, 1)), (b, sl(m - 2, 1)), (c, sl(m - 1, 1))]))
+    return sh.cat(parts, d)
