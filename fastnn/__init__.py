@@ -369,6 +369,7 @@ from .functions.compose import (
     cartesian_prod,
     cdist,
     cholesky,
+    complex,
     column_stack,
     combinations,
     conj,
@@ -406,6 +407,7 @@ from .functions.compose import (
     index_reduce,
     isin,
     kron,
+    lu_unpack,
     masked_scatter,
     median,
     msort,
@@ -417,6 +419,7 @@ from .functions.compose import (
     nonzero_static,
     permute_copy,
     pinverse,
+    polar,
     put,
     qr,
     quantile,
@@ -474,6 +477,11 @@ from .functions.compose import (  # noqa: F811 - 0-d, empty, dims=
     topk,
 )
 from .functions.reduce import cumprod, logcumsumexp
+from .functions.compose import (  # noqa: E402 - aten internals that op_db lists
+    _softmax_backward_data,
+    _unsafe_masked_index,
+    _unsafe_masked_index_put_accumulate,
+)
 from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
 from .functions import compose as _compose
 

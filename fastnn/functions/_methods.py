@@ -640,3 +640,14 @@ Tensor.new_empty_strided = _new_empty_strided
 Tensor.scatter_reduce, Tensor.index_reduce = cp.scatter_reduce, cp.index_reduce
 Tensor.scatter_reduce_ = _inplace_of(cp.scatter_reduce)
 Tensor.index_reduce_ = _inplace_of(cp.index_reduce)
+
+
+def _to_complex(dtype):
+    def method(self, memory_format=None):
+        return ew._nondiff(self.array.astype(dtype))
+
+    return method
+
+
+Tensor.cfloat = _to_complex("complex64")
+Tensor.cdouble = _to_complex("complex128")

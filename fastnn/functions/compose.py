@@ -1426,3 +1426,56 @@ def _gradient_1d(f, d, x, edge_order):
         a, b, c = h2 / (h1 * (h1 + h2)), -(h2 + h1) / (h1 * h2), (2 * h2 + h1) / (h2 * (h1 + h2))
         parts.append(lin([(a, sl(m - 3, 1)), (b, sl(m - 2, 1)), (c, sl(m - 1, 1))]))
     return sh.cat(parts, d)
+
+
+# --------------------------------------------------- internal aten ops that op_db lists
+def _softmax_backward_data(grad_output, output, dim, input_dtype):
+    """softmax's backward, ``output * (g - sum(g * output, dim))``, as a composition."""
+    s = rd.sum(ew.mul(grad_output, output), dim, keepdim=True)
+    return ew.mul(output, ew.sub(grad_output, s))
+
+
+def _unsafe_masked_index(input, mask, indices, fill):  # noqa: A002
+    """``where(mask, input[indices], fill)``; masked-out positions may hold any index."""
+    idx = tuple(ew.where(mask, i, 0) if isinstance(i, Tensor) else i for i in indices)
+    return ew.where(mask, ix.getitem(input, idx), fill)
+
+
+def _unsafe_masked_index_put_accumulate(input, mask, indices, values):  # noqa: A002
+    idx = tuple(ew.where(mask, i, 0) if isinstance(i, Tensor) else i for i in indices)
+    return index_put(input, idx, ew.where(mask, values, 0.0), accumulate=True)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803
+    """(P, L, U) from a packed LU factorization and LAPACK's 1-based row swaps."""
+    lu = LU_data
+    m, n = lu.array.shape[-2:]
+    k = builtins.min(m, n)
+    low = sh.tril(ix.getitem(lu, (Ellipsis, builtins.slice(None), builtins.slice(0, k))), -1)
+    eye = np.eye(m, k, dtype=lu.array.dtype)
+    low = ew.add(low, _make(eye, False, None, 0))
+    up = sh.triu(ix.getitem(lu, (Ellipsis, builtins.slice(0, k), builtins.slice(None))))
+    piv = np.asarray(_arr(LU_pivots)).astype(np.int64) - 1
+    batch = lu.array.shape[:-2]
+    perm = np.broadcast_to(np.arange(m), batch + (m,)).copy()
+    for b in np.ndindex(*batch):
+        for i, p in enumerate(piv[b]):
+            perm[b][i], perm[b][p] = perm[b][p], perm[b][i]
+    pm = np.zeros(batch + (m, m), lu.array.dtype)
+    for b in np.ndindex(*batch):
+        pm[b][perm[b], np.arange(m)] = 1
+    return _ret("lu_unpack", ["P", "L", "U"], _make(pm, False, None, 0), low, up)
+
+
+def polar(abs, angle):  # noqa: A002
+    """``abs * (cos(angle) + i sin(angle))`` (complex, not differentiable in fastnn)."""
+    a, t = np.asarray(_arr(abs)), np.asarray(_arr(angle))
+    ct = np.complex128 if a.dtype == np.float64 else np.complex64
+    return _make(np.asarray(a * np.cos(t) + 1j * (a * np.sin(t))).astype(ct), False, None, 0)
+
+
+def complex(real, imag):  # noqa: A001
+    """``real + i imag`` (complex, not differentiable in fastnn)."""
+    r, i = np.asarray(_arr(real)), np.asarray(_arr(imag))
+    ct = np.complex128 if r.dtype == np.float64 else np.complex64
+    return _make(np.asarray(r + 1j * i).astype(ct), False, None, 0)
