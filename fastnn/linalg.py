@@ -695,3 +695,56 @@ def eig(A, *, out=None):  # noqa: N803
 def eigvals(A, *, out=None):  # noqa: N803
     _check_square("eigvals", A)
     return _make(np.linalg.eigvals(A.array).astype(_complex_of(A.array)), False, None, 0)
+
+
+_ldl_t = _nt("ldl_factor", ["LD", "pivots"])
+_ldl_ex_t = _nt("ldl_factor_ex", ["LD", "pivots", "info"])
+
+
+def _lapack(name, dtype):
+    from scipy.linalg import lapack
+
+    return getattr(lapack, ("d" if dtype == np.float64 else "s") + name)
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):  # noqa: N803
+    """LAPACK's sytrf (lower): the compact LD factor and 1-based pivots; not differentiable."""
+    _check_square("ldl_factor", A)
+    a = A.array
+    fn = _lapack("sytrf", a.dtype)
+    flat = a.reshape((-1,) + a.shape[-2:]) if a.size else []
+    lds, pivs = [], []
+    for m in flat:
+        ld, piv, _ = fn(m, lower=1)
+        lds.append(np.tril(ld))
+        pivs.append(piv)
+    n = a.shape[-1]
+    ld = np.stack(lds).reshape(a.shape) if lds else np.zeros(a.shape, a.dtype)
+    piv = np.stack(pivs).reshape(a.shape[:-1]) if pivs else np.zeros(a.shape[:-2] + (n,))
+    return _ldl_ex_t(
+        _make(ld.astype(a.dtype), False, None, 0),
+        _make(piv.astype(np.int32), False, None, 0),
+        _make(np.zeros(a.shape[:-2], np.int32), False, None, 0),
+    )
+
+
+def ldl_factor(A, *, hermitian=False, out=None):  # noqa: N803
+    ld, piv, _ = ldl_factor_ex(A, hermitian=hermitian)
+    return _ldl_t(ld, piv)
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):  # noqa: N803
+    """Solve with ldl_factor's output (LAPACK's sytrs); not differentiable."""
+    ld, b = LD.array, B.array
+    fn = _lapack("sytrs", ld.dtype)
+    shape = np.broadcast_shapes(ld.shape[:-2], b.shape[:-2])
+    if ld.size == 0 or b.size == 0:
+        return _make(np.zeros(shape + b.shape[-2:], b.dtype), False, None, 0)
+    lds = np.broadcast_to(ld, shape + ld.shape[-2:]).reshape((-1,) + ld.shape[-2:])
+    bs = np.broadcast_to(b, shape + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    ps = np.broadcast_to(pivots.array, shape + pivots.array.shape[-1:]).reshape(
+        (-1, pivots.array.shape[-1])
+    )
+    xs = [fn(li, pi, bi, lower=1)[0] for li, pi, bi in zip(lds, ps, bs)]
+    x = np.stack(xs).reshape(shape + b.shape[-2:]) if xs else np.zeros(shape + b.shape[-2:])
+    return _make(x.astype(b.dtype), False, None, 0)
