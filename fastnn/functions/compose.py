@@ -674,7 +674,9 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
     )
     has_nan = nan.any(axis=d, keepdims=True)
     outs = []
-    for qv in qs.reshape(-1):
+    q_grad = isinstance(q, Tensor) and q.requires_grad and interpolation == "linear"
+    q_flat = sh.reshape(q, (-1,)) if q_grad else None
+    for qi, qv in enumerate(qs.reshape(-1)):
         pos = qv * (cnt - 1).astype(np.float64)
         lo = np.floor(pos).astype(np.int64)
         hi = np.ceil(pos).astype(np.int64)
@@ -692,8 +694,13 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
             w = pos - np.floor(pos)
         else:
             w = np.zeros(lo.shape)
-        w = w.astype(input.array.dtype)
-        r = ew.add(a, ew.mul(ew.sub(b, a), _make(w, False, None, 0)))
+        w = _make(w.astype(input.array.dtype), False, None, 0)
+        if q_grad:  # w = q (n - 1) - floor(q (n - 1)): the gradient reaches q
+            cm1 = _make((cnt - 1).astype(input.array.dtype), False, None, 0)
+            qe = ew.cast(ix.getitem(q_flat, qi), input.array.dtype)
+            qc = ew.mul(qe, cm1)
+            w = ew.add(ew.sub(qc, qc.detach()), w)
+        r = ew.add(a, ew.mul(ew.sub(b, a), w))
         bad = (cnt == 0) if ignore_nan else has_nan
         if bad.any():
             r = ew.where(_make(bad, False, None, 0), float("nan"), r)
