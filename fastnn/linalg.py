@@ -188,25 +188,21 @@ def _solve_tri(a, b, upper, left, unit):
         eye = xp_of(a).eye(n, dtype=a.dtype)
         a = a * (1 - eye) + eye
     tri = np.triu(a) if upper else np.tril(a)
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        return _mT(_solve_tri_left(_mT(tri), _mT(b)))
-    return _solve_tri_left(tri, b)
+    if not left:  # X A = B  <=>  A^T X^T = B^T (the transpose swaps the triangle)
+        return _mT(_solve_tri_left(_mT(tri), _mT(b), lower=upper))
+    return _solve_tri_left(tri, b, lower=not upper)
 
 
-def _solve_tri_left(tri, b):
-    if tri.size == 0 or b.size == 0:
-        shape = np.broadcast_shapes(tri.shape[:-2], b.shape[:-2]) + (tri.shape[-1], b.shape[-1])
-        return xp_of(b).zeros(shape, b.dtype)
-    try:
-        import scipy.linalg as sl
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        return _la(tri).solve(tri, b)
-    if xp_of(tri) is not np:
-        return _la(tri).solve(tri, b)
+def _solve_tri_left(tri, b, lower):
     shape = np.broadcast_shapes(tri.shape[:-2], b.shape[:-2])
+    if tri.size == 0 or b.size == 0:
+        return xp_of(b).zeros(shape + (tri.shape[-1], b.shape[-1]), b.dtype)
+    if xp_of(tri) is not np:  # CuPy: a general solve of the (zero-filled) triangle
+        return _la(tri).solve(tri, b)
+    import scipy.linalg as sl
+
     t = np.broadcast_to(tri, shape + tri.shape[-2:]).reshape((-1,) + tri.shape[-2:])
     bb = np.broadcast_to(b, shape + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
-    lower = bool(np.allclose(t, np.tril(t)))
     out = np.stack([sl.solve_triangular(ti, bi, lower=lower) for ti, bi in zip(t, bb)])
     return out.reshape(shape + b.shape[-2:]).astype(b.dtype, copy=False)
 
