@@ -243,13 +243,14 @@ class Eigh(Function):
     def backward(ctx, gw, gv):
         w, v = ctx.saved_tensors
         vt = _mT(v)
-        inner = np.zeros(v.shape, v.dtype) if gv is None else vt @ gv
+        xp = xp_of(v)
+        inner = xp.zeros(v.shape, v.dtype) if gv is None else vt @ gv
         with np.errstate(divide="ignore"):
             f = w[..., None, :] - w[..., :, None]
             f = np.where(f == 0, np.inf, f)
         inner = (inner - _mT(inner)) / (2 * f) if gv is not None else inner
         if gw is not None:
-            inner = inner + np.einsum("...i,ij->...ij", gw, np.eye(w.shape[-1], dtype=v.dtype))
+            inner = inner + gw[..., :, None] * xp.eye(w.shape[-1], dtype=v.dtype)
         return v @ inner @ vt, None
 
 
@@ -274,10 +275,11 @@ class Svd(Function):
         gvh = None if gvh is None or not gvh.any() else gvh
         if gu is None and gvh is None:
             return (u * gs[..., None, :]) @ vh
-        eye = np.eye(k, dtype=s.dtype)
+        xp = xp_of(s)
+        eye = xp.eye(k, dtype=s.dtype)
         gv = None if gvh is None else _mT(gvh)
-        ut_gu = np.zeros(s.shape + (k,), s.dtype) if gu is None else _mT(u) @ gu
-        vt_gv = np.zeros(s.shape + (k,), s.dtype) if gv is None else _mT(v) @ gv
+        ut_gu = xp.zeros(s.shape + (k,), s.dtype) if gu is None else _mT(u) @ gu
+        vt_gv = xp.zeros(s.shape + (k,), s.dtype) if gv is None else _mT(v) @ gv
         s2 = s * s
         with np.errstate(divide="ignore"):
             e = s2[..., None, :] - s2[..., :, None]

@@ -1212,7 +1212,8 @@ class ScatterReduce(Function):
         full = ix._full_index(index, axis)
         vals = src[tuple(builtins.slice(0, n) for n in index.shape)]
         out = x.copy()
-        hit = np.zeros(x.shape, bool)
+        xp = xp_of(x)
+        hit = xp.zeros(x.shape, bool)
         hit[full] = True
         if reduce in ("sum", "mean"):
             if not include_self:
@@ -1240,7 +1241,8 @@ class ScatterReduce(Function):
     def backward(ctx, g):
         x, vals, out = ctx.saved_tensors
         full, reduce, include_self, hit, count, sshape, ishape = ctx.meta
-        keep_self = np.ones(x.shape, bool) if include_self else ~hit
+        xp = xp_of(g)
+        keep_self = xp.ones(x.shape, bool) if include_self else ~hit
         if reduce == "sum":
             gx, gv = g * keep_self, g[full]
         elif reduce == "mean":
@@ -1270,7 +1272,7 @@ class ScatterReduce(Function):
             np.add.at(n, full, src_is.astype(g.dtype))
             gn = g / np.maximum(n, 1)
             gx, gv = gn * self_is, gn[full] * src_is
-        gs = np.zeros(sshape, g.dtype)
+        gs = xp.zeros(sshape, g.dtype)
         gs[tuple(builtins.slice(0, k) for k in ishape)] = gv
         return gx.astype(g.dtype, copy=False), gs, None, None, None, None
 
