@@ -374,7 +374,6 @@ from .functions.compose import (
     combinations,
     conj,
     conj_physical,
-    constant_pad_nd,
     corrcoef,
     cov,
     cross,

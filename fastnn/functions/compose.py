@@ -1106,12 +1106,6 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return rd.norm(diff_, p, -1)
 
 
-def constant_pad_nd(input, pad, value=0):  # noqa: A002
-    from ..nn import functional as F  # noqa: N812
-
-    return F.pad(input, pad, mode="constant", value=value)
-
-
 def scalar_tensor(
     s, *, dtype=None, device=None, layout=None, requires_grad=False, pin_memory=False
 ):
