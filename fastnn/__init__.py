@@ -299,3 +299,225 @@ __all__.append("constant_pad_nd")
 from .nn.functional._resample import grid_sampler_2d, grid_sampler_3d  # noqa: E402
 
 __all__ += ["grid_sampler_2d", "grid_sampler_3d"]
+# ---- the op long tail (issue 18): pointwise table rows (functions/pointwise.py), compositions
+# (functions/compose.py), torch.special, torch.linalg and torch.fft
+from . import fft, linalg, masked, signal, special
+from .functions.pointwise import (
+    acos,
+    acosh,
+    angle,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    copysign,
+    cosh,
+    deg2rad,
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    float_power,
+    fmod,
+    frexp,
+    gcd,
+    heaviside,
+    hypot,
+    i0,
+    igamma,
+    igammac,
+    isneginf,
+    isposinf,
+    isreal,
+    lcm,
+    ldexp,
+    lgamma,
+    logaddexp,
+    logaddexp2,
+    logit,
+    mvlgamma,
+    nan_to_num,
+    nextafter,
+    polygamma,
+    positive,
+    rad2deg,
+    rsub,
+    sgn,
+    signbit,
+    sinc,
+    sinh,
+    xlogy,
+)
+from .functions.compose import (
+    addbmm,
+    addmv,
+    addr,
+    alias_copy,
+    aminmax,
+    argwhere,
+    as_strided,
+    as_strided_copy,
+    as_strided_scatter,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    broadcast_shapes,
+    bucketize,
+    cartesian_prod,
+    cdist,
+    cholesky,
+    complex,
+    column_stack,
+    combinations,
+    conj,
+    conj_physical,
+    corrcoef,
+    cov,
+    cross,
+    cummax,
+    cummin,
+    cumulative_trapezoid,
+    diag_embed,
+    diagflat,
+    diagonal,
+    diagonal_copy,
+    diagonal_scatter,
+    diff,
+    dist,
+    dsplit,
+    dstack,
+    empty_permuted,
+    empty_strided,
+    expand_copy,
+    fill,
+    geqrf,
+    gradient,
+    histc,
+    histogram,
+    histogramdd,
+    hsplit,
+    index_add,
+    index_copy,
+    index_fill,
+    index_put,
+    index_reduce,
+    isin,
+    kron,
+    lu_unpack,
+    masked_scatter,
+    median,
+    msort,
+    nanmean,
+    nanmedian,
+    nanquantile,
+    nansum,
+    narrow_copy,
+    nonzero_static,
+    permute_copy,
+    pinverse,
+    polar,
+    put,
+    qr,
+    quantile,
+    ravel,
+    real,
+    renorm,
+    resolve_conj,
+    resolve_neg,
+    rot90,
+    scalar_tensor,
+    scatter_reduce,
+    searchsorted,
+    select,
+    select_scatter,
+    slice,
+    slice_scatter,
+    split_with_sizes,
+    split_with_sizes_copy,
+    squeeze_copy,
+    sum_to_size,
+    svd,
+    t_copy,
+    take,
+    tensordot,
+    tile,
+    transpose_copy,
+    trapezoid,
+    trapz,
+    triangular_solve,
+    tril_indices,
+    triu_indices,
+    unbind_copy,
+    unfold,
+    unfold_copy,
+    unique_consecutive,
+    unravel_index,
+    unsafe_chunk,
+    unsafe_split,
+    unsqueeze_copy,
+    vdot,
+    view_copy,
+    vsplit,
+    zero_,
+)
+from .functions.compose import (  # noqa: F811 - 0-d, empty, dims=
+    flip,
+    gather,
+    index_select,
+    kthvalue,
+    nonzero,
+    scatter,
+    scatter_add,
+    take_along_dim,
+    tensor_split,
+    topk,
+)
+from .functions.reduce import cumprod, logcumsumexp
+from .functions.compose import (  # noqa: E402 - aten internals that op_db lists
+    _softmax_backward_data,
+    _unsafe_masked_index,
+    _unsafe_masked_index_put_accumulate,
+)
+from .linalg import cholesky_inverse, cholesky_solve, det, logdet, matrix_exp, slogdet
+from .functions import compose as _compose
+
+mode = _compose.mode  # an import would clash with use_deterministic_algorithms' argument
+inverse = linalg.inv
+matrix_power = linalg.matrix_power
+
+
+class memory_format:  # noqa: N801 - torch's name
+    """``torch.contiguous_format`` and friends: fastnn arrays are always row-major, so these are
+    accepted and otherwise ignored."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"fastnn.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+__all__ = ["__version__"] + sorted(
+    n
+    for n in globals()
+    if not n.startswith("_") and n != "slice"  # slice: not the builtin
+)

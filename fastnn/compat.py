@@ -239,8 +239,12 @@ def _tolerances(torch, dtype, decorators=()):
         for d in getattr(dec, "decorators", [dec]):
             over = getattr(d, "d", None)
             if isinstance(over, dict) and dtype in over:
-                atol = max(atol, over[dtype].atol)
-                rtol = max(rtol, over[dtype].rtol)
+                tol = over[dtype]
+                if isinstance(tol, float):  # precisionOverride: the dtype's atol alone
+                    atol = max(atol, tol)
+                    continue
+                atol = max(atol, tol.atol)
+                rtol = max(rtol, tol.rtol)
     return rtol, atol
 
 

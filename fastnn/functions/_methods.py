@@ -379,3 +379,280 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
 
 
 Tensor.new_tensor = _new_tensor
+
+
+# ---- the op long tail (issue 18): methods of the pointwise rows and compositions
+from . import pointwise as pw  # noqa: E402
+
+for _name in [
+    "acos",
+    "acosh",
+    "angle",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "copysign",
+    "cosh",
+    "deg2rad",
+    "digamma",
+    "erf",
+    "erfc",
+    "erfinv",
+    "float_power",
+    "fmod",
+    "frexp",
+    "gcd",
+    "heaviside",
+    "hypot",
+    "i0",
+    "isneginf",
+    "isposinf",
+    "isreal",
+    "lcm",
+    "ldexp",
+    "lgamma",
+    "logaddexp",
+    "logaddexp2",
+    "logit",
+    "mvlgamma",
+    "nan_to_num",
+    "nextafter",
+    "positive",
+    "rad2deg",
+    "sgn",
+    "signbit",
+    "sinc",
+    "sinh",
+    "xlogy",
+]:
+    setattr(Tensor, _name, getattr(pw, _name))
+Tensor.polygamma = lambda self, n: pw.polygamma(n, self)
+
+for _name in [
+    "acos",
+    "asin",
+    "atan",
+    "acosh",
+    "asinh",
+    "atanh",
+    "cosh",
+    "sinh",
+    "deg2rad",
+    "rad2deg",
+    "sinc",
+    "erf",
+    "erfc",
+    "erfinv",
+    "lgamma",
+    "digamma",
+    "i0",
+]:
+    setattr(Tensor, _name + "_", _unary_inplace(pw.UNARY_CLS[_name]))
+
+
+def _inplace_of(fn):
+    def method(self, *args, **kwargs):
+        return self.copy_(fn(self, *args, **kwargs))
+
+    return method
+
+
+for _name in [
+    "atan2",
+    "hypot",
+    "copysign",
+    "fmod",
+    "xlogy",
+    "logit",
+    "nan_to_num",
+    "ldexp",
+    "nextafter",
+    "heaviside",
+    "float_power",
+    "mvlgamma",
+    "gcd",
+    "lcm",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_left_shift",
+    "bitwise_right_shift",
+]:
+    setattr(Tensor, _name + "_", _inplace_of(getattr(pw, _name)))
+Tensor.round_ = _inplace_of(ew.round)
+Tensor.polygamma_ = lambda self, n: self.copy_(pw.polygamma(n, self))
+
+
+def _rdiv(self, other):
+    return ew.div(other, self)
+
+
+Tensor.__rdiv__ = _rdiv
+
+
+def _cast_method(dtype_name):
+    def method(self, memory_format=None):
+        from .. import dtypes
+
+        return self.to(getattr(dtypes, dtype_name))
+
+    method.__name__ = dtype_name
+    return method
+
+
+for _name, _dtype in [
+    ("float", "float32"),
+    ("double", "float64"),
+    ("half", "float16"),
+    ("long", "int64"),
+    ("int", "int32"),
+    ("short", "int16"),
+    ("char", "int8"),
+    ("byte", "uint8"),
+    ("bool", "bool"),
+]:
+    setattr(Tensor, _name, _cast_method(_dtype))
+
+# ---- compositions (functions/compose.py), including the 0-d / empty edge cases of indexing.py
+from . import compose as cp  # noqa: E402
+
+for _name in [
+    "flip",
+    "gather",
+    "index_select",
+    "kthvalue",
+    "nonzero",
+    "scatter",
+    "scatter_add",
+    "take_along_dim",
+    "topk",
+    "tensor_split",
+    "argwhere",
+]:
+    setattr(Tensor, _name, getattr(cp, _name))
+
+for _name in [
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "index_put",
+    "put",
+    "take",
+    "masked_scatter",
+    "ravel",
+    "tile",
+    "rot90",
+    "diagonal",
+    "diag_embed",
+    "split_with_sizes",
+    "select",
+    "narrow_copy",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "kron",
+    "vdot",
+    "cross",
+    "nansum",
+    "nanmean",
+    "median",
+    "nanmedian",
+    "mode",
+    "quantile",
+    "nanquantile",
+    "aminmax",
+    "cummax",
+    "cummin",
+    "msort",
+    "diff",
+    "histc",
+    "unique_consecutive",
+    "renorm",
+    "dist",
+    "cov",
+    "corrcoef",
+]:
+    setattr(Tensor, _name, getattr(cp, _name))
+Tensor.cumprod = rd.cumprod
+Tensor.logcumsumexp = rd.logcumsumexp
+
+
+def _index_put_out(self, indices, values, accumulate=False):
+    return cp.index_put(self, indices, values, accumulate)
+
+
+Tensor.index_put = _index_put_out
+for _name in [
+    "index_add",
+    "index_copy",
+    "index_fill",
+    "put",
+    "masked_scatter",
+    "renorm",
+    "cumprod",
+]:
+    setattr(Tensor, _name + "_", _inplace_of(getattr(Tensor, _name)))
+
+for _name in [
+    "sum_to_size",
+    "unfold",
+    "as_strided",
+    "select_scatter",
+    "slice_scatter",
+    "diagonal_scatter",
+    "nonzero_static",
+    "histogram",
+    "unsafe_chunk",
+    "unsafe_split",
+    "conj",
+    "conj_physical",
+    "resolve_conj",
+    "resolve_neg",
+    "cauchy_",
+    "exponential_",
+    "geometric_",
+    "log_normal_",
+]:
+    setattr(Tensor, _name, getattr(cp, _name))
+Tensor.igamma, Tensor.igammac = pw.igamma, pw.igammac
+Tensor.real = property(cp.real)
+Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
+Tensor.mH = Tensor.mT  # real tensors: the conjugate transpose is the transpose
+Tensor.H = property(lambda self: sh.t(self))
+
+
+def _new_empty_strided(
+    self, size, stride, *, dtype=None, device=None, requires_grad=False, **kwargs
+):
+    return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+Tensor.new_empty_strided = _new_empty_strided
+Tensor.scatter_reduce, Tensor.index_reduce = cp.scatter_reduce, cp.index_reduce
+Tensor.scatter_reduce_ = _inplace_of(cp.scatter_reduce)
+Tensor.index_reduce_ = _inplace_of(cp.index_reduce)
+
+
+def _to_complex(dtype):
+    def method(self, memory_format=None):
+        return ew._nondiff(self.array.astype(dtype))
+
+    return method
+
+
+Tensor.cfloat = _to_complex("complex64")
+Tensor.cdouble = _to_complex("complex128")

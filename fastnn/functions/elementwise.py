@@ -84,7 +84,7 @@ class Div(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = unbroadcast(g / b, a.shape) if na else None
-        gb = unbroadcast(-g * a / (b * b), b.shape) if nb else None
+        gb = unbroadcast(-g * ((a / b) / b), b.shape) if nb else None  # torch's order
         return ga, gb
 
 
@@ -121,7 +121,7 @@ class Pow(Function):
             ga = unbroadcast(ga, _shape(a))
         if nb:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = g * y * np.log(a)
+                gb = g * (y * np.log(a))  # torch's order of evaluation
             # d/db a**b at a == 0 is taken as 0 for b >= 0 (PyTorch's convention)
             gb = np.where((np.asarray(a) == 0) & (np.asarray(b) >= 0), 0, gb).astype(g.dtype)
             gb = unbroadcast(gb, _shape(b))
@@ -346,9 +346,31 @@ square = _unary_fn(Square, "square")
 sign = _unary_fn(Sign, "sign")
 floor = _unary_fn(Floor, "floor")
 ceil = _unary_fn(Ceil, "ceil")
-round = _unary_fn(Round, "round")  # noqa: A001
+_round0 = _unary_fn(Round, "round")
 trunc = _unary_fn(Trunc, "trunc")
 frac = _unary_fn(Frac, "frac")
+
+
+class RoundDecimals(Function):
+    @staticmethod
+    def forward(ctx, x, decimals):
+        # torch: nearbyint(x * 10**d) / 10**d, or nearbyint(x / 10**-d) * 10**-d for d < 0
+        if decimals > 0:
+            ten = x.dtype.type(10.0**decimals)
+            return np.round(x * ten) / ten
+        ten = x.dtype.type(10.0 ** (-decimals))
+        return np.round(x / ten) * ten
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0, None
+
+
+def round(input, *, decimals=0):  # noqa: A001,A002
+    """Round half to even; ``decimals`` rounds at that decimal place (zero gradient)."""
+    if decimals == 0 or input.array.dtype.kind != "f":
+        return _round0(input)
+    return RoundDecimals.apply(input, int(decimals))
 
 
 def neg(input):  # noqa: A002
@@ -584,11 +606,7 @@ class MaskedFill(Function):
             else value.astype(x.dtype, copy=False),
             x,
         )
-        if out.shape != x.shape:
-            raise RuntimeError(
-                f"masked_fill: mask of shape {tuple(mask.shape)} is not broadcastable to the "
-                f"input's shape {tuple(x.shape)}"
-            )
+        ctx.xshape = x.shape
         return out
 
     @staticmethod
@@ -596,7 +614,7 @@ class MaskedFill(Function):
         m = ctx.mask
         nx, _, nv = ctx.needs_input_grad
         zero = g.dtype.type(0)
-        gx = np.where(m, zero, g) if nx else None
+        gx = unbroadcast(np.where(m, zero, g), ctx.xshape) if nx else None
         gv = np.where(m, g, zero).sum().reshape(ctx.vshape) if nv else None
         return gx, None, gv
 

@@ -168,10 +168,14 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # n
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    if isinstance(dim, bool):  # var_mean(x, unbiased)
+        dim, unbiased = None, dim
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    if isinstance(dim, bool):  # std_mean(x, unbiased)
+        dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
@@ -186,6 +190,8 @@ class Prod(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         axis, keepdim = ctx.meta
+        if x.size == 0:
+            return np.zeros_like(x), None, None
         # product of all the other elements = exclusive cumprod from the left times from the right
         xm = x.reshape(1, -1) if axis is None else np.moveaxis(x, axis, -1)
         ones = xp_of(x).ones(xm.shape[:-1] + (1,), x.dtype)
@@ -402,8 +408,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
         x = cast(x, dtype)
     if p in ("fro", None):
         p = 2
-    if p == "nuc":
-        raise NotImplementedError("norm(p='nuc') is not supported by fastnn")
+    if p == "nuc":  # the sum of singular values: linalg's composition over svdvals
+        from .. import linalg
+
+        return linalg.matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
     return Norm.apply(x, float(p), axes, bool(keepdim))
 
 
@@ -461,6 +469,8 @@ class Softmax(Function):
     def forward(ctx, x, axis):
         if x.ndim == 0:
             y = np.ones_like(x)
+        elif x.size == 0:
+            y = x.copy()
         else:
             e = np.exp(x - np.max(x, axis=axis, keepdims=True))
             y = e / np.sum(e, axis=axis, keepdims=True)
@@ -481,6 +491,8 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis):
         if x.ndim == 0:
             y = np.zeros_like(x)
+        elif x.size == 0:
+            y = x.copy()
         else:
             s = x - np.max(x, axis=axis, keepdims=True)
             y = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
@@ -518,3 +530,82 @@ def log_softmax(input, dim=None, dtype=None):  # noqa: A002
     """``x - logsumexp(x)`` along ``dim``, computed stably."""
     x, axis = _softmax_prep(input, dim, dtype)
     return LogSoftmax.apply(x, axis)
+
+
+# ------------------------------------------------------- more scans (issue 18's long tail)
+class CumProd(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = np.cumprod(x, axis=axis)
+        ctx.save_for_backward(x, y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        a = ctx.axis
+        if x.size == 0:
+            return g * 0, None
+        if not (x == 0).any():
+            # d y_j / d x_i = y_j / x_i for j >= i: a reversed cumsum of g * y, divided by x
+            return np.flip(np.cumsum(np.flip(g * y, a), axis=a), a) / x, None
+        # with zeros: each x_i's gradient is sum_j>=i g_j * prod_{k<=j, k!=i} x_k, by moving i
+        # to the end of the axis (O(n^2) along the axis; zeros are rare)
+        xm, gm = np.moveaxis(x, a, -1), np.moveaxis(g, a, -1)
+        n = xm.shape[-1]
+        out = np.zeros_like(xm)
+        for i in range(n):
+            xi = xm.copy()
+            xi[..., i] = 1
+            p = np.cumprod(xi, axis=-1)
+            out[..., i] = np.sum((gm * p)[..., i:], axis=-1)
+        return np.moveaxis(out, -1, a), None
+
+
+def cumprod(input, dim, *, dtype=None):  # noqa: A002
+    x = input if isinstance(input, Tensor) else _to_tensor(input)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif x.array.dtype.kind in "biu":
+        x = cast(x, _dt.int64)
+    (axis,) = _axes(dim, x.array.ndim) or (0,)
+    if x.array.ndim == 0:
+        return x.clone() if x.array.dtype.kind == "f" else x
+    return CumProd.apply(x, axis)
+
+
+class LogCumSumExp(Function):
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = np.logaddexp.accumulate(x, axis=axis) if x.size else x.copy()
+        ctx.save_for_backward(x, y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        a = ctx.axis
+        if x.size == 0:
+            return g * 0, None
+        # dx_i = sum_{j>=i} g_j exp(x_i - y_j): a reversed logcumsumexp of log|g| - y per sign
+        # the two signed sums may nearly cancel: accumulate them in float64
+        g64, x64, y64 = (v.astype(np.float64) for v in (g, x, y))
+        with np.errstate(divide="ignore"):
+            out = np.zeros_like(x64)
+            for sign in (1, -1):
+                lg = np.where(sign * g64 > 0, np.log(np.abs(g64)), -np.inf) - y64
+                r = np.flip(np.logaddexp.accumulate(np.flip(lg, a), axis=a), a)
+                out = out + sign * np.exp(r + x64)
+        return out.astype(x.dtype, copy=False), None
+
+
+def logcumsumexp(input, dim):  # noqa: A002
+    x = input if isinstance(input, Tensor) else _to_tensor(input)
+    if x.array.dtype.kind not in "fc":
+        x = cast(x, _dt.get_default_dtype())
+    (axis,) = _axes(dim, x.array.ndim) or (0,)
+    if x.array.ndim == 0:
+        return x.clone()
+    return LogCumSumExp.apply(x, axis)
