@@ -35,4 +35,5 @@ PYBIND11_MODULE(FASTNN_MODULE, m) {
     register_attention(m);
     register_roof(m);
     register_optim(m);
+    register_gemm_batched(m);
 }

@@ -134,3 +134,4 @@ void register_lstm(py::module_& m);
 void register_attention(py::module_& m);
 void register_roof(py::module_& m);
 void register_optim(py::module_& m);
+void register_gemm_batched(py::module_& m);
