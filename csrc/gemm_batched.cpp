@@ -1,15 +1,20 @@
 // Batched GEMM: out[i] = alpha * op(a[i]) @ op(b[i]) for i < n, in one call.
 //
 // The unfused attention path (dropout > 0) multiplies B*H small per-head matrices (64x64x32 in
-// the Transformer training race); one Python-level gemm call per head cost a pybind call and,
-// at 2 threads, an OpenMP fork/join each. Here the heads are split across the threads (each
-// head one single-threaded sgemm, the same code as the 2-D gemm kernel, so each head's result
-// is bit-identical to a gemm call on it); with fewer heads than threads each head gets the
-// threaded sgemm instead.
+// the Transformer training race); one Python-level gemm call per head cost a pybind call, a
+// view and an argument check each. Here one call loops over the heads in C++, each head the
+// same sgemm as the 2-D gemm kernel (so bit-identical to a gemm call on it, threaded by the
+// same rule: heads below sgemm's threading threshold run on the calling thread).
+//
+// Version 1 split the heads across the OpenMP threads: 2-3x slower than the per-head calls at
+// 2 threads on the shared 2-core machine (load average 2.4: QK^T 1.01 -> 8.0 ms; load 8.7:
+// 2.9 -> 19.2 ms; one region waits on a descheduled worker, while the per-head calls never
+// entered OpenMP). It may win on a quiet machine; not measured there, so not kept.
+// Version 2 (this), 128 heads, load 3.1, vs the per-head calls: 2 threads QK^T 0.592 -> 0.473 ms
+// (1.25x), PV 0.573 -> 0.433 ms (1.32x); 1 thread 1.26x, 1.30x
+// (PYTHONPATH=. python benchmarks/gemm_batched_ab.py 2, then 1).
 #include "common.h"
 #include "gemm.h"
-
-#include <atomic>
 
 namespace {
 
@@ -46,24 +51,11 @@ py::array gemm_batched_py(py::array a, py::array b, bool trans_a, bool trans_b, 
     const int64_t lda = a.shape(2), ldb = b.shape(2);
     {
         py::gil_scoped_release nogil;
-        const bool by_head = n >= max_threads() && n > 1;
-        if (!by_head) {
-            for (int64_t i = 0; i < n; ++i)
-                sgemm(trans_a, trans_b, M, N, K, (float)alpha, A + i * sa, lda, B + i * sb, ldb,
-                      0.0f, C + i * sc, N);
-        } else {
-            std::atomic<bool> out_of_memory{false};
-#pragma omp parallel for schedule(static)
-            for (int64_t i = 0; i < n; ++i) {
-                try {
-                    sgemm(trans_a, trans_b, M, N, K, (float)alpha, A + i * sa, lda, B + i * sb,
-                          ldb, 0.0f, C + i * sc, N, nullptr, Act::None, false);
-                } catch (const std::bad_alloc&) {
-                    out_of_memory = true;
-                }
-            }
-            if (out_of_memory) throw std::bad_alloc();
-        }
+        // each head threaded by sgemm's own rule (as the per-head calls were): splitting small
+        // heads across threads measured 0.13-0.16x on the busy 2-core machine (see header)
+        for (int64_t i = 0; i < n; ++i)
+            sgemm(trans_a, trans_b, M, N, K, (float)alpha, A + i * sa, lda, B + i * sb, ldb, 0.0f,
+                  C + i * sc, N);
     }
     return c;
 }
