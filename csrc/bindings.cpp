@@ -34,4 +34,6 @@ PYBIND11_MODULE(FASTNN_MODULE, m) {
     register_lstm(m);
     register_attention(m);
     register_roof(m);
+    register_optim(m);
+    register_gemm_batched(m);
 }

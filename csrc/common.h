@@ -133,3 +133,5 @@ void register_pooling(py::module_& m);
 void register_lstm(py::module_& m);
 void register_attention(py::module_& m);
 void register_roof(py::module_& m);
+void register_optim(py::module_& m);
+void register_gemm_batched(py::module_& m);

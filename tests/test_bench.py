@@ -10,6 +10,7 @@ import types
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn.bench import cli, harness, report, shapes, timing, train
 from fastnn.bench.specs import base, conv2d, gemm, lstm
 from fastnn.bench.specs.attention import attention_flops, backward_case
@@ -293,11 +294,28 @@ def test_train_race_machinery_with_pytorch_standing_in_for_fastnn(monkeypatch):
     )
     monkeypatch.setitem(train.SIZES, "tiny", [small])
     cpp = harness.Contender("cpp", "fastnn", module=backends.get_backend("cpp"))
-    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0), framework=torch)
+    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0), framework=torch,
+                      one_thread=False, compile=False)
     by = {r.backend: r for r in rows}
     assert by["cpp"].status == "ok" and by["torch"].status == "ok", rows
     assert by["cpp"].rate > 0 and by["cpp"].unit == "steps/s"
     assert by["cpp"].ratios["torch"] == pytest.approx(by["torch"].median_ms / by["cpp"].median_ms)
+    assert by["torch.compile"].status == "n/a"
+    # FLOPs of the step (FlopCounterMode): 2 layers, batch 16, fwd + dW + db-free dX of layer 2
+    assert by["cpp"].flops == 2 * 16 * (8 * 16 * 2 + 16 * 4 * 3)
+
+    # a failing torch.compile is a visible error row; the 1-thread rows follow the others
+    def broken(*a, **k):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    fastnn.set_num_threads(2)  # conftest restores the count afterwards
+    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.05, 2, 3, 0.0), framework=torch)
+    sizes = [(r.size, r.backend, r.status) for r in rows]
+    assert ("small MLP", "torch.compile", "error") in sizes, sizes
+    assert ("small MLP 1 thread", "cpp", "ok") in sizes, sizes
+    assert "no C++ compiler" in [r for r in rows if r.backend == "torch.compile"][0].reason
+    assert fastnn.get_num_threads() == 2
 
 
 # ------------------------------------------------------------ tuning options: clock and shapes

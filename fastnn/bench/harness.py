@@ -25,6 +25,7 @@ from .specs.base import Unavailable, native, optional, rel_error, to_numpy, tole
 REFERENCE_LABELS = {
     "numpy": "NumPy",
     "torch": "PyTorch",
+    "torch.compile": "torch.compile",  # the training-step race
     "cupy": "CuPy",
     "torch-cuda": "PyTorch CUDA",
     "naive": "naive",  # --naive: PyTorch matmul-softmax-matmul (attention forward only)

@@ -16,10 +16,11 @@ RATIO_NOTE = (
 
 
 def apply_roof(rows, roof: dict) -> None:
-    """% of the measured FMA roof for every CPU row with a GFLOP/s figure."""
+    """% of the measured FMA roof for every CPU row with a GFLOP/s figure (rows that already
+    have one, the training race's 1-thread rows, keep theirs)."""
     peak = roof.get("fma_gflops")
     for r in rows:
-        if r.kernel != "roof" and peak and r.gflops and r.device == "cpu":
+        if r.kernel != "roof" and peak and r.gflops and r.device == "cpu" and r.pct_roof is None:
             r.pct_roof = 100.0 * r.gflops / peak
 
 

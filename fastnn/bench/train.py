@@ -5,10 +5,18 @@ Each model is written once against a ``torch``-like module (``fastnn`` or ``torc
 frameworks build exactly the same network from the same code. Before timing, PyTorch's initial
 weights are loaded into the fastnn model and the two eval-mode losses on the same batch are
 compared (a framework that computes something else is FAIL, not timed).
+
+Contenders: each fastnn CPU backend, PyTorch eager and PyTorch ``torch.compile`` (Inductor, the
+model compiled, the optimizer eager; a compile that fails is an ``error`` row with the reason).
+Each row carries the step's FLOPs (PyTorch's FlopCounterMode over one forward + backward: the
+matmuls, convolutions, LSTM and attention products) so the report gives % of the FMA roof. The
+race runs at the session's thread count and, when that is more than one, again at 1 thread
+(those rows' % roof is of the 1-thread FMA roof).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import traceback
 import warnings
@@ -79,6 +87,7 @@ class Model:
     data: object  # rng -> (x, y) NumPy arrays
     optimizer: object  # (torch, params) -> optimizer
     kernels: tuple  # contract kernels the step needs natively
+    uncounted_flops: float = 0.0  # FLOPs FlopCounterMode does not see (aten LSTM on CPU)
 
 
 def _adam(torch, params):
@@ -110,6 +119,7 @@ MODELS = [
         lambda r: (r.integers(0, 10000, (64, 100)), r.integers(0, 3, 64)),
         _adam,
         ("gemm", "lstm_sequence_forward", "lstm_sequence_backward"),
+        3 * 100 * 2 * 64 * 4 * 128 * (64 + 128),  # T*2*B*4H*(I+H) forward, backward twice
     ),
     Model(
         "Transformer 2x128 h4 Adam b32 L64",
@@ -125,7 +135,7 @@ SIZES = {"tiny": MODELS[:1], "quick": MODELS, "full": MODELS}
 class _Trainer:
     """A built model, optimizer and batch in one framework; ``step()`` is what is timed."""
 
-    def __init__(self, torch, model: Model, seed: int):
+    def __init__(self, torch, model: Model, seed: int, compiled: bool = False):
         if hasattr(torch, "manual_seed"):
             torch.manual_seed(seed)
         with warnings.catch_warnings():
@@ -135,9 +145,10 @@ class _Trainer:
         x, y = model.data(np.random.default_rng(seed))
         self.x, self.y = torch.tensor(x), torch.tensor(np.asarray(y, dtype=np.int64))
         self.torch = torch
+        self.forward = torch.compile(self.net) if compiled else self.net
 
     def loss(self):
-        return _cross_entropy(self.torch, self.net(self.x), self.y)
+        return _cross_entropy(self.torch, self.forward(self.x), self.y)
 
     def step(self):
         self.opt.zero_grad()
@@ -214,17 +225,89 @@ def fastnn_trainer(c, model: Model, seed: int, ref: _Trainer | None, framework=N
 
 
 def race(
-    fastnn_contenders, sizes: str, *, seed: int, budget, progress=None, framework=None
+    fastnn_contenders, sizes: str, *, seed: int, budget, progress=None, framework=None,
+    one_thread: bool = True, compile: bool = True,
 ) -> list:
-    """Rows for the training-step race (kernel "train", one size per model)."""
+    """Rows for the training-step race (kernel "train", one size per model): at the session's
+    thread count, then (``one_thread`` and more than one thread now) at 1 thread, sized
+    "<model> 1 thread"; ``compile``: PyTorch's torch.compile contender too."""
+    import fastnn
+
+    kw = dict(seed=seed, budget=budget, progress=progress, framework=framework, compile=compile)
+    rows = _race(fastnn_contenders, sizes, suffix="", **kw)
+    threads = fastnn.get_num_threads()
+    if one_thread and threads > 1:
+        with _threads(1):
+            one = _race(fastnn_contenders, sizes, suffix=" 1 thread", **kw)
+            peak = _one_thread_roof()
+        for r in one:  # % of the 1-thread roof (report.apply_roof keeps a figure already set)
+            if peak and r.gflops:
+                r.pct_roof = 100.0 * r.gflops / peak
+        rows += one
+    return rows
+
+
+def _one_thread_roof() -> float | None:
+    """The FMA roof of one thread (GFLOP/s, best of five 0.1 s windows), for the 1-thread rows."""
+    try:
+        from ..backends.cpp._loader import load
+
+        fma = load().roof_fma
+        return max(float(fma(seconds=0.1, threads=1)) for _ in range(5))
+    except Exception:
+        return None
+
+
+@contextlib.contextmanager
+def _threads(n: int):
+    """fastnn, PyTorch and the BLAS pools at ``n`` threads; the previous counts restored after."""
+    import fastnn
+
+    torch, _ = optional("torch")
+    before = fastnn.get_num_threads(), torch.get_num_threads() if torch is not None else None
+    fastnn.set_num_threads(n)
+    if torch is not None:
+        torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(n):
+            yield
+    finally:
+        fastnn.set_num_threads(before[0])
+        if torch is not None:
+            torch.set_num_threads(before[1])
+
+
+def step_flops(torch, model: Model, seed: int) -> float | None:
+    """FLOPs of one training step's forward + backward as PyTorch's FlopCounterMode counts them
+    (matmul, convolution, attention products; elementwise work and the optimizer not counted);
+    None where the counter is missing or fails."""
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        tr = _Trainer(torch, model, seed)
+        with FlopCounterMode(display=False) as counter:
+            tr.loss().backward()
+        total = counter.get_total_flops() + model.uncounted_flops
+        return float(total) if total else None
+    except Exception:
+        return None
+
+
+def _race(fastnn_contenders, sizes, *, seed, budget, progress, framework, suffix,
+          compile) -> list:
     torch, why = optional("torch")
     rows = []
     cpu = [c for c in fastnn_contenders if c.kind == "fastnn" and c.device == "cpu"]
     for model in SIZES[sizes]:
         live, model_rows = [], []
+        flops = step_flops(torch, model, seed) if torch is not None else None
 
-        def row(c, status, reason="", _rows=model_rows, _name=model.name, **kw):
-            r = Result("train", _name, c.name, c.kind, status, reason, unit="steps/s", **kw)
+        def row(c, status, reason="", _rows=model_rows, _name=model.name + suffix,
+                _flops=flops, **kw):
+            r = Result("train", _name, c.name, c.kind, status, reason, unit="steps/s",
+                       flops=_flops, **kw)
             _rows.append(r)
             return r
 
@@ -262,6 +345,18 @@ def race(
                     row(Contender("torch", "reference"), "ok", first_call_ms=first),
                 )
             )
+            compiled = Contender("torch.compile", "reference")
+            try:  # compiles on the first step (Inductor: C++ codegen, minutes on 2 cores)
+                if not compile:
+                    raise Unavailable("not requested")
+                tc = _Trainer(torch, model, seed, compiled=True)
+                first = _first_step(tc)
+            except Unavailable as exc:
+                row(compiled, "n/a", str(exc))
+            except Exception as exc:
+                row(compiled, "error", f"torch.compile: {_short(exc)}")
+            else:
+                live.append((compiled, tc.step, row(compiled, "ok", first_call_ms=first)))
         elif ref is not None:
             row(Contender("torch", "reference"), "n/a", "no fastnn step to race against")
         if live:

@@ -204,7 +204,13 @@ def _bmm(a, b, trans_a=False, trans_b=False, alpha=1.0, backend=None):
     if (a.shape[1] if trans_a else a.shape[2]) == 0:
         out[...] = 0
         return out
-    fn, _ = backends.get("gemm", a, b, out, backend=backend)
+    fn, name = backends.get("gemm", a, b, out, backend=backend)
+    if name == "cpp" and a.flags.c_contiguous and b.flags.c_contiguous:
+        from ..backends import cpp  # one call for all heads (csrc/gemm_batched.cpp)
+
+        batched = getattr(cpp._C, "gemm_batched", None)
+        if batched is not None:
+            return batched(a, b, trans_a, trans_b, float(alpha), out)
     for i in range(n):
         fn(a[i], b[i], None, None, trans_a, trans_b, float(alpha), 0.0, out[i])
     return out

@@ -135,3 +135,55 @@ def rmsprop_step(p, g, state, *, lr, alpha, eps, weight_decay, momentum, centere
         p += dt(-lr) * buf
     else:
         p += dt(-lr) * g / avg
+
+
+# ------------------------------------------------------------- multi-tensor steps (C++ extension)
+
+
+def multi_tensor_lib(dtype_name: str = "float32"):
+    """The C++ extension when the cpp backend is the one selected now for CPU float32 arrays
+    (``fastnn.backends.current``; so ``backends.use("numba")`` keeps the per-parameter path),
+    else None. The multi-tensor steps compute exactly what the single-tensor functions above
+    compute, bit for bit, in one call per parameter group."""
+    from .. import backends
+
+    if dtype_name != "float32" or backends.current("cpu", "float32") != "cpp":
+        return None
+    from ..backends import cpp
+
+    lib = cpp._C
+    return lib if lib is not None and hasattr(lib, "adam_multi") else None
+
+
+def multi_tensor_ok(*arrays) -> bool:
+    """Whether the arrays can go to a multi-tensor step: C-contiguous float32 NumPy arrays."""
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != np.float32 or not a.flags.c_contiguous:
+            return False
+    return True
+
+
+def adam_multi_step(lib, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr,
+                    beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled):
+    """:func:`adam_step` over lists of float32 arrays in one C++ call (steps: float per array);
+    the per-step scalars are computed here exactly as adam_step computes them."""
+    dt = np.float32
+    scal = {}
+    neg_ss, bc2 = [], []
+    for s in steps:
+        v = scal.get(s)
+        if v is None:
+            v = scal[s] = (float(dt(-(lr / (1 - beta1**s)))), float(dt(math.sqrt(1 - beta2**s))))
+        neg_ss.append(v[0])
+        bc2.append(v[1])
+    lib.adam_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, neg_ss, bc2,
+                   1 - lr * weight_decay, weight_decay, 1 - beta1, beta2, 1 - beta2, eps,
+                   amsgrad, maximize, decoupled)
+
+
+def sgd_multi_step(lib, params, grads, bufs, fresh, *, lr, momentum, dampening, weight_decay,
+                   nesterov, maximize):
+    """:func:`sgd_step` over lists of float32 arrays in one C++ call; ``bufs[i]`` is the
+    momentum buffer (``fresh[i]``: allocated this step, filled with the gradient)."""
+    lib.sgd_multi(params, grads, bufs, fresh, lr, momentum, dampening, weight_decay, nesterov,
+                  maximize)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._util import xp_of as _xp
 from ..tensor import wrap
-from ._functional import adam_step
+from ._functional import adam_multi_step, adam_step, multi_tensor_lib, multi_tensor_ok
 from .optimizer import Optimizer
 
 __all__ = ["Adam"]
@@ -49,6 +49,12 @@ class Adam(Optimizer):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             amsgrad = group["amsgrad"]
+            kw = dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                      weight_decay=group["weight_decay"], amsgrad=amsgrad,
+                      maximize=group["maximize"],
+                      decoupled=group.get("decoupled_weight_decay", self._decoupled))
+            lib = multi_tensor_lib()
+            multi = ([], [], [], [], [], [])  # params, grads, exp_avgs, sqs, maxes, steps
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -63,9 +69,19 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = wrap(xp.zeros_like(arr))
                 state["step"].array += 1
                 arrays = {k: v.array for k, v in state.items() if k != "step"}
-                arrays["step"] = float(state["step"].array)
-                adam_step(arr, p.grad.array, arrays, lr=group["lr"], beta1=beta1, beta2=beta2,
-                          eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=amsgrad,
-                          maximize=group["maximize"],
-                          decoupled=group.get("decoupled_weight_decay", self._decoupled))
+                step = float(state["step"].array)
+                g = p.grad.array
+                mx = arrays.get("max_exp_avg_sq") if amsgrad else None
+                if lib is not None and multi_tensor_ok(
+                    arr, g, arrays["exp_avg"], arrays["exp_avg_sq"], *([mx] if amsgrad else [])
+                ):
+                    for lst, a in zip(multi, (arr, g, arrays["exp_avg"], arrays["exp_avg_sq"],
+                                              mx, step)):
+                        lst.append(a)
+                    continue
+                arrays["step"] = step
+                adam_step(arr, g, arrays, **kw)
+            if multi[0]:  # one C++ call for the group, bit-identical to adam_step
+                maxes = multi[4] if amsgrad else []
+                adam_multi_step(lib, *multi[:4], maxes, multi[5], **kw)
         return loss

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import wrap
-from ._functional import sgd_step
+from ._functional import multi_tensor_lib, multi_tensor_ok, sgd_multi_step, sgd_step
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -39,15 +41,29 @@ class SGD(Optimizer):
             kw = dict(lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
                       weight_decay=group["weight_decay"], nesterov=group["nesterov"],
                       maximize=group["maximize"])
+            lib = multi_tensor_lib()
+            params, grads, bufs, fresh = [], [], [], []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if group["momentum"] == 0:  # no state at all, like PyTorch
-                    sgd_step(p.array, p.grad.array, None, **kw)
+                arr, g = p.array, p.grad.array
+                buf = None
+                if group["momentum"] != 0:  # no state at all without momentum, like PyTorch
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                extra = () if buf is None else (buf.array,)
+                if lib is not None and multi_tensor_ok(arr, g, *extra):
+                    params.append(arr)
+                    grads.append(g)
+                    if group["momentum"] != 0:
+                        fresh.append(buf is None)
+                        if buf is None:
+                            buf = state["momentum_buffer"] = wrap(np.empty_like(arr))
+                        bufs.append(buf.array)
                     continue
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                new = sgd_step(p.array, p.grad.array, None if buf is None else buf.array, **kw)
-                if buf is None:
+                new = sgd_step(arr, g, None if buf is None else buf.array, **kw)
+                if group["momentum"] != 0 and buf is None:
                     state["momentum_buffer"] = wrap(new)
+            if params:  # one C++ call for the group, bit-identical to sgd_step
+                sgd_multi_step(lib, params, grads, bufs, fresh, **kw)
         return loss
