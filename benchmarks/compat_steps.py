@@ -98,13 +98,24 @@ def main(argv=None):
         sys.exit(f"compat suite not found at {COMPAT}")
     run = _load_run()
     print("| case | torch steps/s | fastnn steps/s | fastnn / torch |\n|---|---|---|---|")
+    notes = []
     for name in a.cases:
         best = {"torch": float("inf"), "fastnn": float("inf")}
+        own = {"torch": [], "fastnn": []}
         for _ in range(a.rounds):
             for mode in ("torch", "fastnn"):
-                best[mode] = min(best[mode], measure(run, name, mode, a.steps + a.warm, a.warm))
+                med, lines = measure(run, name, mode, a.steps + a.warm, a.warm)
+                best[mode] = min(best[mode], med)
+                own[mode] += lines
         t, f = 1 / best["torch"], 1 / best["fastnn"]
         print(f"| {name} | {t:.2f} | {f:.2f} | {f / t:.2f}x |", flush=True)
+        if own["torch"] and own["fastnn"]:
+            med = {k: sorted(v)[len(v) // 2] for k, v in own.items()}
+            notes.append(f"{name}, its own log (median over the rounds' iterations): torch "
+                         f"{med['torch'][0]:.1f} ms/iter, MFU {med['torch'][1]:.2f}%; fastnn "
+                         f"{med['fastnn'][0]:.1f} ms/iter, MFU {med['fastnn'][1]:.2f}%")
+    for line in notes:
+        print(line)
 
 
 if __name__ == "__main__":
