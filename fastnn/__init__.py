@@ -27,7 +27,6 @@ from . import autograd, cuda, random
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
     Size,
-    bfloat16,
     bool,
     cdouble,
     cfloat,
@@ -516,7 +515,16 @@ preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 
-__all__ = ["__version__"] + sorted(
+
+def __getattr__(name):  # PEP 562: fastnn.bfloat16 imports ml_dtypes on first use (fastnn.dtypes)
+    if name == "bfloat16":
+        from . import dtypes as _dtypes
+
+        return _dtypes.bfloat16
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["__version__", "bfloat16"] + sorted(
     n
     for n in globals()
     if not n.startswith("_") and n != "slice"  # slice: not the builtin

@@ -34,12 +34,35 @@ class _UnavailableDtype:
         )
 
 
-try:  # NumPy has no bfloat16; ml_dtypes (JAX's) adds it as a NumPy dtype
-    import ml_dtypes as _ml_dtypes
+_bfloat16 = None
 
-    bfloat16 = np.dtype(_ml_dtypes.bfloat16)
-except ImportError:  # scripts still build {"bfloat16": torch.bfloat16, ...} tables
-    bfloat16 = _UnavailableDtype("bfloat16", "ml_dtypes")
+
+def _load_bfloat16():
+    """``bfloat16``, made on first use: NumPy has no bfloat16 and ml_dtypes (JAX's) adds it as a
+    NumPy dtype, but importing ml_dtypes 0.7 costs ~0.9 s here (its extension registers every
+    cast), which ``import fastnn`` paid for every script; now only a script that names
+    ``fastnn.bfloat16`` does."""
+    global _bfloat16
+    if _bfloat16 is None:
+        try:
+            import ml_dtypes
+
+            _bfloat16 = np.dtype(ml_dtypes.bfloat16)
+            _NAMES[_bfloat16] = "bfloat16"
+        except ImportError:  # scripts still build {"bfloat16": torch.bfloat16, ...} tables
+            _bfloat16 = _UnavailableDtype("bfloat16", "ml_dtypes")
+    return _bfloat16
+
+
+def __getattr__(name):  # PEP 562: fastnn.dtypes.bfloat16 is made on first access
+    if name == "bfloat16":
+        return _load_bfloat16()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_bfloat16(dt) -> builtins.bool:
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (kind "V"), without importing ml_dtypes."""
+    return dt.kind == "V" and dt.name == "bfloat16"
 
 _builtin_bool, _builtin_int, _builtin_float = builtins.bool, builtins.int, builtins.float
 
@@ -56,8 +79,6 @@ _NAMES = {
     np.dtype(np.complex64): "complex64",
     np.dtype(np.complex128): "complex128",
 }
-if isinstance(bfloat16, np.dtype):
-    _NAMES[bfloat16] = "bfloat16"
 
 _default = [float32]
 
@@ -98,7 +119,8 @@ def dtype_name(d) -> str:
 
 
 def is_floating_point_dtype(d) -> _builtin_bool:
-    return np.dtype(d).kind == "f" or np.dtype(d) == bfloat16
+    d = np.dtype(d)
+    return d.kind == "f" or is_bfloat16(d)
 
 
 class device:

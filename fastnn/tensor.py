@@ -132,7 +132,7 @@ class Tensor:
 
     def is_floating_point(self) -> bool:
         dt = self.array.dtype
-        return dt.kind == "f" or dt == _dt.bfloat16  # ml_dtypes' bfloat16 has kind "V"
+        return dt.kind == "f" or _dt.is_bfloat16(dt)  # ml_dtypes' bfloat16 has kind "V"
 
     def is_contiguous(self) -> bool:
         return bool(self.array.flags["C_CONTIGUOUS"])
@@ -704,7 +704,7 @@ class _HookHandle:
 
 
 def _differentiable(dtype) -> bool:
-    return dtype.kind in "fc" or dtype == _dt.bfloat16  # ml_dtypes' bfloat16 has kind "V"
+    return dtype.kind in "fc" or _dt.is_bfloat16(dtype)  # ml_dtypes' bfloat16 has kind "V"
 
 
 def _make(array, requires_grad, grad_fn, out_idx):
