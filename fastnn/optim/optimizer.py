@@ -7,16 +7,86 @@ formula term. ``state_dict()`` has PyTorch's layout: ``{"state": {int id: {name:
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
+from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 
 import numpy as np
 
+from ..autograd import views as _views
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, wrap
 
-__all__ = ["Optimizer", "required", "scalar_zero", "check_nonneg"]
+__all__ = [
+    "Optimizer",
+    "required",
+    "scalar_zero",
+    "check_nonneg",
+    "register_optimizer_step_pre_hook",
+    "register_optimizer_step_post_hook",
+]
+
+# torch.optim.optimizer's global hooks (every optimizer, before its own)
+_global_step_pre_hooks: OrderedDict = OrderedDict()
+_global_step_post_hooks: OrderedDict = OrderedDict()
+
+
+def _handle(hooks: OrderedDict, hook):
+    from ..nn.modules.module import RemovableHandle
+
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook):
+    """``hook(optimizer, args, kwargs)`` before every optimizer's ``step``; it may return new
+    ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+    return _handle(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """``hook(optimizer, args, kwargs)`` after every optimizer's ``step``."""
+    return _handle(_global_step_post_hooks, hook)
+
+
+def _wrap_step(step):
+    """An optimizer's ``step`` as torch runs it: step pre-hooks (global, then the optimizer's),
+    the update, then the version bump of every parameter it may have written (torch's updates
+    are in-place ops, so a graph that saved a parameter before the step refuses to backward
+    through it after), then the post-hooks (the optimizer's, then global). A subclass's step
+    that calls ``super().step()`` runs the hooks at both levels, as torch does once the parent
+    class has been instantiated (torch patches each class's step on its first instance)."""
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):  # args[0] is the optimizer; hooks see (self, ...) as torch's
+        self = args[0]
+        own_pre = self.__dict__.get("_optimizer_step_pre_hooks")
+        for hook in chain(tuple(_global_step_pre_hooks.values()),
+                          tuple(own_pre.values()) if own_pre else ()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(
+                        f"{hook} must return None or a tuple of (new_args, new_kwargs), but "
+                        f"got {result}."
+                    )
+        out = step(*args, **kwargs)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    _views.bump(p)
+        own_post = self.__dict__.get("_optimizer_step_post_hooks")
+        for hook in chain(tuple(own_post.values()) if own_post else (),  # torch: own first
+                          tuple(_global_step_post_hooks.values())):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._fastnn_step_wrapper = True
+    return wrapper
 
 
 class _RequiredParameter:
@@ -42,7 +112,25 @@ def check_nonneg(**values) -> None:
 
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts with "params" plus hyper-parameters) and per-
-    parameter ``state``; subclasses implement ``step``."""
+    parameter ``state``; subclasses implement ``step`` (wrapped as torch does: step hooks and
+    the parameters' version counters, see ``_wrap_step``)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "_fastnn_step_wrapper", False):
+            cls.step = _wrap_step(step)
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before ``step``; it may return new
+        ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+        hooks = self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
+        return _handle(hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after ``step``."""
+        hooks = self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+        return _handle(hooks, hook)
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
