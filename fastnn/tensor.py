@@ -752,6 +752,8 @@ def _to_device(arr, device_type: str):
         return _cupy().asarray(arr)
     if type(arr) is np.ndarray:
         return arr
+    if isinstance(arr, (np.ndarray, np.generic)):  # a NumPy scalar (0-d results): not CuPy
+        return np.asarray(arr)
     return _cupy().asnumpy(arr)
 
 

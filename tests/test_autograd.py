@@ -231,3 +231,13 @@ def test_grad_with_an_input_listed_twice_matches_torch():
     assert len(fg) == len(tg) == 2
     for a, b in zip(fg, tg):
         np.testing.assert_allclose(a.numpy(), b.numpy())
+
+
+def test_to_numpy_takes_numpy_scalars_from_0d_results():
+    """0-d NumPy results are NumPy scalars, not CuPy arrays: gradcheck's conversion keeps them."""
+    import numpy as np
+
+    from fastnn.tensor import _to_numpy
+
+    out = _to_numpy(np.float32(2.5))
+    assert type(out) is np.ndarray and out.shape == () and out == np.float32(2.5)
