@@ -107,3 +107,30 @@ def test_subclass_step_calling_super_matches_torch():
     ours, theirs = _clipped_run(fastnn), _clipped_run(torch)
     assert ours == theirs
     assert ours[1] == pytest.approx([0.5, -2.5, 2.5])
+
+
+@pytest.mark.parametrize("name,kw", [("SGD", {"momentum": 0.9}), ("SGD", {}), ("Adam", {}),
+                                     ("AdamW", {"amsgrad": True})])
+@pytest.mark.parametrize("backend", ["cpp", "reference"])  # multi-tensor C++ / per-parameter
+def test_duplicate_parameter_in_a_group_updates_twice_in_order_as_torch(name, kw, backend):
+    """torch warns and updates a parameter listed twice twice, one after the other; the C++
+    multi-tensor step must not run both updates at once on the same memory."""
+    import numpy as np
+
+    if not fastnn.backends.available(backend)[0]:
+        pytest.skip(fastnn.backends.available(backend)[1])
+    results = []
+    for mod in (fastnn, torch):
+        p = mod.nn.Parameter(mod.tensor(np.linspace(-1, 1, 50000, dtype=np.float32)))
+        with pytest.warns(UserWarning, match="duplicate parameters"):
+            opt = getattr(mod.optim, name)([p, p], lr=0.1, **kw)
+        for _ in range(2):
+            opt.zero_grad()
+            (p * p).sum().backward()
+            if mod is fastnn:
+                with fastnn.backends.use(backend):
+                    opt.step()
+            else:
+                opt.step()
+        results.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)

@@ -55,10 +55,16 @@ class Adam(Optimizer):
                       decoupled=group.get("decoupled_weight_decay", self._decoupled))
             lib = multi_tensor_lib()
             multi = ([], [], [], [], [], [])  # params, grads, exp_avgs, sqs, maxes, steps
+            batched = set()  # ids of the arrays in `multi`
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 arr = p.array
+                if id(arr) in batched:  # a duplicate parameter updates twice, in order (torch)
+                    adam_multi_step(lib, *multi[:4], multi[4] if amsgrad else [], multi[5], **kw)
+                    for lst in multi:
+                        lst.clear()
+                    batched.clear()
                 state = self.state[p]
                 if len(state) == 0:
                     xp = _xp(arr)
@@ -78,6 +84,7 @@ class Adam(Optimizer):
                     for lst, a in zip(multi, (arr, g, arrays["exp_avg"], arrays["exp_avg_sq"],
                                               mx, step)):
                         lst.append(a)
+                    batched.add(id(arr))
                     continue
                 arrays["step"] = step
                 adam_step(arr, g, arrays, **kw)

@@ -43,17 +43,27 @@ class SGD(Optimizer):
                       maximize=group["maximize"])
             lib = multi_tensor_lib()
             params, grads, bufs, fresh = [], [], [], []
+            batched = set()  # ids of the arrays in `params`
+            # the buffers as they were before this step: torch collects them first, so a
+            # parameter listed twice starts both updates from the same (or no) buffer
+            held = ({id(p): self.state[p].get("momentum_buffer") for p in group["params"]
+                     if p.grad is not None} if group["momentum"] != 0 else {})
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 arr, g = p.array, p.grad.array
+                if id(arr) in batched:  # a duplicate parameter updates twice, in order (torch)
+                    sgd_multi_step(lib, params, grads, bufs, fresh, **kw)
+                    params, grads, bufs, fresh = [], [], [], []
+                    batched.clear()
                 buf = None
                 if group["momentum"] != 0:  # no state at all without momentum, like PyTorch
                     state = self.state[p]
-                    buf = state.get("momentum_buffer")
+                    buf = held[id(p)]
                 extra = () if buf is None else (buf.array,)
                 if lib is not None and multi_tensor_ok(arr, g, *extra):
                     params.append(arr)
+                    batched.add(id(arr))
                     grads.append(g)
                     if group["momentum"] != 0:
                         fresh.append(buf is None)
