@@ -305,6 +305,29 @@ def test_threads_split_transposed(rng):
     assert_close(one, reference(a, b, None, "sigmoid", True, True), 300)
 
 
+# nanoGPT's CPU recipe (768 rows, n_embd 128, vocab 65) as fastnn's Linear calls gemm:
+# forward x W^T (NT), dX = dY W (NN), dW = dY^T X (TN); benchmarks/gemm_shapes_ab.py times them
+_NANOGPT_LIN = [(128, 384), (128, 128), (128, 512), (512, 128), (128, 65)]  # (in, out)
+
+
+@pytest.mark.parametrize(
+    "M, N, K, ta, tb",
+    [(768, o, i, False, True) for i, o in _NANOGPT_LIN]
+    + [(768, i, o, False, False) for i, o in _NANOGPT_LIN]
+    + [(o, i, 768, True, False) for i, o in _NANOGPT_LIN],
+)
+def test_training_shapes_match_reference_at_1_and_2_threads(M, N, K, ta, tb, rng):
+    C = _ext()
+    a, b = operands(rng, M, N, K, ta, tb)
+    bias = rng.standard_normal(N, dtype=np.float32)
+    fastnn.set_num_threads(2)
+    two = C.gemm(a, b, bias, None, ta, tb)
+    fastnn.set_num_threads(1)
+    one = C.gemm(a, b, bias, None, ta, tb)
+    assert_close(one, reference(a, b, bias, None, ta, tb), K)
+    np.testing.assert_array_equal(one, two)
+
+
 def test_backend_adapter_and_ops_use_the_extension(rng):
     _ext()
     cpp_gemm = importlib.import_module("fastnn.backends.cpp")  # binds the extension's `gemm`
