@@ -322,6 +322,24 @@ def test_embedding_backward_vs_torch(backend, padding_idx, freq, dim):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_embedding_max_norm_like_torch(backend):
+    rng = np.random.default_rng(4)
+    idx = np.array([[1, 4, 1], [0, 4, 2]])
+    w = (rng.standard_normal((6, 5)) * 2).astype(np.float32)
+    g = rng.standard_normal((2, 3, 5)).astype(np.float32)
+    with backends.use(backend):
+        fw = fastnn.tensor(w.copy(), requires_grad=True)
+        y = F.embedding(fastnn.tensor(idx), fw, max_norm=1.5, padding_idx=0)
+        y.backward(fastnn.tensor(g))
+    tw = torch.tensor(w.copy(), requires_grad=True)
+    ty = torch.nn.functional.embedding(torch.tensor(idx), tw, max_norm=1.5, padding_idx=0)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fw.detach().numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fw.grad.numpy(), tw.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_embedding_backward_edges(backend):
     g = np.ones((0, 4), np.float32)
     out = S.embedding_backward(g, np.zeros(0, np.int64), 6, backend=backend)

@@ -239,15 +239,22 @@ def attention_dropout_forward(
     if causal:
         s = xp.where(xp.tril(xp.ones((lq, lk), dtype=bool)), s, t(-np.inf))
     # softmax and dropout: fastnn.ops.softmax (the cpp kernels for float32 NumPy arrays)
-    p = _softmax.softmax(s, -1, masked_rows_zero=True) if lk > 0 else s
+    sb = _softmax_backend(backend)
+    p = _softmax.softmax(s, -1, masked_rows_zero=True, backend=sb) if lk > 0 else s
     if dropout_p >= 1.0:
         keep = xp.zeros(p.shape, q4.dtype)
         pk = p * keep
     else:
-        pk, keep = _softmax.dropout_forward(p, dropout_p, float_mask=True)
+        pk, keep = _softmax.dropout_forward(p, dropout_p, float_mask=True, backend=sb)
     out = _bmm(pk.reshape(B * H, lq, lk), v4.reshape(B * H, lk, dv), backend=backend)
     shape = lead + (lq, lk)
     return out.reshape(lead + (lq, dv)), p.reshape(shape), keep.reshape(shape)
+
+
+def _softmax_backend(backend):
+    """fastnn.ops.softmax's backend for an attention call's: cpp and reference have those
+    kernels; another named backend (numba, cuda) runs them on the reference path."""
+    return backend if backend in (None, "cpp", "reference") else "reference"
 
 
 def _dropout_p(p) -> float:
@@ -281,7 +288,7 @@ def attention_dropout_backward(grad_out, q, k, v, probs, keep, scale=None, *, ba
     dv_ = _bmm(xp.ascontiguousarray(xp.swapaxes(p3 * keep3, 1, 2)), go, backend=backend)
     da = _bmm(go, v3, trans_b=True, backend=backend)
     da *= keep3
-    ds = _softmax.softmax_backward(p3, da, -1)  # p3 * (da - sum(da * p3))
+    ds = _softmax.softmax_backward(p3, da, -1, backend=_softmax_backend(backend))
     dq = _bmm(ds, k3, alpha=sc, backend=backend)
     dk = _bmm(xp.ascontiguousarray(xp.swapaxes(ds, 1, 2)), q3, alpha=sc, backend=backend)
     return dq.reshape(q.shape), dk.reshape(k.shape), dv_.reshape(v.shape)
