@@ -15,7 +15,10 @@
 // (a product, like torch: NaN * 0 stays NaN). The mask is kept as uint8 (1 byte per element).
 // embedding_backward: zeroed (num_weights, D) gradient, rows added in index order (deterministic);
 // threads split the columns, so each output element is summed in the same order by one thread.
-// Measured (Zen 3, 2 cores): benchmarks/softmax_ab.py.
+// Measured (Zen 3, 2 cores shared, load ~8; benchmarks/softmax_ab.py 1): fwd+bwd vs the NumPy
+// passes before / vs torch 2.13 aten, 1 thread: attention softmax (8192, 64) 6.1x / 2.3x; dropout
+// (32,64,128) p=0.1 2.8x / 7.9x; CE (2048, 128) 3.2x / 1.6x; CE (768, 65) 2.5x / 1.6x; CE (600,
+// 10000) 1.9x / 2.7x; Embedding backward 6400 -> 10000x64 34x / 5.9x.
 #include <cmath>
 #include <cstring>
 #include <limits>
