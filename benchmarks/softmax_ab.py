@@ -1,4 +1,4 @@
-"""A/B of the softmax-family kernels (csrc/softmax.cpp through fastnn.ops.softmax, "new") against
+r"""A/B of the softmax-family kernels (csrc/softmax.cpp through fastnn.ops.softmax, "new") against
 the NumPy passes they replace ("old", the formulas fastnn used before) and PyTorch's aten ops
 ("torch"), forward + backward of each op as one unit, at the shapes of the training race's
 Transformer, nanoGPT (shakespeare-char) and the LSTM-LM client. Contenders interleaved, several
@@ -11,8 +11,8 @@ need the old package importable under another name, e.g. from the commit before 
 
     mkdir -p /tmp/base && git archive 83f237e fastnn | tar -x -C /tmp/base
     mv /tmp/base/fastnn /tmp/base/fastnn_base && cp fastnn/_C_*.so /tmp/base/fastnn_base/
-      (the .so of that commit; then in fastnn_base/backends/cpp/_loader.py: "fastnn._C" ->
-      "fastnn_base._C")
+    sed -i 's/"fastnn\._C/"fastnn_base._C/g' /tmp/base/fastnn_base/backends/cpp/_loader.py
+(the old Python code over today's extension: the kernels it calls are unchanged)
     PYTHONPATH=.:/tmp/base python benchmarks/softmax_ab.py --steps [THREADS ...]
 """
 
