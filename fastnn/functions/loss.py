@@ -12,6 +12,7 @@ import numpy as np
 
 from .._util import xp_of
 from ..autograd import Function, unbroadcast
+from ..ops.softmax import cross_entropy_backward, cross_entropy_forward
 
 __all__ = [
     "CrossEntropyFunction",
@@ -106,6 +107,9 @@ class CrossEntropyFunction(Function):
         C = x.shape[1] if x.ndim >= 2 else x.shape[0]
         xm = _rows(x)
         M = xm.shape[0]
+        if weight is None and target.dtype.kind != "f":
+            return _fused_forward(ctx, x, xm, target, ignore_index, reduction, label_smoothing)
+        ctx.fused = False
         logp = _log_softmax_rows(xm)
         eps = x.dtype.type(label_smoothing)
         probs = target.dtype.kind == "f"
@@ -147,6 +151,11 @@ class CrossEntropyFunction(Function):
     def backward(ctx, grad):
         x_shape, C, M, reduction, eps, probs = ctx.meta
         xp = xp_of(grad)
+        if ctx.fused:
+            xm, safe, lse = ctx.saved_tensors
+            coef = _coef(grad, reduction, M, ctx.denom).astype(xm.dtype, copy=False)
+            dx = cross_entropy_backward(xm, safe, lse, coef, ctx.ignore_index, float(eps))
+            return _unrows(dx.astype(grad.dtype, copy=False), x_shape), None, None, None, None, None
         coef = _coef(grad, reduction, M, ctx.denom)[:, None]
         gt = None
         if probs:
@@ -168,6 +177,28 @@ class CrossEntropyFunction(Function):
                 dx -= (coef * validf[:, None]) * ((eps / C) * wrow)
             dx[xp.arange(M), safe] -= coef[:, 0] * ((1 - eps) * w_t)
         return _unrows(dx.astype(grad.dtype, copy=False), x_shape), gt, None, None, None, None
+
+
+def _fused_forward(ctx, x, xm, target, ignore_index, reduction, label_smoothing):
+    """CrossEntropyFunction's forward for class indices without class weights: per-row losses and
+    logsumexps in one pass (``fastnn.ops.softmax.cross_entropy_forward``, the cpp kernel for
+    float32); only the (M,) lse is saved beside the logits."""
+    xp = xp_of(x)
+    C = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    M = xm.shape[0]
+    t = target.reshape(-1)
+    if t.shape[0] != M:
+        raise ValueError(f"target: expected {M} class indices, got shape {tuple(target.shape)}")
+    t = t.astype(np.int64, copy=False)
+    loss, lse = cross_entropy_forward(xm, t, ignore_index, float(label_smoothing))
+    denom = x.dtype.type(int((t != ignore_index).sum()))
+    ctx.fused, ctx.ignore_index, ctx.denom = True, ignore_index, denom
+    ctx.meta = (x.shape, C, M, reduction, x.dtype.type(label_smoothing), False)
+    ctx.save_for_backward(xm, t, lse)
+    out = _reduce(loss, reduction, denom)
+    if reduction == "none":
+        out = out.reshape(target.shape)
+    return xp.asarray(out, dtype=x.dtype)
 
 
 class NLLLossFunction(Function):

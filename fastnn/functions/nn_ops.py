@@ -10,60 +10,49 @@ import numpy as np
 
 from .._util import xp_of
 from ..autograd import Function
+from ..ops.softmax import dropout_backward, dropout_forward, embedding_backward
 
 __all__ = ["DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
 
 
 class DropoutFunction(Function):
-    """Inverted dropout: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) from fastnn's generator.
+    """Inverted dropout: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) drawn by
+    ``fastnn.ops.softmax.dropout_forward`` (seeded from fastnn's generator; uint8 mask saved).
 
     ``mask_shape`` (broadcastable to x) drops whole channels (Dropout1d/2d/3d)."""
 
     @staticmethod
     def forward(ctx, x, p, mask_shape=None):
-        from .. import random
-
-        xp = xp_of(x)
-        keep = random.generator().random(x.shape if mask_shape is None else mask_shape) >= p
-        scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-        mask = keep.astype(x.dtype) * scale
-        if xp is not np:
-            mask = xp.asarray(mask)
+        y, mask = dropout_forward(x, p, mask_shape)
         ctx.save_for_backward(mask)
-        return x * mask
+        ctx.scale = 1.0 / (1.0 - p)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
-        return grad * mask, None, None
+        return dropout_backward(grad, mask, ctx.scale), None, None
 
 
 class EmbeddingFunction(Function):
-    """Row lookup ``weight[indices]``; backward scatters-adds rows (padding_idx row gets none)."""
+    """Row lookup ``weight[indices]``; backward scatter-adds rows in index order
+    (``fastnn.ops.softmax.embedding_backward``; the padding_idx row gets none,
+    ``scale_grad_by_freq`` divides by each index's count in the batch)."""
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx=None):
+    def forward(ctx, weight, indices, padding_idx=None, scale_grad_by_freq=False):
         ctx.save_for_backward(indices)
         ctx.num_weights = weight.shape
         ctx.padding_idx = padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         return weight[indices]
 
     @staticmethod
     def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
-        xp = xp_of(grad)
-        gw = xp.zeros(ctx.num_weights, dtype=grad.dtype)
-        flat_idx = indices.reshape(-1)
-        g2 = grad.reshape(-1, ctx.num_weights[1])
-        if xp is np:
-            np.add.at(gw, flat_idx, g2)
-        else:
-            import cupyx
-
-            cupyx.scatter_add(gw, flat_idx, g2)
-        if ctx.padding_idx is not None:
-            gw[ctx.padding_idx] = 0
-        return gw, None
+        gw = embedding_backward(grad, indices, ctx.num_weights[0], ctx.padding_idx,
+                                ctx.scale_grad_by_freq)
+        return gw, None, None, None
 
 
 class LayerNormFunction(Function):

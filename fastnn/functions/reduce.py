@@ -15,6 +15,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._util import xp_of
 from ..autograd.function import Function
+from ..ops import softmax as _sm
 from ..tensor import Tensor, _make
 from .elementwise import _to_tensor, cast
 
@@ -465,6 +466,8 @@ def _softmax_dim(ndim):
 
 
 class Softmax(Function):
+    """Row softmax along ``axis`` (``fastnn.ops.softmax``: the cpp kernel for float32)."""
+
     @staticmethod
     def forward(ctx, x, axis):
         if x.ndim == 0:
@@ -472,8 +475,7 @@ class Softmax(Function):
         elif x.size == 0:
             y = x.copy()
         else:
-            e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-            y = e / np.sum(e, axis=axis, keepdims=True)
+            y = _sm.softmax(x, axis)
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -483,7 +485,7 @@ class Softmax(Function):
         (y,) = ctx.saved_tensors
         if y.ndim == 0:
             return g * 0, None
-        return y * (g - np.sum(g * y, axis=ctx.axis, keepdims=True)), None
+        return _sm.softmax_backward(y, g, ctx.axis), None
 
 
 class LogSoftmax(Function):
@@ -494,8 +496,7 @@ class LogSoftmax(Function):
         elif x.size == 0:
             y = x.copy()
         else:
-            s = x - np.max(x, axis=axis, keepdims=True)
-            y = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+            y = _sm.softmax(x, axis, log=True)
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -505,7 +506,7 @@ class LogSoftmax(Function):
         (y,) = ctx.saved_tensors
         if y.ndim == 0:
             return g * 0, None
-        return g - np.exp(y) * np.sum(g, axis=ctx.axis, keepdims=True), None
+        return _sm.softmax_backward(y, g, ctx.axis, log=True), None
 
 
 def _softmax_prep(input, dim, dtype):

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import backends
 from .._util import check_array, contiguous, is_array, xp_of
+from . import softmax as _softmax
 
 __all__ = [
     "attention",
@@ -182,15 +183,6 @@ def attention_backward(
     return dq.reshape(q.shape), dk.reshape(k.shape), dvv.reshape(v.shape)
 
 
-def _generator():
-    try:
-        from .. import random as _random
-
-        return _random.generator()
-    except Exception:  # the framework's generator is not there (array-only use)
-        return np.random.default_rng()
-
-
 def _bmm(a, b, trans_a=False, trans_b=False, alpha=1.0, backend=None):
     """Per-head GEMMs on the gemm kernel (chosen once): a (N, ., .) and b (N, ., .) C-contiguous;
     returns (N, M, P) of op(a[i]) @ op(b[i]) * alpha."""
@@ -246,22 +238,23 @@ def attention_dropout_forward(
         s += m
     if causal:
         s = xp.where(xp.tril(xp.ones((lq, lk), dtype=bool)), s, t(-np.inf))
-    if lk > 0:
-        mx = s.max(axis=-1, keepdims=True)
-        mx = xp.where(xp.isfinite(mx), mx, t(0))
-        e = xp.exp(s - mx)
-        den = e.sum(axis=-1, keepdims=True)
-        p = e / xp.where(den > 0, den, t(1))
-    else:
-        p = s
+    # softmax and dropout: fastnn.ops.softmax (the cpp kernels for float32 NumPy arrays)
+    sb = _softmax_backend(backend)
+    p = _softmax.softmax(s, -1, masked_rows_zero=True, backend=sb) if lk > 0 else s
     if dropout_p >= 1.0:
         keep = xp.zeros(p.shape, q4.dtype)
+        pk = p * keep
     else:
-        draw = _generator().random(p.shape, dtype=np.float32) >= dropout_p
-        keep = xp.asarray(draw.astype(q4.dtype) * t(1.0 / (1.0 - dropout_p)))
-    out = _bmm((p * keep).reshape(B * H, lq, lk), v4.reshape(B * H, lk, dv), backend=backend)
+        pk, keep = _softmax.dropout_forward(p, dropout_p, float_mask=True, backend=sb)
+    out = _bmm(pk.reshape(B * H, lq, lk), v4.reshape(B * H, lk, dv), backend=backend)
     shape = lead + (lq, lk)
     return out.reshape(lead + (lq, dv)), p.reshape(shape), keep.reshape(shape)
+
+
+def _softmax_backend(backend):
+    """fastnn.ops.softmax's backend for an attention call's: cpp and reference have those
+    kernels; another named backend (numba, cuda) runs them on the reference path."""
+    return backend if backend in (None, "cpp", "reference") else "reference"
 
 
 def _dropout_p(p) -> float:
@@ -295,7 +288,7 @@ def attention_dropout_backward(grad_out, q, k, v, probs, keep, scale=None, *, ba
     dv_ = _bmm(xp.ascontiguousarray(xp.swapaxes(p3 * keep3, 1, 2)), go, backend=backend)
     da = _bmm(go, v3, trans_b=True, backend=backend)
     da *= keep3
-    ds = p3 * (da - (da * p3).sum(axis=-1, keepdims=True))
+    ds = _softmax.softmax_backward(p3, da, -1, backend=_softmax_backend(backend))
     dq = _bmm(ds, k3, alpha=sc, backend=backend)
     dk = _bmm(xp.ascontiguousarray(xp.swapaxes(ds, 1, 2)), q3, alpha=sc, backend=backend)
     return dq.reshape(q.shape), dk.reshape(k.shape), dv_.reshape(v.shape)

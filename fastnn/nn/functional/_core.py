@@ -249,9 +249,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
         w[rows] = w[rows] * scale[:, None]
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
-    return EmbeddingFunction.apply(weight, input, padding_idx)
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported")
+    return EmbeddingFunction.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes: int = -1):
