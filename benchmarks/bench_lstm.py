@@ -9,6 +9,8 @@ and 2 threads (``--threads``); prints ``uptime`` beside the ratios:
     PYTHONPATH=. python benchmarks/bench_lstm.py --shape 20,30,128,1024 --rounds 7
 """
 
+# ruff: noqa: E741  (I is the input size, as in the kernel contract's (T, B, I, H) notation)
+
 import sys
 
 if __name__ != "__main__":
@@ -62,9 +64,10 @@ def _race(shape, threads, rounds, reps):
             best[k] = min(best[k], (time.perf_counter() - t) / reps)
     flops = 3 * T * 2 * B * 4 * H * (I + H)
     load = os.getloadavg()[0]
-    print(f"B{B} T{T} I{I} H{H} {threads} thr: torch {best['torch'] * 1e3:.2f} ms, fastnn "
-          f"{best['fastnn'] * 1e3:.2f} ms ({flops / best['fastnn'] / 1e9:.1f} GFLOP/s), fastnn/torch "
-          f"speed {best['torch'] / best['fastnn']:.2f}x  (load {load:.2f})", flush=True)
+    t, f = best["torch"], best["fastnn"]
+    print(f"B{B} T{T} I{I} H{H} {threads} thr: torch {t * 1e3:.2f} ms, fastnn {f * 1e3:.2f} ms "
+          f"({flops / f / 1e9:.1f} GFLOP/s), fastnn/torch speed {t / f:.2f}x  (load {load:.2f})",
+          flush=True)
 
 
 if __name__ == "__main__":
