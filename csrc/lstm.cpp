@@ -2,23 +2,30 @@
 //
 // Algorithm
 //   sequence forward: G = X W_ih^T + (b_ih + b_hh) for all T steps in one (T*B) x I x 4H sgemm
-//     (bias fused in the epilogue); then per step G_t += h_{t-1} W_hh^T (beta = 1, one GEMM for
-//     all four gates) and ONE fused pointwise pass that activates the gates in place (they are
-//     the saved `gates`) and writes c_t and h_t. No per-gate temporaries.
-//   sequence backward: per step one fused pointwise pass (dG_t and dc_{t-1}) and one GEMM
-//     dh_{t-1} = dG_t W_hh; at the end the weight gradients as GEMMs over all T*B rows:
-//     dX = dG W_ih, dW_ih = dG^T X, dW_hh = dG_0^T h0 + dG_{1:}^T Y_{:-1}; db is summed inside
-//     the pointwise pass (per-thread partials), so dG is written once and read only by GEMMs.
-//   The recurrence is independent across batch rows, so each OpenMP thread owns a slice of the
-//   batch for the whole time loop: no barrier per step, W_hh stays hot in each core's cache.
+//     (bias fused in the epilogue); W_hh packed once per call into 16-column panels (see "the
+//     recurrent product" below); then per step G_t += h_{t-1} W_hh^T from the packed panels and
+//     ONE fused pointwise pass that activates the gates in place (they are the saved `gates`)
+//     and writes c_t and h_t. No per-gate temporaries.
+//   sequence backward: per step one fused pointwise pass (dG_t and dc_{t-1}) and one product
+//     dh_{t-1} = dG_t W_hh (packed once per call); at the end the weight gradients as GEMMs over
+//     all T*B rows: dX = dG W_ih, dW_ih = dG^T X, dW_hh = dG_0^T h0 + dG_{1:}^T Y_{:-1}; db is
+//     summed inside the pointwise pass (per-thread partials), so dG is written once.
+//   Threads split the hidden units (chunks of 16): a thread computes the four gates' columns of
+//   its units, runs their pointwise pass and reads only its share of W_hh; one barrier per step
+//   (the next step's product needs every unit of h_t / dG_t). Results do not depend on the
+//   thread count.
 //   sigmoid/tanh are branch-free polynomials (Cephes expf, Eigen's rational tanh) that GCC
 //   vectorises under `omp simd` at every ISA level; max relative error ~3e-7 (tests check 2e-6).
 //
-// Versions (ratio vs torch.lstm CPU, 2 threads, docs/benchmarks.md results table):
+// Versions (ratio vs torch CPU; docs/benchmarks.md results table)
 //   version  idea                                     measured                           date
-//   1 (now)  hoisted input-projection sgemm, fused    Zen 3 AVX2 T100 B64: I64 H128 fwd  2026-11-23
+//   1        hoisted input-projection sgemm, fused    Zen 3 AVX2 T100 B64: I64 H128 fwd  2026-11-23
 //            pointwise pass, batch-sliced threads,    1.23x, bwd 1.22x; I512 H512 fwd
 //            W_hh transposed once per sequence        0.95x, bwd 0.89x
+//   2 (now)  W_hh packed once per call (per-step      Zen 3 AVX2, nn.LSTM fwd+bwd,       2026-12-06
+//            sgemm re-packed it every step), own      1 thread: B16 T50 I512 H512 0.87x
+//            16-column kernel, threads split hidden   -> 1.25x, B20 T30 I128 H1024
+//            units, one barrier per step              0.83x -> 1.14x (loaded machine)
 #include <algorithm>
 #include <array>
 #include <cstdint>
