@@ -294,8 +294,10 @@ def test_cpp_threads_agree(rng):
 # (T, B, I, H) that reach every branch of the C++ recurrence with W_hh packed once per call:
 # hidden sizes not a multiple of the 16-column panels (181 = 11*16 + 5, 257, 300), several depth
 # passes (forward K = H > 256, backward K = 4H), row panels 6/4/3 (B 13) and 1 (B 1), and the
-# threaded split over hidden units (from ~1 MFLOP per step: B 7 H 181, B 13 H 257)
-PACKED = [(5, 7, 9, 181), (3, 1, 4, 300), (2, 13, 3, 257), (1, 13, 3, 257), (4, 0, 3, 181)]
+# threaded split over hidden units (from ~1 MFLOP per step: B 7 H 181, B 13 H 257) or over batch
+# rows (B >= 16 and a W_hh that fits half the L2: B 17 H 97)
+PACKED = [(5, 7, 9, 181), (3, 1, 4, 300), (2, 13, 3, 257), (1, 13, 3, 257), (4, 0, 3, 181),
+          (3, 17, 5, 97)]
 
 
 @pytest.mark.parametrize("T,B,I,H", PACKED, ids=lambda v: str(v))
@@ -312,18 +314,20 @@ def test_cpp_packed_recurrence_is_bitwise_the_same_on_1_and_2_threads(rng):
     require_native("cpp", "lstm_sequence_forward")
     import fastnn
 
-    T, B, I, H = 4, 13, 5, 181
-    inp = _cast(_inputs(rng, T, B, I, H), np.float32)
-    g = [rng.standard_normal(s).astype(np.float32) for s in ((T, B, H), (B, H), (B, H))]
-    out = []
-    for threads in (1, 2):
-        fastnn.set_num_threads(threads)
-        y, hn, cn, cs, gates = ops.lstm_sequence_forward(**inp, backend="cpp")
-        back = ops.lstm_sequence_backward(*g, inp["x"], inp["h0"], inp["c0"], inp["w_ih"],
-                                          inp["w_hh"], y, cs, gates, backend="cpp")
-        out.append((y, hn, cn, cs, gates) + tuple(back))
-    for a, b in zip(*out):
-        np.testing.assert_array_equal(a, b)
+    for T, B, I, H in ((4, 13, 5, 181), (3, 17, 5, 97)):  # split over units, over rows
+        inp = _cast(_inputs(rng, T, B, I, H), np.float32)
+        g = [rng.standard_normal(s).astype(np.float32) for s in ((T, B, H), (B, H), (B, H))]
+        out = []
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            y, hn, cn, cs, gates = ops.lstm_sequence_forward(**inp, backend="cpp")
+            back = ops.lstm_sequence_backward(*g, inp["x"], inp["h0"], inp["c0"], inp["w_ih"],
+                                              inp["w_hh"], y, cs, gates, backend="cpp")
+            out.append((y, hn, cn, cs, gates) + tuple(back))
+        for a, b in zip(out[0][:-1], out[1][:-1]):
+            np.testing.assert_array_equal(a, b)
+        # grad_b: per-thread partial sums, added in another order when the rows are split
+        np.testing.assert_allclose(out[0][-1], out[1][-1], rtol=1e-5, atol=1e-6)
 
 
 def test_cpp_packed_recurrence_propagates_nan_and_inf_per_batch_row(rng):
