@@ -30,6 +30,7 @@
 #include <array>
 #include <cstdint>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -373,11 +374,19 @@ int rec_threads(int64_t B, int64_t H) {
 
 inline int64_t chunk_lo(int64_t U, int tid, int n) { return U * tid / n; }
 
-// Split the batch instead (no barrier: the rows' recurrences are independent) where every
-// thread gets >= 8 rows and the whole packed W_hh (16 H^2 bytes) fits half a Zen 3 L2, so
-// reading all of it per thread costs no extra L3 traffic (the Emb-LSTM race's B64 H128).
+// Split the batch instead (no barrier: the rows' recurrences are independent) where every thread
+// gets >= 4 rows: each thread then streams all of the packed W_hh, but meets no barrier, and on
+// the shared 2-core machine the barrier decided it (nn.LSTM fwd+bwd, 2 threads, load ~5, one
+// process, interleaved: B16 T50 I512 H512 rows 192 ms vs units 316 ms; B20 T30 I128 H1024 232
+// vs 348 ms). The units split remains for small batches (B < 8 on 2 threads).
+// FASTNN_LSTM_SPLIT=rows / units overrides the choice (for timing both on a quiet machine).
 inline bool rec_by_rows(int64_t B, int64_t H, int nt) {
-    return nt > 1 && B >= 8 * nt && 16 * H * H <= (256 << 10);
+    if (nt <= 1) return false;
+    if (const char* e = std::getenv("FASTNN_LSTM_SPLIT")) {
+        if (std::strcmp(e, "rows") == 0) return B >= nt;
+        if (std::strcmp(e, "units") == 0) return false;
+    }
+    return B >= 4 * nt;
 }
 
 // This thread's share of a step: rows [r0, r1) and hidden chunks [u0, u1) (units [j0, j1)).
