@@ -10,10 +10,11 @@
 //     dh_{t-1} = dG_t W_hh (packed once per call); at the end the weight gradients as GEMMs over
 //     all T*B rows: dX = dG W_ih, dW_ih = dG^T X, dW_hh = dG_0^T h0 + dG_{1:}^T Y_{:-1}; db is
 //     summed inside the pointwise pass (per-thread partials), so dG is written once.
-//   Threads split the hidden units (chunks of 16): a thread computes the four gates' columns of
-//   its units, runs their pointwise pass and reads only its share of W_hh; one barrier per step
-//   (the next step's product needs every unit of h_t / dG_t). Results do not depend on the
-//   thread count.
+//   Threads split the batch rows (no barrier: rows recur independently; each thread streams
+//   the whole packed W_hh) when each gets >= 4 rows; below that they split the hidden units
+//   (chunks of 16): a thread computes the four gates' columns of its units, runs their pointwise
+//   pass, reads only its share of W_hh, and meets the others at one barrier per step. Either
+//   way the results do not depend on the thread count (but db's per-thread partials).
 //   sigmoid/tanh are branch-free polynomials (Cephes expf, Eigen's rational tanh) that GCC
 //   vectorises under `omp simd` at every ISA level; max relative error ~3e-7 (tests check 2e-6).
 //
@@ -24,8 +25,8 @@
 //            W_hh transposed once per sequence        0.95x, bwd 0.89x
 //   2 (now)  W_hh packed once per call (per-step      Zen 3 AVX2, nn.LSTM fwd+bwd,       2026-12-06
 //            sgemm re-packed it every step), own      1 thread: B16 T50 I512 H512 0.87x
-//            16-column kernel, threads split hidden   -> 1.25x, B20 T30 I128 H1024
-//            units, one barrier per step              0.83x -> 1.14x (loaded machine)
+//            16-column kernel                         -> 1.17-1.25x, B20 T30 I128 H1024
+//                                                     0.83-0.96x -> 1.14-1.19x (loaded)
 #include <algorithm>
 #include <array>
 #include <cstdint>
