@@ -3,7 +3,8 @@ by own time.
 
     PYTHONPATH=. python benchmarks/train_profile.py MODEL_INDEX [STEPS] [THREADS]
 
-MODEL_INDEX: 0 MLP, 1 CNN, 2 Emb-LSTM, 3 Transformer (fastnn.bench.train.MODELS).
+MODEL_INDEX: 0 MLP, 1 CNN, 2 Emb-LSTM, 3 Transformer (fastnn.bench.train.MODELS), 4 ResNet and
+5 LSTM-LM at their quick shapes, 6 ResNet and 7 LSTM-LM at their full shapes.
 """
 
 import cProfile
@@ -13,11 +14,11 @@ import time
 
 import fastnn
 from fastnn import backends
-from fastnn.bench.train import MODELS, _Trainer
+from fastnn.bench.train import LSTM_LM, LSTM_LM_QUICK, MODELS, RESNET, RESNET_QUICK, _Trainer
 
 
 def main():
-    model = MODELS[int(sys.argv[1])]
+    model = [*MODELS, RESNET_QUICK, LSTM_LM_QUICK, RESNET, LSTM_LM][int(sys.argv[1])]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     fastnn.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     with backends.use("cpp"):

@@ -318,6 +318,59 @@ def test_train_race_machinery_with_pytorch_standing_in_for_fastnn(monkeypatch):
     assert fastnn.get_num_threads() == 2
 
 
+@pytest.mark.parametrize("which", ["resnet", "lstm_lm"])
+def test_train_race_resnet_and_lstm_lm_at_tiny_sizes(monkeypatch, which):
+    """The two client models (yunjey's CIFAR ResNet and LSTM language model) race in fastnn: same
+    weights as PyTorch (the loss cross-check passes), timed, FLOPs stated; shrunk here (1 block
+    per stage, batch 2; vocab 50, hidden 12, T 3) so the test stays cheap."""
+    torch, why = base.optional("torch")
+    if torch is None:
+        pytest.skip(why)
+    from fastnn import backends
+
+    if which == "resnet":
+        model = train.Model("tiny ResNet", lambda t: train.resnet(t, (1, 1, 1)), train._images(2),
+                            train._adam, train._CONV)
+    else:
+        model = train.Model("tiny LSTM-LM", lambda t: train.lstm_lm(t, 50, 8, 12),
+                            train._tokens(2, 3, 50), train._lm_adam, train._LSTM,
+                            train._lstm_step_flops(3, 2, 8, 12), clip=0.5)
+    monkeypatch.setitem(train.SIZES, "tiny", [model])
+    cpp = harness.Contender("cpp", "fastnn", module=backends.get_backend("cpp"))
+    rows = train.race([cpp], "tiny", seed=0, budget=timing.Budget(0.02, 2, 3, 0.0),
+                      one_thread=False, compile=False)
+    by = {r.backend: r for r in rows}
+    assert by["cpp"].status == "ok" and by["torch"].status == "ok", rows
+    assert by["cpp"].reason == "", by["cpp"].reason  # the loss cross-check ran and agreed
+    assert by["cpp"].rate > 0 and by["cpp"].flops == by["torch"].flops
+    counted = train.step_flops(torch, train.Model(model.name, model.build, model.data,
+                                                  model.optimizer, model.kernels), 0)
+    if which == "resnet":  # every conv and the Linear are counted by FlopCounterMode
+        assert by["cpp"].flops == counted > 0
+    else:  # the LSTM's GEMMs are added: FlopCounterMode does not see aten's CPU LSTM
+        assert by["cpp"].flops == counted + 3 * 3 * 2 * 2 * 4 * 12 * (8 + 12)
+
+
+def test_lstm_lm_carries_detached_state_between_training_steps():
+    """Truncated BPTT as the client trains: a training forward starts from the last step's
+    detached (h, c); an eval forward starts from zeros and leaves the state alone."""
+    import fastnn
+
+    net = train.lstm_lm(fastnn, 20, 4, 6)
+    x = fastnn.tensor(np.random.default_rng(0).integers(0, 20, (2, 3)))
+    first = net(x).detach().numpy()
+    h, c = net.state
+    assert h.shape == (1, 2, 6) and not h.requires_grad and not c.requires_grad
+    second = net(x).detach().numpy()
+    assert not np.allclose(first, second)  # the second step started from the first's state
+    kept = net.state
+    assert kept[0] is not h
+    net.eval()
+    with fastnn.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), first, rtol=1e-6)
+    assert net.state is kept
+
+
 # ------------------------------------------------------------ tuning options: clock and shapes
 
 

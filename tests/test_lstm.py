@@ -291,6 +291,78 @@ def test_cpp_threads_agree(rng):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+# (T, B, I, H) that reach every branch of the C++ recurrence with W_hh packed once per call:
+# hidden sizes not a multiple of the 16-column panels (181 = 11*16 + 5, 257, 300), several depth
+# passes (forward K = H > 256, backward K = 4H), row panels 6/4/3 (B 13) and 1 (B 1), and the
+# threaded split over hidden units (from ~1 MFLOP per step: B 7 H 181, B 13 H 257) or over batch
+# rows (B >= 16 and a W_hh that fits half the L2: B 17 H 97)
+PACKED = [(5, 7, 9, 181), (3, 1, 4, 300), (2, 13, 3, 257), (1, 13, 3, 257), (4, 0, 3, 181),
+          (3, 17, 5, 97)]
+
+
+@pytest.mark.parametrize("T,B,I,H", PACKED, ids=lambda v: str(v))
+def test_cpp_packed_recurrence_matches_reference(rng, T, B, I, H):
+    require_native("cpp", "lstm_sequence_forward")
+    import fastnn
+
+    for threads in (1, 2):
+        fastnn.set_num_threads(threads)  # conftest restores the count afterwards
+        _seq_case("cpp", rng, T, B, I, H, True, np.float32)
+
+
+def test_cpp_packed_recurrence_is_bitwise_the_same_on_1_and_2_threads(rng):
+    require_native("cpp", "lstm_sequence_forward")
+    import fastnn
+
+    for T, B, I, H in ((4, 13, 5, 181), (3, 17, 5, 97)):  # split over units, over rows
+        inp = _cast(_inputs(rng, T, B, I, H), np.float32)
+        g = [rng.standard_normal(s).astype(np.float32) for s in ((T, B, H), (B, H), (B, H))]
+        out = []
+        for threads in (1, 2):
+            fastnn.set_num_threads(threads)
+            y, hn, cn, cs, gates = ops.lstm_sequence_forward(**inp, backend="cpp")
+            back = ops.lstm_sequence_backward(*g, inp["x"], inp["h0"], inp["c0"], inp["w_ih"],
+                                              inp["w_hh"], y, cs, gates, backend="cpp")
+            out.append((y, hn, cn, cs, gates) + tuple(back))
+        for a, b in zip(out[0][:-1], out[1][:-1]):
+            np.testing.assert_array_equal(a, b)
+        # grad_b: per-thread partial sums, added in another order when the rows are split
+        np.testing.assert_allclose(out[0][-1], out[1][-1], rtol=1e-5, atol=1e-6)
+
+
+def test_cpp_packed_recurrence_propagates_nan_and_inf_per_batch_row(rng):
+    """A NaN or Inf input at step 1 of batch row 3: the non-finite entries of every output are
+    where the float64 reference has them (NaN reaches that row's outputs from step 1 on; an Inf
+    saturates the gates), the other batch rows stay finite and match; for NaN the gradients'
+    NaNs too."""
+    require_native("cpp", "lstm_sequence_forward")
+    T, B, I, H = 4, 7, 5, 181
+    ok = np.arange(B) != 3
+    for bad in (np.nan, np.inf, -np.inf):
+        inp = _inputs(rng, T, B, I, H)
+        inp["x"][1, 3, 2] = bad
+        ref = ops.lstm_sequence_forward(**inp, backend="reference")
+        got = ops.lstm_sequence_forward(**_cast(inp, np.float32), backend="cpp")
+        for name, g, r in zip(("y", "h_n", "c_n", "cs", "gates"), got, ref):
+            np.testing.assert_array_equal(np.isfinite(g), np.isfinite(r), err_msg=name)
+            row = (slice(None), ok) if g.ndim == 3 else ok
+            assert np.isfinite(g[row]).all(), name
+            _close(g[row], r[row], np.float32, name)
+        if bad == bad:  # an Inf saturates gates: whether dG is exactly 0 there (0 * Inf = NaN in
+            continue  # the weight gradients) is float32-vs-float64 rounding, so NaN only below
+        assert np.isnan(got[0][1:, 3]).all()
+        grads = [rng.standard_normal(s) for s in ((T, B, H), (B, H), (B, H))]
+        saved = [inp[k] for k in ("x", "h0", "c0", "w_ih", "w_hh")]
+        refb = ops.lstm_sequence_backward(*grads, *saved, *(ref[i] for i in (0, 3, 4)),
+                                          backend="reference")
+        gotb = ops.lstm_sequence_backward(
+            *(a.astype(np.float32) for a in grads + saved), *(got[i] for i in (0, 3, 4)),
+            backend="cpp")
+        for name, g, r in zip(("gx", "gh0", "gc0", "gwi", "gwh", "gb"), gotb, refb):
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=name)
+        assert np.isnan(gotb[3]).any() and np.isnan(gotb[4]).any()
+
+
 # ------------------------------------------- the spec's grid, every backend and version; gradcheck
 
 from fastnn.bench.specs import lstm as spec  # noqa: E402

@@ -101,6 +101,20 @@ def test_lstm_matches_torch(case):
     _rnn_case("LSTM", case)
 
 
+@pytest.mark.parametrize(
+    "case",
+    [(7, 5, 9, 181, 2, True, True, True), (13, 3, 3, 257, 1, False, False, True),
+     (1, 4, 6, 181, 1, True, False, False)],
+    ids=lambda c: "B{}-T{}-I{}-H{}-L{}-bf{:d}-bi{:d}-hx{:d}".format(*c),
+)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lstm_packed_recurrence_matches_torch(case, threads):
+    """Hidden sizes off the 16-column panels, several depth passes, the threaded split over
+    hidden units (C++ backend, the default), forward and backward vs PyTorch."""
+    fastnn.set_num_threads(threads)  # conftest restores the count afterwards
+    _rnn_case("LSTM", case)
+
+
 @pytest.mark.parametrize("name", ["reference", "numba"])
 @pytest.mark.parametrize("case", SMALL[:2], ids=lambda c: f"B{c[0]}-T{c[1]}-L{c[4]}-bi{c[6]:d}")
 def test_lstm_matches_torch_other_backends(name, case):

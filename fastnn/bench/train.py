@@ -1,4 +1,4 @@
-"""The training-step race: one step (zero_grad, forward, loss, backward, optimizer step) of four
+"""The training-step race: one step (zero_grad, forward, loss, backward, optimizer step) of six
 standard models in fastnn and in PyTorch, steps/s and the ratio.
 
 Each model is written once against a ``torch``-like module (``fastnn`` or ``torch``), so both
@@ -76,6 +76,96 @@ def transformer(torch):
     return nn.TransformerEncoder(layer, num_layers=2)
 
 
+def resnet(torch, blocks=(2, 2, 2)):
+    """yunjey/pytorch-tutorial's CIFAR-10 ResNet (02-intermediate/deep_residual_network): a 3x3
+    conv stem, three stages of residual blocks (Conv3x3-BN-ReLU-Conv3x3-BN, residual add, ReLU)
+    at 16, 32 and 64 channels (stride 2 into the last two, a conv-BN downsample there),
+    AvgPool2d(8), Linear(64, 10); ``blocks`` per stage ([2, 2, 2] as published)."""
+    nn = torch.nn
+
+    def conv3x3(cin, cout, stride=1):
+        return nn.Conv2d(cin, cout, kernel_size=3, stride=stride, padding=1, bias=False)
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, cin, cout, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv3x3(cin, cout, stride)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = conv3x3(cout, cout)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = downsample
+
+        def forward(self, x):
+            residual = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            if self.downsample:
+                residual = self.downsample(x)
+            out += residual
+            return self.relu(out)
+
+    class ResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.in_channels = 16
+            self.conv = conv3x3(3, 16)
+            self.bn = nn.BatchNorm2d(16)
+            self.relu = nn.ReLU(inplace=True)
+            self.layer1 = self.make_layer(16, blocks[0])
+            self.layer2 = self.make_layer(32, blocks[1], 2)
+            self.layer3 = self.make_layer(64, blocks[2], 2)
+            self.avg_pool = nn.AvgPool2d(8)
+            self.fc = nn.Linear(64, 10)
+
+        def make_layer(self, cout, n, stride=1):
+            downsample = None
+            if stride != 1 or self.in_channels != cout:
+                downsample = nn.Sequential(conv3x3(self.in_channels, cout, stride),
+                                           nn.BatchNorm2d(cout))
+            layers = [ResidualBlock(self.in_channels, cout, stride, downsample)]
+            self.in_channels = cout
+            layers += [ResidualBlock(cout, cout) for _ in range(1, n)]
+            return nn.Sequential(*layers)
+
+        def forward(self, x):
+            out = self.relu(self.bn(self.conv(x)))
+            out = self.layer3(self.layer2(self.layer1(out)))
+            out = self.avg_pool(out)
+            return self.fc(out.view(out.size(0), -1))
+
+    return ResNet()
+
+
+def lstm_lm(torch, vocab=10000, embed=128, hidden=1024):
+    """yunjey/pytorch-tutorial's LSTM language model (02-intermediate/language_model): Embedding,
+    a 1-layer batch-first LSTM, Linear to the vocabulary over every step. Truncated BPTT as the
+    client trains it: each training forward starts from the previous step's (h, c), detached
+    (zeros on the first); an eval forward starts from zeros and keeps no state."""
+    nn = torch.nn
+
+    class RNNLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, embed)
+            self.lstm = nn.LSTM(embed, hidden, 1, batch_first=True)
+            self.linear = nn.Linear(hidden, vocab)
+            self.state = None
+
+        def forward(self, x):
+            state = self.state if self.training else None
+            if state is None:
+                zeros = torch.zeros(1, x.shape[0], hidden)
+                state = (zeros, zeros.clone())
+            out, (h, c) = self.lstm(self.embed(x), state)
+            if self.training:
+                self.state = (h.detach(), c.detach())
+            out = out.reshape(out.size(0) * out.size(1), out.size(2))
+            return self.linear(out)
+
+    return RNNLM()
+
+
 def _cross_entropy(torch, out, y):
     return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
 
@@ -88,15 +178,69 @@ class Model:
     optimizer: object  # (torch, params) -> optimizer
     kernels: tuple  # contract kernels the step needs natively
     uncounted_flops: float = 0.0  # FLOPs FlopCounterMode does not see (aten LSTM on CPU)
+    clip: float | None = None  # clip_grad_norm_ to this before the optimizer step
+
+
+def _lstm_step_flops(t, b, i, h):
+    """One LSTM layer's forward + backward GEMM FLOPs (FlopCounterMode does not see aten's
+    CPU LSTM): forward T*2*B*4H*(I+H), backward twice that."""
+    return 3 * t * 2 * b * 4 * h * (i + h)
 
 
 def _adam(torch, params):
     return torch.optim.Adam(params, lr=1e-3)
 
 
+def _lm_adam(torch, params):
+    return torch.optim.Adam(params, lr=0.002)
+
+
 def _sgd(torch, params):
     return torch.optim.SGD(params, lr=0.01, momentum=0.9)
 
+
+def _images(batch):
+    return lambda r: (r.standard_normal((batch, 3, 32, 32), np.float32), r.integers(0, 10, batch))
+
+
+def _tokens(batch, seq, vocab=10000):
+    return lambda r: (r.integers(0, vocab, (batch, seq)), r.integers(0, vocab, (batch, seq)))
+
+
+_CONV = ("gemm", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight")
+_LSTM = ("gemm", "lstm_sequence_forward", "lstm_sequence_backward")
+RESNET = Model(
+    "ResNet-CIFAR [2,2,2] 16-32-64 BN Adam b100 3x32x32",
+    resnet,
+    _images(100),
+    _adam,
+    _CONV,
+)
+RESNET_QUICK = Model(
+    "ResNet-CIFAR [1,1,1] 16-32-64 BN Adam b32 3x32x32",
+    lambda t: resnet(t, (1, 1, 1)),
+    _images(32),
+    _adam,
+    _CONV,
+)
+LSTM_LM = Model(
+    "LSTM-LM V10k E128 H1024 Adam+clip b20 T30",
+    lstm_lm,
+    _tokens(20, 30),
+    _lm_adam,
+    _LSTM,
+    _lstm_step_flops(30, 20, 128, 1024),
+    clip=0.5,
+)
+LSTM_LM_QUICK = Model(
+    "LSTM-LM V10k E128 H1024 Adam+clip b20 T10",
+    lstm_lm,
+    _tokens(20, 10),
+    _lm_adam,
+    _LSTM,
+    _lstm_step_flops(10, 20, 128, 1024),
+    clip=0.5,
+)
 
 MODELS = [
     Model(
@@ -119,7 +263,7 @@ MODELS = [
         lambda r: (r.integers(0, 10000, (64, 100)), r.integers(0, 3, 64)),
         _adam,
         ("gemm", "lstm_sequence_forward", "lstm_sequence_backward"),
-        3 * 100 * 2 * 64 * 4 * 128 * (64 + 128),  # T*2*B*4H*(I+H) forward, backward twice
+        _lstm_step_flops(100, 64, 64, 128),
     ),
     Model(
         "Transformer 2x128 h4 Adam b32 L64",
@@ -129,7 +273,11 @@ MODELS = [
         ("gemm", "attention_forward", "attention_backward"),
     ),
 ]
-SIZES = {"tiny": MODELS[:1], "quick": MODELS, "full": MODELS}
+SIZES = {
+    "tiny": MODELS[:1],
+    "quick": MODELS + [RESNET_QUICK, LSTM_LM_QUICK],
+    "full": MODELS + [RESNET, LSTM_LM],
+}
 
 
 class _Trainer:
@@ -145,6 +293,7 @@ class _Trainer:
         x, y = model.data(np.random.default_rng(seed))
         self.x, self.y = torch.tensor(x), torch.tensor(np.asarray(y, dtype=np.int64))
         self.torch = torch
+        self.clip = model.clip
         self.forward = torch.compile(self.net) if compiled else self.net
 
     def loss(self):
@@ -154,6 +303,8 @@ class _Trainer:
         self.opt.zero_grad()
         loss = self.loss()
         loss.backward()
+        if self.clip is not None:
+            self.torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.clip)
         self.opt.step()
         return loss
 
