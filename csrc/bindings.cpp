@@ -36,4 +36,5 @@ PYBIND11_MODULE(FASTNN_MODULE, m) {
     register_roof(m);
     register_optim(m);
     register_gemm_batched(m);
+    register_eltwise(m);
 }

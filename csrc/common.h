@@ -135,3 +135,4 @@ void register_attention(py::module_& m);
 void register_roof(py::module_& m);
 void register_optim(py::module_& m);
 void register_gemm_batched(py::module_& m);
+void register_eltwise(py::module_& m);
