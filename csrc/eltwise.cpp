@@ -264,6 +264,19 @@ inline float row_sq_dev(const float* __restrict x, int64_t n, float mean) {
     return s;
 }
 
+// sum_j g[j] (x[j] - mean) rstd, with row_sum's partial sums
+inline float row_dot_xhat(const float* __restrict g, const float* __restrict x, int64_t n,
+                          float mean, float rstd) {
+    float acc[L] = {};
+    int64_t j = 0;
+    for (; j + L <= n; j += L)
+        for (int k = 0; k < L; ++k) acc[k] += g[j + k] * ((x[j + k] - mean) * rstd);
+    float s = 0.f;
+    for (; j < n; ++j) s += g[j] * ((x[j] - mean) * rstd);
+    for (int k = 0; k < L; ++k) s += acc[k];
+    return s;
+}
+
 // Rows per OpenMP work item so a region is worth opening (~16k elements), and whether to open it.
 inline bool parallel_rows(int64_t rows, int64_t n) { return rows > 1 && rows * n >= PARALLEL_MIN; }
 
@@ -375,22 +388,7 @@ py::tuple layer_norm_backward(py::array grad, py::array x, py::array mean_a, py:
                     for (int64_t j = 0; j < n; ++j) gbuf[j] = gr[j] * w[j];
                     g = gbuf.data();
                 }
-                float s1a[L] = {}, s2a[L] = {};
-                int64_t j = 0;
-                for (; j + L <= n; j += L)
-                    for (int k = 0; k < L; ++k) {
-                        s1a[k] += g[j + k];
-                        s2a[k] += g[j + k] * ((xr[j + k] - mean) * rstd);
-                    }
-                float s1 = 0.f, s2 = 0.f;
-                for (; j < n; ++j) {
-                    s1 += g[j];
-                    s2 += g[j] * ((xr[j] - mean) * rstd);
-                }
-                for (int k = 0; k < L; ++k) {
-                    s1 += s1a[k];
-                    s2 += s2a[k];
-                }
+                const float s1 = row_sum(g, n), s2 = row_dot_xhat(g, xr, n, mean, rstd);
                 const float m1 = s1 / (float)n, m2 = s2 / (float)n;
                 float* dr = dxs + i * n;
                 for (int64_t k = 0; k < n; ++k)
