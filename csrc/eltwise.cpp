@@ -289,8 +289,14 @@ inline float row_dot_xhat(const float* __restrict g, const float* __restrict x, 
     return s;
 }
 
-// Rows per OpenMP work item so a region is worth opening (~16k elements), and whether to open it.
-inline bool parallel_rows(int64_t rows, int64_t n) { return rows > 1 && rows * n >= PARALLEL_MIN; }
+// Whether to open an OpenMP region over rows. LayerNorm is memory-bound (~0.05 ms per pass over
+// nanoGPT's (768, 128) on one thread): like the optimizer steps (csrc/optim.cpp), it runs on the
+// calling thread below 1M elements, where a descheduled worker on this shared 2-core machine costs
+// more than the second core gains (2 threads at load ~8: 38 ms vs 0.7 ms fwd+bwd).
+constexpr int64_t LN_PARALLEL_MIN = 1 << 20;
+inline bool parallel_rows(int64_t rows, int64_t n) {
+    return rows > 1 && rows * n >= LN_PARALLEL_MIN;
+}
 
 py::tuple layer_norm_forward(py::array x, py::object weight, py::object bias, double eps) {
     fastnn::check_f32(x, "x", 2);
