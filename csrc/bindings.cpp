@@ -37,4 +37,5 @@ PYBIND11_MODULE(FASTNN_MODULE, m) {
     register_optim(m);
     register_gemm_batched(m);
     register_softmax(m);
+    register_eltwise(m);
 }

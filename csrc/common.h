@@ -136,3 +136,4 @@ void register_roof(py::module_& m);
 void register_optim(py::module_& m);
 void register_gemm_batched(py::module_& m);
 void register_softmax(py::module_& m);
+void register_eltwise(py::module_& m);

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._util import xp_of
 from ..autograd import Function
+from ..ops import eltwise
 
 __all__ = [
     "GELUFunction", "LeakyReLUFunction", "ELUFunction", "SiLUFunction", "SoftplusFunction",
@@ -89,14 +90,19 @@ def _sigmoid(x):
 
 class GELUFunction(Function):
     """GELU: x * Phi(x) ("none"; Phi from ``_normal_cdf``) or PyTorch's tanh approximation
-    ("tanh"). Backward: Phi(x) + x phi(x), or the derivative of the tanh form."""
+    ("tanh"). Backward: Phi(x) + x phi(x), or the derivative of the tanh form. Float32 NumPy
+    arrays run the one-pass C++ kernels (``fastnn.ops.eltwise``) when the cpp backend is
+    selected; the NumPy/CuPy code below is their reference and every other array's path."""
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
         xp = xp_of(x)
         ctx.approximate = approximate
+        if eltwise.lib_for(x) is not None:
+            ctx.save_for_backward(x, None)
+            return eltwise.gelu_forward(x, approximate)
         if approximate == "tanh":
-            ctx.save_for_backward(x)
+            ctx.save_for_backward(x, None)
             one, half = x.dtype.type(1), x.dtype.type(0.5)
             inner = x.dtype.type(_TANH_K) * (x + x.dtype.type(0.044715) * x * x * x)
             return half * x * (one + xp.tanh(inner))
@@ -107,8 +113,10 @@ class GELUFunction(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = xp_of(grad)
+        x, cdf = ctx.saved_tensors
+        if eltwise.lib_for(grad, x) is not None:
+            return eltwise.gelu_backward(grad, x, ctx.approximate), None
         if ctx.approximate == "tanh":
-            (x,) = ctx.saved_tensors
             dt = x.dtype.type
             one, half = dt(1), dt(0.5)
             x2 = x * x
@@ -117,7 +125,8 @@ class GELUFunction(Function):
                 one + dt(3 * 0.044715) * x2
             )
             return grad * d, None
-        x, cdf = ctx.saved_tensors
+        if cdf is None:  # forward ran the C++ kernel
+            cdf = _normal_cdf(x)
         if x.ndim == 0:  # 0-d products are NumPy scalars, which out= cannot take
             x, cdf = x.reshape(1), cdf.reshape(1)
         dt = x.dtype.type

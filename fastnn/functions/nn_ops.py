@@ -11,6 +11,7 @@ import numpy as np
 from .._util import xp_of
 from ..autograd import Function
 from ..ops.softmax import dropout_backward, dropout_forward, embedding_backward
+from ..ops import eltwise
 
 __all__ = ["DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
 
@@ -61,15 +62,25 @@ class LayerNormFunction(Function):
     y = (x - mean) * rstd * w + b,  rstd = 1 / sqrt(var + eps)  (biased variance, like PyTorch).
     Backward (per row of n elements, xhat = (x - mean) * rstd, g = dy * w):
     dx = rstd * (g - mean(g) - xhat * mean(g * xhat)); dw = sum(dy * xhat); db = sum(dy).
+    Float32 NumPy arrays run the C++ kernels (``fastnn.ops.eltwise``: one pass per row each
+    way, saving x, mean and rstd) when the cpp backend is selected; the NumPy/CuPy code below is
+    their reference and every other array's path (saving xhat and rstd).
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, n_norm, eps):
-        # few fresh buffers: on this machine allocating (page-faulting) a large array costs
-        # more than the arithmetic on it
         xp = xp_of(x)
         lead = x.shape[: x.ndim - n_norm]
         n = int(np.prod(x.shape[x.ndim - n_norm:], dtype=np.int64))
+        ctx.shapes = (x.shape, lead, n, None if bias is None else bias.shape)
+        if n and eltwise.lib_for(x, weight, bias) is not None:
+            y, mean, rstd = eltwise.layer_norm_forward(x, weight, bias, n, eps)
+            ctx.save_for_backward(x, mean, rstd, weight)
+            ctx.cpp = True
+            return y
+        ctx.cpp = False
+        # few fresh buffers: on this machine allocating (page-faulting) a large array costs
+        # more than the arithmetic on it
         x2 = x.reshape(-1, n)
         xhat = x2 - x2.mean(axis=1, keepdims=True)
         y = xp.multiply(xhat, xhat)
@@ -85,17 +96,30 @@ class LayerNormFunction(Function):
         if bias is not None:
             y += bias.reshape(1, n)
         ctx.save_for_backward(xhat, rstd, weight)
-        ctx.shapes = (x.shape, lead, n, None if bias is None else bias.shape)
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        xhat, rstd, weight = ctx.saved_tensors
         x_shape, lead, n, bshape = ctx.shapes
+        need = ctx.needs_input_grad
+        if ctx.cpp:
+            x, mean, rstd, weight = ctx.saved_tensors
+            if eltwise.lib_for(grad) is not None:
+                gx, gw, gb = eltwise.layer_norm_backward(
+                    grad, x, mean, rstd, weight, n,
+                    (need[0], weight is not None and need[1], bshape is not None and need[2]))
+                if gw is not None:
+                    gw = gw.reshape(weight.shape)
+                if gb is not None:
+                    gb = gb.reshape(bshape)
+                return gx, gw, gb, None, None
+            rstd = rstd.reshape(-1, 1)  # the reference backward from the saved statistics
+            xhat = (x.reshape(-1, n) - mean.reshape(-1, 1)) * rstd
+        else:
+            xhat, rstd, weight = ctx.saved_tensors
         xp = xp_of(grad)
         g2 = grad.reshape(-1, n)
         gw = gb = gx = None
-        need = ctx.needs_input_grad
         tmp = xp.multiply(g2, xhat)
         if weight is not None and need[1]:
             gw = tmp.sum(axis=0).reshape(weight.shape)
