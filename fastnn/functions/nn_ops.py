@@ -10,8 +10,8 @@ import numpy as np
 
 from .._util import xp_of
 from ..autograd import Function
-from ..ops.softmax import dropout_backward, dropout_forward, embedding_backward
 from ..ops import eltwise
+from ..ops.softmax import dropout_backward, dropout_forward, embedding_backward
 
 __all__ = ["DropoutFunction", "EmbeddingFunction", "LayerNormFunction"]
 
