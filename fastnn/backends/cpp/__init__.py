@@ -45,12 +45,22 @@ if _C is not None:
             },
         ),
         "conv2d_backward_input": Versions(
-            rule="v3 (a forward of dY with flipped weights) when stride 1 and >= 32 input "
+            rule="v3 (a forward of dY with flipped weights) when stride 1 and >= 16 input "
             "channels per group, else v1 (sgemm + col2im)",
             choices={
                 "v1": Version(partial(_C.conv2d_backward_input, version="v1"), _V1),
                 "v3": Version(partial(_C.conv2d_backward_input, version="v3"),
                               _V3 + "; stride 1 only, other strides run v1"),
+            },
+        ),
+        "conv2d_backward_weight": Versions(
+            rule="v4 where it applies (AVX2, stride 1 or 2 along W, finite grad_out), else v1",
+            choices={
+                "v1": Version(partial(_C.conv2d_backward_weight, version="v1"),
+                              "im2col tiles, sgemm into per-thread partial dW"),
+                "v4": Version(partial(_C.conv2d_backward_weight, version="v4"),
+                              "direct: lane-vector partial sums over pixels, register tile of "
+                              "4 output channels x 3 taps, no im2col (AVX2; else v1)"),
             },
         ),
     }
