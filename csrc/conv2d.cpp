@@ -35,8 +35,8 @@
 // Version 4 (backward_weight only, AVX2, stride 1 or 2 along W; conv2d_backward_weight_direct):
 //   no im2col; lane vectors of 8 output columns, a register tile of 4 output channels x 3 taps
 //   accumulates dy . x over a block of images, per-thread partials over disjoint image ranges.
-//   Measured slower than version 1 on every tutorial-ResNet layer, so "auto" never picks it
-//   (kept selectable as "v4" for the record; retire it unless a better tile makes it pay).
+//   The C++ "auto" is version 1; the cpp backend (fastnn/backends/cpp) asks for version 4
+//   where it measured faster: stride 1, >= 1024 output pixels per plane, >= 8 input channels.
 // Which runs ("auto"; the `version` argument "v1"/"v3" ("v1"/"v4" for backward_weight) forces
 //   one, registered as versions of the cpp backend, fastnn.backends.use_version): forward
 //   version 3; backward_input version 3 when stride 1 and >= 16 input channels per group, else
@@ -56,8 +56,10 @@
 //            backward_input v3 from 16 channels       N=100 16->32 32x32 s2 fwd: 1.25 ->
 //            (was 32)                                 0.84-1.03; bwd_in 16->16 32x32 auto
 //                                                     0.60 -> 0.97x torch (v3 there)
-//   4        direct backward_weight, 4 oc x 3 taps    v1 / v4 time, same run, 1 thread:  2026-12-06
-//            lane-vector tile, no im2col (AVX2)       0.38-0.87 on the 6 ResNet layers
+//   4        direct backward_weight, 4 oc x 3 taps    v1 / v4 time, same run, 1 (2) threads: 2026-12-06
+//            lane-vector tile, no im2col (AVX2)       16->16 32x32 1.59 (1.37); 32->32 16x16
+//                                                     1.03 (0.73); 64->64 8x8 0.91 (1.22);
+//                                                     stride 2 and 3->16: 0.33-0.93
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -886,10 +888,12 @@ template <int S, int RO, int JN>
 void bwdw_tile(const ConvGeom& g, const BwdWPlan& pl, const float* x, const float* dy,
                int64_t n0, int64_t n1, int64_t oc0, int64_t cin, int64_t i, int64_t j0,
                float* accm, int64_t ldacc) {
+    // The JN x vectors first, then one dy vector at a time: 4*3 accumulators + 3 + 1 fit the 16
+    // registers (holding all 4 dy vectors spilled an accumulator through the stack: 2x slower).
     __m256 acc[RO][JN];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int r = 0; r < RO; ++r)
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int jj = 0; jj < JN; ++jj) acc[r][jj] = _mm256_setzero_ps();
     const int64_t HW = g.H * g.W, P = g.OH * g.OW;
     if (S == 1 && pl.flat) {
@@ -899,57 +903,57 @@ void bwdw_tile(const ConvGeom& g, const BwdWPlan& pl, const float* x, const floa
             const float* xb = x + (n * g.C + cin) * HW + (i * g.dh - g.ph) * g.W - g.pw;
             const float* dyn = dy + (n * g.OC + oc0) * P;
             for (int64_t p = olo * g.OW, q = 0; p < ohi * g.OW; p += 8) {
-                __m256 d[RO];
-                #pragma GCC unroll 4
-                for (int r = 0; r < RO; ++r) d[r] = _mm256_loadu_ps(dyn + r * P + p);
-                #pragma GCC unroll 4
+                __m256 xv[JN];
+#pragma GCC unroll 4
                 for (int jj = 0; jj < JN; ++jj) {
-                    const int64_t j = j0 + jj, e = q * g.KW + j;
-                    const float* xs = xb + p + j * g.dw;
-                    const __m256 xv = pl.xfull[e] ? _mm256_loadu_ps(xs)
-                                                  : _mm256_maskload_ps(xs, pl.xmask[e * 2]);
-                    #pragma GCC unroll 4
-                    for (int r = 0; r < RO; ++r)
-                        acc[r][jj] = _mm256_fmadd_ps(d[r], xv, acc[r][jj]);
+                    const int64_t e = q * g.KW + j0 + jj;
+                    const float* xs = xb + p + (j0 + jj) * g.dw;
+                    xv[jj] = pl.xfull[e] ? _mm256_loadu_ps(xs)
+                                         : _mm256_maskload_ps(xs, pl.xmask[e * 2]);
+                }
+#pragma GCC unroll 4
+                for (int r = 0; r < RO; ++r) {
+                    const __m256 d = _mm256_loadu_ps(dyn + r * P + p);
+#pragma GCC unroll 4
+                    for (int jj = 0; jj < JN; ++jj)
+                        acc[r][jj] = _mm256_fmadd_ps(d, xv[jj], acc[r][jj]);
                 }
                 if (++q == pl.nq) q = 0;
             }
         }
     } else {
-    for (int64_t n = n0; n < n1; ++n) {
-        const float* xc = x + (n * g.C + cin) * HW;
-        const float* dyn = dy + (n * g.OC + oc0) * P;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-            const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            const float* xr = xc + ih * g.W;
-            const float* dr = dyn + oh * g.OW;
-            for (int64_t q = 0; q < pl.nq; ++q) {
-                const int64_t ow0 = q * 8;
-                __m256 d[RO];
-                if (ow0 + 8 <= g.OW) {
-                    #pragma GCC unroll 4
-                    for (int r = 0; r < RO; ++r) d[r] = _mm256_loadu_ps(dr + r * P + ow0);
-                } else {
-                    #pragma GCC unroll 4
-                    for (int r = 0; r < RO; ++r)
-                        d[r] = _mm256_maskload_ps(dr + r * P + ow0, pl.dmask[q]);
-                }
-                #pragma GCC unroll 4
-                for (int jj = 0; jj < JN; ++jj) {
-                    const int64_t j = j0 + jj;
-                    const __m256 xv = load_x<S>(xr, ow0 * S - g.pw + j * g.dw,
-                                                &pl.xmask[(q * g.KW + j) * 2]);
-                    #pragma GCC unroll 4
-                    for (int r = 0; r < RO; ++r) acc[r][jj] = _mm256_fmadd_ps(d[r], xv, acc[r][jj]);
+        for (int64_t n = n0; n < n1; ++n) {
+            const float* xc = x + (n * g.C + cin) * HW;
+            const float* dyn = dy + (n * g.OC + oc0) * P;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                if (ih < 0 || ih >= g.H) continue;
+                const float* xr = xc + ih * g.W;
+                const float* dr = dyn + oh * g.OW;
+                for (int64_t q = 0; q < pl.nq; ++q) {
+                    const int64_t ow0 = q * 8;
+                    const bool full = ow0 + 8 <= g.OW;
+                    __m256 xv[JN];
+#pragma GCC unroll 4
+                    for (int jj = 0; jj < JN; ++jj)
+                        xv[jj] = load_x<S>(xr, ow0 * S - g.pw + (j0 + jj) * g.dw,
+                                           &pl.xmask[(q * g.KW + j0 + jj) * 2]);
+#pragma GCC unroll 4
+                    for (int r = 0; r < RO; ++r) {
+                        const float* dp = dr + r * P + ow0;
+                        const __m256 d = full ? _mm256_loadu_ps(dp)
+                                              : _mm256_maskload_ps(dp, pl.dmask[q]);
+#pragma GCC unroll 4
+                        for (int jj = 0; jj < JN; ++jj)
+                            acc[r][jj] = _mm256_fmadd_ps(d, xv[jj], acc[r][jj]);
+                    }
                 }
             }
         }
     }
-    }
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
     for (int r = 0; r < RO; ++r)
-        #pragma GCC unroll 4
+#pragma GCC unroll 4
         for (int jj = 0; jj < JN; ++jj) {
             float* a = accm + r * ldacc + (i * g.KW + j0 + jj) * 8;
             _mm256_storeu_ps(a, _mm256_add_ps(_mm256_loadu_ps(a), acc[r][jj]));
