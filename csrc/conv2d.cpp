@@ -26,14 +26,22 @@
 //   AVX2 stride-1 gather: a plan per run and tap (offset + int32 lane mask) so a panel row is
 //   the OR of one masked load per run (vmaskmovps reads nothing for masked-off lanes, so the
 //   zero padding is free); one plan per image serves every tile when no panel straddles two
-//   images. Other ISAs and strides gather row segments (gather_row).
+//   images. AVX2 stride 2 (2026-12-06): a run's row of one tap is two masked loads of 16
+//   floats per 8 lanes and an even-lane deinterleave (gather_row_s2), not a scalar loop.
+//   Other ISAs and strides gather row segments (gather_row).
 //   Stride-1 backward_input runs as this forward on dY with transposed, flipped weights.
 //   (A version 3 backward_weight, reduction over pixels, measured no faster than version 1 and
 //   was deleted: its transposed gather is scalar.)
-// Which runs ("auto"; the `version` argument "v1"/"v3" forces one, registered as versions of the
-//   cpp backend, fastnn.backends.use_version): forward version 3; backward_input version 3 when
-//   stride 1 and >= 32 input channels per group, else version 1; backward_weight version 1
-//   (transposed from 4096 pixels, see conv2d_backward_weight_f32).
+// Version 4 (backward_weight only, AVX2, stride 1 or 2 along W; conv2d_backward_weight_direct):
+//   no im2col; lane vectors of 8 output columns, a register tile of 4 output channels x 3 taps
+//   accumulates dy . x over a block of images, per-thread partials over disjoint image ranges.
+//   The C++ "auto" is version 1; the cpp backend (fastnn/backends/cpp) asks for version 4
+//   where it measured faster: stride 1, >= 1024 output pixels per plane, >= 8 input channels.
+// Which runs ("auto"; the `version` argument "v1"/"v3" ("v1"/"v4" for backward_weight) forces
+//   one, registered as versions of the cpp backend, fastnn.backends.use_version): forward
+//   version 3; backward_input version 3 when stride 1 and >= 16 input channels per group, else
+//   version 1; backward_weight version 1 (transposed from 4096 pixels, see
+//   conv2d_backward_weight_f32).
 //
 // Versions (GFLOP/s: 1 thread, thread CPU time; ratio vs PyTorch/oneDNN, 2 threads; notes and
 // every figure in docs/benchmarks.md, "Kernel history")
@@ -44,6 +52,14 @@
 //   3 (now)  2 + depth blocks kc <= 256, AVX2         Zen 3 AVX2 fwd 37-76 GF/s (1.06-   2026-12-01
 //            masked-load gather plan, fused           1.3x v1); vs torch, 2 threads: fwd
 //            epilogue                                 0.90-1.31x, bwd 0.81-1.64x
+//   3 + s2   AVX2 stride-2 gather (deinterleave);     v3 / v1 time, same run, 1 thread,  2026-12-06
+//            backward_input v3 from 16 channels       N=100 16->32 32x32 s2 fwd: 1.25 ->
+//            (was 32)                                 0.84-1.03; bwd_in 16->16 32x32 auto
+//                                                     0.60 -> 0.97x torch (v3 there)
+//   4        direct backward_weight, 4 oc x 3 taps    v1 / v4 time, same run, 1 (2) threads: 2026-12-06
+//            lane-vector tile, no im2col (AVX2)       16->16 32x32 1.59 (1.37); 32->32 16x16
+//                                                     1.03 (0.73); 64->64 8x8 0.91 (1.22);
+//                                                     stride 2 and 3->16: 0.33-0.93
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -357,6 +373,35 @@ inline void gather_row(const ConvGeom& g, const float* xc, int64_t ih, int64_t j
     for (int64_t o = b; o < ow + len; ++o) dst[(o - ow) * dstride] = 0.f;
 }
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+constexpr bool kGatherS2 = true;
+// Lanes t of iw0 + t (t < 8) that lie inside [0, Wd), as an int32 mask.
+inline __m256i in_row_mask(int64_t iw0, int64_t Wd) {
+    const __m256i iw = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                        _mm256_set1_epi32((int)iw0));
+    return _mm256_and_si256(_mm256_cmpgt_epi32(iw, _mm256_set1_epi32(-1)),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)Wd), iw));
+}
+// The even lanes of 16 floats row[iw0 .. iw0+16) (zero outside [0, Wd)): 8 stride-2 taps.
+inline __m256 load_s2(const float* row, int64_t iw0, int64_t Wd) {
+    // a masked-off lane reads nothing, so row + iw0 may point before the row
+    const __m256 v0 = _mm256_maskload_ps(row + iw0, in_row_mask(iw0, Wd));
+    const __m256 v1 = _mm256_maskload_ps(row + iw0 + 8, in_row_mask(iw0 + 8, Wd));
+    const __m256 e = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));  // a0 a2 b0 b2 a4 a6 b4 b6
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+// dst[t] = row[iw0 + 2t] for t < len (zero outside [0, Wd)): a stride-2 row of one tap, 8 lanes
+// per two masked loads and a deinterleave instead of a scalar loop with per-element branches.
+inline void gather_row_s2(const float* row, int64_t iw0, int64_t len, int64_t Wd, float* dst) {
+    int64_t o = 0;
+    for (; o + 8 <= len; o += 8) _mm256_storeu_ps(dst + o, load_s2(row, iw0 + 2 * o, Wd));
+    if (o < len) simd::storeu_n(dst + o, load_s2(row, iw0 + 2 * o, Wd), (int)(len - o));
+}
+#else
+constexpr bool kGatherS2 = false;
+inline void gather_row_s2(const float*, int64_t, int64_t, int64_t, float*) {}
+#endif
+
 // Rows [k0, k0+kc) of the im2col columns of a tile -> NR-column panels
 // bp[(jb*kc + k-k0)*NR + l] (forward operand B, one depth block).
 void pack_columns(const ConvGeom& g, const float* x, int64_t grp, const std::vector<Run>& runs,
@@ -377,6 +422,8 @@ void pack_columns(const ConvGeom& g, const float* x, int64_t grp, const std::vec
                 int64_t t = 0;
                 for (; t + W <= r.len; t += W) simd::storeu(dst + t, simd::loadu(src + t));
                 for (; t < r.len; ++t) dst[t] = src[t];
+            } else if (kGatherS2 && g.sw == 2 && ih >= 0 && ih < g.H) {
+                gather_row_s2(xc + ih * g.W, r.ow * 2 - g.pw + j * g.dw, r.len, g.W, dst);
             } else {
                 gather_row(g, xc, ih, j, r.ow, r.len, lo, hi, dst, 1);
             }
@@ -665,12 +712,20 @@ void conv2d_forward_packed(const ConvGeom& g, const float* x, const float* w, co
 // Which version runs: the binding's `version` argument ("auto", "v1", "v3"); the cpp backend
 // registers v1 and v3 as selectable versions (fastnn.backends.use_version) and "auto" is the
 // rule in the header comment.
-enum class Impl { Auto, V1, V3 };
+enum class Impl { Auto, V1, V3, V4 };
 Impl parse_impl(const std::string& v) {
     if (v == "auto") return Impl::Auto;
     if (v == "v1") return Impl::V1;
     if (v == "v3") return Impl::V3;
     throw py::value_error("version: expected 'auto', 'v1' or 'v3', got '" + v + "'");
+}
+// backward_weight: "v1" (sgemm on im2col tiles) or "v4" (direct, AVX2; where it does not apply,
+// version 1 runs).
+Impl parse_impl_bwdw(const std::string& v) {
+    if (v == "auto") return Impl::Auto;
+    if (v == "v1") return Impl::V1;
+    if (v == "v4") return Impl::V4;
+    throw py::value_error("version: expected 'auto', 'v1' or 'v4', got '" + v + "'");
 }
 
 void conv2d_forward_sgemm(const ConvGeom& g, const float* x, const float* w, const float* bias,
@@ -734,7 +789,7 @@ bool backward_input_as_forward(const ConvGeom& g, const float* dy, const float* 
     if (g.sh != 1 || g.sw != 1 || g.ph > g.dh * (g.KH - 1) || g.pw > g.dw * (g.KW - 1))
         return false;
     // Few input channels leave the MR-row panels of the transposed problem mostly empty.
-    if (impl == Impl::V1 || (impl == Impl::Auto && g.Cg() < 32)) return false;
+    if (impl == Impl::V1 || (impl == Impl::Auto && g.Cg() < 16)) return false;
     // It convolves a zero-padded dY: a non-finite weight times a padding zero would put NaN in
     // grad_x elements whose taps touch no real dY entry (torch keeps them finite); version 1's
     // col2im never reads padding.
@@ -795,8 +850,241 @@ void conv2d_backward_input_f32(const ConvGeom& g, const float* dy, const float* 
     }
 }
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+// Version 4 backward_weight (AVX2, stride 1 or 2 along W): direct, no im2col. Vectorised over 8
+// output columns ow, dW[oc, c, i, j] = sum over n, oh, ow of dy[n, oc, oh, ow] *
+// x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]: a register tile of RO output channels x JN taps
+// j (one c, one i) holds RO*JN lane-vector partial sums over a block of images, each dy vector
+// is loaded once for JN taps and each x vector once for RO channels. Input rows outside
+// [0, H) are skipped, columns outside [0, W) and lanes past OW read as zero (masked loads).
+// Threads take disjoint image ranges; their lane-vector partials are summed at the end.
+struct BwdWPlan {
+    int64_t nq;                       // 8-column chunks of an output row
+    std::vector<__m256i> dmask;       // [q]: lanes with ow < OW
+    std::vector<__m256i> xmask;       // [(q*KW + j)*2 + h]: x lanes (stride 2: h = half)
+    std::vector<char> xfull;          // [q*KW + j]: stride 1 and all 8 x lanes inside the row
+    // Stride 1, output plane == input plane, W a multiple of 8: a tap row's valid pixels are one
+    // contiguous range of the plane, walked without a per-row loop (8x8 images: 1 chunk a row).
+    bool flat;
+};
+
+template <int S>
+inline __m256 load_x(const float* row, int64_t iw0, const __m256i* m) {
+    if constexpr (S == 1) {
+        return _mm256_maskload_ps(row + iw0, m[0]);
+    } else {
+        const __m256 v0 = _mm256_maskload_ps(row + iw0, m[0]);
+        const __m256 v1 = _mm256_maskload_ps(row + iw0 + 8, m[1]);
+        const __m256 e = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+        return _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+}
+
+// acc (RO x JN lane vectors at accm[(r*KK + i*KW + j0 + jj) * 8], rows of Cg*KK*8 floats) +=
+// the products of images [n0, n1) for output channels oc0.., input channel c, tap row i, taps
+// j0..j0+JN.
+template <int S, int RO, int JN>
+void bwdw_tile(const ConvGeom& g, const BwdWPlan& pl, const float* x, const float* dy,
+               int64_t n0, int64_t n1, int64_t oc0, int64_t cin, int64_t i, int64_t j0,
+               float* accm, int64_t ldacc) {
+    // The JN x vectors first, then one dy vector at a time: 4*3 accumulators + 3 + 1 fit the 16
+    // registers (holding all 4 dy vectors spilled an accumulator through the stack: 2x slower).
+    __m256 acc[RO][JN];
+#pragma GCC unroll 4
+    for (int r = 0; r < RO; ++r)
+#pragma GCC unroll 4
+        for (int jj = 0; jj < JN; ++jj) acc[r][jj] = _mm256_setzero_ps();
+    const int64_t HW = g.H * g.W, P = g.OH * g.OW;
+    if (S == 1 && pl.flat) {
+        const int64_t olo = std::max<int64_t>(0, g.ph - i * g.dh);
+        const int64_t ohi = std::min<int64_t>(g.OH, g.H + g.ph - i * g.dh);
+        for (int64_t n = n0; n < n1; ++n) {
+            const float* xb = x + (n * g.C + cin) * HW + (i * g.dh - g.ph) * g.W - g.pw;
+            const float* dyn = dy + (n * g.OC + oc0) * P;
+            for (int64_t p = olo * g.OW, q = 0; p < ohi * g.OW; p += 8) {
+                __m256 xv[JN];
+#pragma GCC unroll 4
+                for (int jj = 0; jj < JN; ++jj) {
+                    const int64_t e = q * g.KW + j0 + jj;
+                    const float* xs = xb + p + (j0 + jj) * g.dw;
+                    xv[jj] = pl.xfull[e] ? _mm256_loadu_ps(xs)
+                                         : _mm256_maskload_ps(xs, pl.xmask[e * 2]);
+                }
+#pragma GCC unroll 4
+                for (int r = 0; r < RO; ++r) {
+                    const __m256 d = _mm256_loadu_ps(dyn + r * P + p);
+#pragma GCC unroll 4
+                    for (int jj = 0; jj < JN; ++jj)
+                        acc[r][jj] = _mm256_fmadd_ps(d, xv[jj], acc[r][jj]);
+                }
+                if (++q == pl.nq) q = 0;
+            }
+        }
+    } else {
+        for (int64_t n = n0; n < n1; ++n) {
+            const float* xc = x + (n * g.C + cin) * HW;
+            const float* dyn = dy + (n * g.OC + oc0) * P;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                if (ih < 0 || ih >= g.H) continue;
+                const float* xr = xc + ih * g.W;
+                const float* dr = dyn + oh * g.OW;
+                for (int64_t q = 0; q < pl.nq; ++q) {
+                    const int64_t ow0 = q * 8;
+                    const bool full = ow0 + 8 <= g.OW;
+                    __m256 xv[JN];
+#pragma GCC unroll 4
+                    for (int jj = 0; jj < JN; ++jj)
+                        xv[jj] = load_x<S>(xr, ow0 * S - g.pw + (j0 + jj) * g.dw,
+                                           &pl.xmask[(q * g.KW + j0 + jj) * 2]);
+#pragma GCC unroll 4
+                    for (int r = 0; r < RO; ++r) {
+                        const float* dp = dr + r * P + ow0;
+                        const __m256 d = full ? _mm256_loadu_ps(dp)
+                                              : _mm256_maskload_ps(dp, pl.dmask[q]);
+#pragma GCC unroll 4
+                        for (int jj = 0; jj < JN; ++jj)
+                            acc[r][jj] = _mm256_fmadd_ps(d, xv[jj], acc[r][jj]);
+                    }
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < RO; ++r)
+#pragma GCC unroll 4
+        for (int jj = 0; jj < JN; ++jj) {
+            float* a = accm + r * ldacc + (i * g.KW + j0 + jj) * 8;
+            _mm256_storeu_ps(a, _mm256_add_ps(_mm256_loadu_ps(a), acc[r][jj]));
+        }
+}
+
+template <int S, int RO>
+void bwdw_tile_j(int jn, const ConvGeom& g, const BwdWPlan& pl, const float* x, const float* dy,
+                 int64_t n0, int64_t n1, int64_t oc0, int64_t cin, int64_t i, int64_t j0,
+                 float* accm, int64_t ldacc) {
+    if (jn == 3) bwdw_tile<S, RO, 3>(g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc);
+    else if (jn == 2) bwdw_tile<S, RO, 2>(g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc);
+    else bwdw_tile<S, RO, 1>(g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc);
+}
+
+template <int S>
+void bwdw_tile_rj(int ro, int jn, const ConvGeom& g, const BwdWPlan& pl, const float* x,
+                  const float* dy, int64_t n0, int64_t n1, int64_t oc0, int64_t cin, int64_t i,
+                  int64_t j0, float* accm, int64_t ldacc) {
+    switch (ro) {
+        case 1: bwdw_tile_j<S, 1>(jn, g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc); break;
+        case 2: bwdw_tile_j<S, 2>(jn, g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc); break;
+        case 3: bwdw_tile_j<S, 3>(jn, g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc); break;
+        default: bwdw_tile_j<S, 4>(jn, g, pl, x, dy, n0, n1, oc0, cin, i, j0, accm, ldacc); break;
+    }
+}
+
+// True when dy has a NaN or Inf in [p, p + n).
+inline bool any_nonfinite(const float* p, int64_t n) {
+    __m256 a = _mm256_setzero_ps();
+    const __m256 z = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= n; t += 8) a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_loadu_ps(p + t), z));
+    float s = simd::hsum(a);
+    for (; t < n; ++t) s += p[t] * 0.f;
+    return !(s == 0.f);
+}
+
+// False (nothing written) where it does not apply: stride along W other than 1 or 2, or a
+// non-finite dy (skipped padding rows would drop the NaN that dy * padding-zero makes in
+// version 1 and torch; version 1 then runs).
+bool conv2d_backward_weight_direct(const ConvGeom& g, const float* x, const float* dy,
+                                   float* dw) {
+    if (g.sw != 1 && g.sw != 2) return false;
+    if (g.OW > (int64_t)1 << 24 || g.W > (int64_t)1 << 24) return false;
+    const int64_t KK = g.KH * g.KW, Cg = g.Cg(), OCg = g.OCg(), P = g.P();
+    const int64_t wsize = g.OC * Cg * KK;
+    BwdWPlan pl;
+    pl.nq = (g.OW + 7) / 8;
+    pl.dmask.resize(pl.nq);
+    pl.xmask.resize(pl.nq * g.KW * 2);
+    pl.xfull.assign(pl.nq * g.KW, 0);
+    pl.flat = g.sw == 1 && g.sh == 1 && g.OW == g.W && g.OH == g.H && g.W % 8 == 0;
+    for (int64_t q = 0; q < pl.nq; ++q) {
+        alignas(32) int32_t dm[8], xm[16];
+        for (int l = 0; l < 8; ++l) dm[l] = q * 8 + l < g.OW ? -1 : 0;
+        pl.dmask[q] = _mm256_load_si256(reinterpret_cast<const __m256i*>(dm));
+        for (int64_t j = 0; j < g.KW; ++j) {
+            const int64_t iw0 = q * 8 * g.sw - g.pw + j * g.dw;
+            for (int l = 0; l < 16; ++l) {
+                // lane l of the loaded floats is input column iw0 + l; with stride 2 only the
+                // even ones are kept (output lane l / 2), with stride 1 lanes 0..7.
+                const int64_t iw = iw0 + l, ow = q * 8 + (g.sw == 2 ? l / 2 : l);
+                const bool used = g.sw == 2 || l < 8;
+                xm[l] = used && ow < g.OW && iw >= 0 && iw < g.W ? -1 : 0;
+            }
+            pl.xfull[q * g.KW + j] =
+                g.sw == 1 && std::all_of(xm, xm + 8, [](int32_t v) { return v == -1; });
+            pl.xmask[(q * g.KW + j) * 2] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xm));
+            pl.xmask[(q * g.KW + j) * 2 + 1] =
+                _mm256_load_si256(reinterpret_cast<const __m256i*>(xm + 8));
+        }
+    }
+    // Images per register-tile pass: about 1024 output pixels (the partials are flushed once
+    // per pass).
+    const int64_t nb = std::max<int64_t>(1, 1024 / std::max<int64_t>(1, P));
+    const int nthreads = (int)std::max<int64_t>(1, std::min<int64_t>(max_threads(), g.N));
+    std::vector<float> part((size_t)nthreads * wsize * 8, 0.f);
+    int bad = 0;
+#pragma omp parallel num_threads(nthreads) reduction(| : bad)
+    {
+#ifdef _OPENMP
+        const int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+        const int tid = 0, nt = 1;
+#endif
+        const int64_t lo = g.N * tid / nt, hi = g.N * (tid + 1) / nt;
+        float* accm = part.data() + (size_t)tid * wsize * 8;
+        for (int64_t n0 = lo; n0 < hi && !bad; n0 += nb) {
+            const int64_t n1 = std::min(hi, n0 + nb);
+            for (int64_t n = n0; n < n1; ++n) bad |= any_nonfinite(dy + n * g.OC * P, g.OC * P);
+            if (bad) break;
+            for (int64_t grp = 0; grp < g.groups; ++grp)
+                for (int64_t r0 = 0; r0 < OCg; r0 += 4) {
+                    const int ro = (int)std::min<int64_t>(4, OCg - r0);
+                    const int64_t oc0 = grp * OCg + r0;
+                    for (int64_t c = 0; c < Cg; ++c)
+                        for (int64_t i = 0; i < g.KH; ++i)
+                            for (int64_t j0 = 0; j0 < g.KW; j0 += 3) {
+                                const int jn = (int)std::min<int64_t>(3, g.KW - j0);
+                                float* a = accm + (oc0 * Cg + c) * KK * 8;
+                                if (g.sw == 1)
+                                    bwdw_tile_rj<1>(ro, jn, g, pl, x, dy, n0, n1, oc0,
+                                                    grp * Cg + c, i, j0, a, Cg * KK * 8);
+                                else
+                                    bwdw_tile_rj<2>(ro, jn, g, pl, x, dy, n0, n1, oc0,
+                                                    grp * Cg + c, i, j0, a, Cg * KK * 8);
+                            }
+                }
+        }
+    }
+    if (bad) return false;
+#pragma omp parallel for schedule(static) if (wsize >= 4096)
+    for (int64_t e = 0; e < wsize; ++e) {
+        float s = 0.f;
+        for (int t = 0; t < nthreads; ++t) {
+            const float* a = part.data() + ((size_t)t * wsize + e) * 8;
+            s += ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        }
+        dw[e] = s;
+    }
+    return true;
+}
+#else
+bool conv2d_backward_weight_direct(const ConvGeom&, const float*, const float*, float*) {
+    return false;
+}
+#endif
+
 void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* dy, float* dw,
-                                float* db) {
+                                float* db, Impl impl) {
     const int64_t K = g.K(), P = g.P(), OCg = g.OCg(), G = g.groups;
     const int64_t wsize = g.OC * K;
     std::fill(dw, dw + wsize, 0.f);
@@ -814,6 +1102,8 @@ void conv2d_backward_weight_f32(const ConvGeom& g, const float* x, const float* 
         }
     }
     if (g.N == 0 || OCg == 0 || P == 0 || K == 0) return;
+    // "auto" is version 1: see the header's measurements of version 4.
+    if (impl == Impl::V4 && conv2d_backward_weight_direct(g, x, dy, dw)) return;
     const bool direct = g.pointwise();
     // At least 256 pixels of reduction per sgemm call: each call reads and writes all of dW_g,
     // and at 64 pixels that traffic cost 15-20% (2026-12-01, Zen 3, 1 thread, RN64/RN128/RN256:
@@ -1007,8 +1297,9 @@ py::array backward_input_py(py::array grad_out, py::array w, py::object input_sh
 
 py::tuple backward_weight_py(py::array x, py::array grad_out, py::object weight_shape,
                              py::object stride, py::object padding, py::object dilation,
-                             int64_t groups, bool need_bias) {
+                             int64_t groups, bool need_bias, const std::string& version) {
     using namespace fastnn;
+    const Impl impl = parse_impl_bwdw(version);
     check_f32(x, "x", 4);
     check_f32(grad_out, "grad_out", 4);
     std::vector<int64_t> ws = shape_arg(weight_shape, "weight_shape");
@@ -1030,7 +1321,7 @@ py::tuple backward_weight_py(py::array x, py::array grad_out, py::object weight_
     float* dwp = fptr_mut(dw);
     {
         py::gil_scoped_release nogil;
-        conv2d_backward_weight_f32(g, xp, dyp, dwp, dbp);
+        conv2d_backward_weight_f32(g, xp, dyp, dwp, dbp, impl);
     }
     return py::make_tuple(dw, db);
 }
@@ -1048,6 +1339,6 @@ void register_conv2d(py::module_& m) {
           "Gradient of conv2d_forward with respect to x.");
     m.def("conv2d_backward_weight", &backward_weight_py, py::arg("x"), py::arg("grad_out"),
           py::arg("weight_shape"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
-          py::arg("groups"), py::arg("need_bias"),
+          py::arg("groups"), py::arg("need_bias"), py::arg("version") = "auto",
           "Gradients of conv2d_forward with respect to w and bias: (grad_w, grad_bias or None).");
 }

@@ -279,17 +279,84 @@ BLOCKING_CASES = [
 ]
 
 
-@pytest.mark.parametrize("version", ["auto", "v1", "v3"])
-def test_cpp_versions_agree(version):
+# Stride 1 and 2 along W (the AVX2 stride-2 gather of version 3's forward, version 4's
+# backward_weight) at the tutorial ResNet's layer shapes, shrunk, and odd/prime ones: rows that are
+# not a multiple of 8 lanes, the flat 8x8 path, groups, dilation, 1x1 and 5x5 kernels.
+STRIDE_CASES = [
+    ((3, 16, 32, 32), (32, 3, 3), 2, 1, 1, 1),
+    ((5, 3, 32, 32), (16, 3, 3), 1, 1, 1, 1),
+    ((3, 32, 16, 16), (64, 3, 3), 2, 1, 1, 1),
+    ((7, 64, 8, 8), (64, 3, 3), 1, 1, 1, 1),
+    ((3, 5, 13, 11), (7, 3, 3), 2, 1, 1, 1),
+    ((2, 6, 17, 19), (6, 5, 4), 2, 2, 2, 2),
+    ((2, 4, 11, 23), (8, 3, 3), (1, 2), (0, 3), 1, 2),
+    ((1, 3, 7, 7), (5, 1, 1), 2, 0, 1, 1),
+    ((2, 16, 16, 16), (16, 3, 3), 1, 1, 2, 1),
+    ((2, 8, 32, 33), (12, 3, 3), 1, 1, 1, 1),   # auto runs version 4 of backward_weight
+]
+
+
+@pytest.mark.parametrize("version,bwd_w", [("auto", "auto"), ("v1", "v1"), ("v3", "v4")])
+def test_cpp_versions_agree(version, bwd_w):
     """Every registered version of the cpp conv2d kernels (fastnn.backends.use_version) must
     match the reference wherever it is used, including the ones auto does not pick."""
     if "cpp" not in AVAILABLE:
         pytest.skip("no cpp backend")
-    assert set(backends.versions("cpp")) == {"conv2d_forward", "conv2d_backward_input"}
+    assert set(backends.versions("cpp")) == {"conv2d_forward", "conv2d_backward_input",
+                                             "conv2d_backward_weight"}
     with backends.use_version("cpp", "conv2d_forward", version), \
-            backends.use_version("cpp", "conv2d_backward_input", version):
-        for case in GRID[:6] + BLOCKING_CASES:
+            backends.use_version("cpp", "conv2d_backward_input", version), \
+            backends.use_version("cpp", "conv2d_backward_weight", bwd_w):
+        for case in GRID[:6] + BLOCKING_CASES + STRIDE_CASES:
             _check_case("cpp", case)
+
+
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_cpp_backward_weight_nonfinite_and_edges(version):
+    """backward_weight versions: NaN/Inf in dy and x propagate exactly as in the float64
+    reference (where an Inf dy meets a padding tap, dy * 0 is NaN there; torch/oneDNN skips
+    padding and stays finite), finite elements match torch; zero-size batch; non-contiguous
+    input."""
+    if "cpp" not in AVAILABLE:
+        pytest.skip("no cpp backend")
+    rng = np.random.default_rng(3)
+    for xs, (oc, kh, kw), s, p, d, gr in STRIDE_CASES[:6]:
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal((oc, xs[1] // gr, kh, kw)).astype(np.float32)
+        y = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), None, s, p, d, gr)
+        g = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+        g[0, 0, 0, 0] = np.inf            # a corner: its taps meet the padding
+        g[-1, -1, -1, -1] = np.nan
+        x[0, -1, xs[2] // 2, xs[3] // 2] = -np.inf
+        want = torch.nn.grad.conv2d_weight(torch.tensor(x), w.shape, torch.tensor(g), s, p, d,
+                                           gr).numpy()
+        ref, _ = ops.conv2d_backward_weight(x.astype(np.float64), g.astype(np.float64), w.shape,
+                                            stride=s, padding=p, dilation=d, groups=gr,
+                                            backend="reference")
+        with backends.use_version("cpp", "conv2d_backward_weight", version):
+            got, _ = ops.conv2d_backward_weight(x, g, w.shape, stride=s, padding=p, dilation=d,
+                                                groups=gr, backend="cpp")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+        assert np.isnan(got).any()
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(got[fin], ref[fin], rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(got[fin], want[fin], rtol=1e-4, atol=1e-3)
+    with backends.use_version("cpp", "conv2d_backward_weight", version):
+        x = np.zeros((0, 16, 8, 8), np.float32)
+        gw, gb = ops.conv2d_backward_weight(x, np.zeros((0, 16, 4, 4), np.float32),
+                                            (16, 16, 3, 3), stride=2, padding=1,
+                                            need_bias=True, backend="cpp")
+        assert gw.shape == (16, 16, 3, 3) and not gw.any() and not gb.any()
+        # non-contiguous x and dy (every other column) against the contiguous copies
+        xb = rng.standard_normal((2, 8, 16, 32)).astype(np.float32)[..., ::2]
+        gbig = rng.standard_normal((2, 8, 8, 16)).astype(np.float32)[..., ::2]
+        got, _ = ops.conv2d_backward_weight(xb, gbig, (8, 8, 3, 3), stride=2, padding=1,
+                                            backend="cpp")
+        want, _ = ops.conv2d_backward_weight(np.ascontiguousarray(xb), np.ascontiguousarray(gbig),
+                                             (8, 8, 3, 3), stride=2, padding=1,
+                                             backend="reference")
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_unknown_version_raises():
