@@ -7,6 +7,9 @@ array-level kernel API; ``fastnn.backends`` chooses among reference, numba, cpp 
 
 __version__ = "0.1.0"
 
+from . import _malloc
+
+_malloc.apply()  # freed arrays kept for the next step (FASTNN_MALLOC=default: glibc's defaults)
 from . import backends, ops
 from ._threads import get_num_threads, set_num_threads
 

@@ -127,6 +127,12 @@ def _cuda_versions(cuda) -> str:
     return ", ".join(parts)
 
 
+def _malloc_status() -> str:
+    from . import _malloc
+
+    return _malloc.status()
+
+
 def report() -> str:
     from . import backends
 
@@ -141,6 +147,7 @@ def report() -> str:
             else ""
         ),
         f"OpenMP: {_openmp_line(i['openmp'])}",
+        f"malloc: {_malloc_status()}",
         f"GPU: {i['gpu']}; CUDA simulator: {'on' if i['cuda_simulator'] else 'off'}",
         "",
         "Backends:",
