@@ -296,8 +296,6 @@ def test_direct_calls_reject_bad_arguments():
         lib.layer_norm_forward(x, np.ones(5, np.float32), None, 1e-5)
     with pytest.raises(TypeError, match="bias: expected a float32 array or None"):
         lib.layer_norm_forward(x, None, 1.5, 1e-5)
-    with pytest.raises(ValueError, match="eps"):
-        lib.layer_norm_forward(x, None, None, -1.0)
     _, mean, rstd = lib.layer_norm_forward(x, None, None, 1e-5)
     with pytest.raises(ValueError, match="mean: expected size 4"):
         lib.layer_norm_backward(x, x, mean[:3], rstd, None, True, False, False)
@@ -333,3 +331,14 @@ def test_layer_norm_parallel_rows_match_one_thread():
         for a, r in zip(got, (yr, dxr, dwr, dbr)):
             np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-3)  # sums over 1031 rows
     np.testing.assert_array_equal(out[0][1], out[1][1])  # rows are independent: same dx
+
+
+@pytest.mark.parametrize("eps", [-0.05, 0.0])
+def test_layer_norm_takes_any_eps_as_torch(eps):
+    """torch does not range-check eps (its OpInfo samples pass eps=-0.5): neither do we."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 7)).astype(np.float32)
+    with fastnn.backends.use("cpp"):
+        y = fastnn.nn.functional.layer_norm(fastnn.tensor(x), (7,), eps=eps)
+    yt = torch.nn.functional.layer_norm(torch.tensor(x), (7,), eps=eps)
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-4, atol=1e-4)
